@@ -1,0 +1,168 @@
+// The store contract: one repository interface for every piece of state Reactor keeps, whatever the backend.
+
+export type EndpointState = 'RUNNING' | 'PAUSED' | 'STOPPED';
+
+/** An endpoint as stored: its INI text is the source of truth for its configuration. */
+export interface EndpointRecord {
+  name: string;
+  state: EndpointState;
+  /** Canonical INI text (rendered from the parsed model). */
+  configText: string;
+  /** Optimistic-concurrency version: 1 on create, +1 on every update. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ManagerRecord {
+  /** Stable id (chosen by the agent, kept across its restarts). */
+  id: string;
+  name: string;
+  /** Address the balancer uses to reach this host's published ports. */
+  address: string;
+  slots: number;
+  usedSlots: number;
+  clouds: string[];
+  loadbalancers: string[];
+  /** What this manager lacks (e.g. "docker: connect ENOENT /var/run/docker.sock"); empty when healthy. */
+  problems: string[];
+  lastSeen: Date;
+  createdAt: Date;
+}
+
+export type InstanceStatus =
+  | 'PENDING' // waiting for a place or a dependency; `reason` says why
+  | 'STARTING' // container created, not yet ready
+  | 'RUNNING' // in the balancer
+  | 'DECOMMISSIONED' // out of the balancer, draining
+  | 'ERROR' // failed; will be replaced
+  | 'LOST'; // its container vanished
+
+export interface InstanceRecord {
+  id: string;
+  endpoint: string;
+  /** Manager it is placed on; null while pending placement. */
+  managerId: string | null;
+  containerId: string | null;
+  /** `host:port` the balancer uses; null until published. */
+  address: string | null;
+  status: InstanceStatus;
+  slots: number;
+  /** Why the instance is in its status (pending reason, error text). */
+  reason: string | null;
+  decommissionedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One change to an endpoint (config, state, instances, errors): the endpoint's log. */
+export interface EventRecord {
+  /** Time-ordered id (UUIDv7): ids sort in the order events happened. */
+  id: string;
+  endpoint: string;
+  /** Machine-readable kind, e.g. `CONFIG_CHANGED`, `STATE_CHANGED`, `INSTANCE_STARTED`. */
+  kind: string;
+  /** One human line. */
+  message: string;
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+/** One aggregated metric reading of an endpoint. */
+export interface MetricSampleRecord {
+  id: string;
+  endpoint: string;
+  at: Date;
+  /** Instances that reported. */
+  instances: number;
+  /** Metric name → per-instance average (built-in and custom). */
+  metrics: Record<string, number>;
+}
+
+/** One evaluation of an endpoint's rules; `record` is the decision value of src/scaling. */
+export interface DecisionRecord {
+  id: string;
+  endpoint: string;
+  at: Date;
+  record: Record<string, unknown>;
+}
+
+export interface ListOptions {
+  /** Only items strictly after this id (resume after the last one seen). */
+  afterId?: string;
+  /** Only items at or after this time. */
+  since?: Date;
+  /** Most items returned, newest last. Default 100. */
+  limit?: number;
+}
+
+export interface EndpointRepository {
+  list(): Promise<EndpointRecord[]>;
+  get(name: string): Promise<EndpointRecord | null>;
+  /** Fails with ALREADY_EXISTS if the name is taken. */
+  create(record: Pick<EndpointRecord, 'name' | 'state' | 'configText'>): Promise<EndpointRecord>;
+  /**
+   * Applies `changes` only if the stored version is still `expectedVersion`;
+   * returns the new record (version + 1). Fails with CONFLICT if someone else
+   * updated it first, NOT_FOUND if it is gone.
+   */
+  update(
+    name: string,
+    expectedVersion: number,
+    changes: Partial<Pick<EndpointRecord, 'state' | 'configText'>>,
+  ): Promise<EndpointRecord>;
+  /** True if it existed. */
+  delete(name: string): Promise<boolean>;
+}
+
+export interface ManagerRepository {
+  list(): Promise<ManagerRecord[]>;
+  get(id: string): Promise<ManagerRecord | null>;
+  /** Insert or replace by id. */
+  upsert(record: ManagerRecord): Promise<ManagerRecord>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface InstanceRepository {
+  list(filter?: { endpoint?: string; managerId?: string }): Promise<InstanceRecord[]>;
+  get(id: string): Promise<InstanceRecord | null>;
+  /** Insert or replace by id. */
+  upsert(record: InstanceRecord): Promise<InstanceRecord>;
+  delete(id: string): Promise<boolean>;
+  deleteByEndpoint(endpoint: string): Promise<number>;
+}
+
+export interface EventRepository {
+  append(event: EventRecord): Promise<void>;
+  /** Oldest first. `endpoint` undefined = all endpoints. */
+  list(endpoint: string | undefined, options?: ListOptions): Promise<EventRecord[]>;
+  /** Deletes items older than `before`; returns how many. */
+  prune(before: Date): Promise<number>;
+}
+
+export interface MetricSampleRepository {
+  append(sample: MetricSampleRecord): Promise<void>;
+  latest(endpoint: string): Promise<MetricSampleRecord | null>;
+  list(endpoint: string | undefined, options?: ListOptions): Promise<MetricSampleRecord[]>;
+  prune(before: Date): Promise<number>;
+}
+
+export interface DecisionRepository {
+  append(decision: DecisionRecord): Promise<void>;
+  list(endpoint: string | undefined, options?: ListOptions): Promise<DecisionRecord[]>;
+  prune(before: Date): Promise<number>;
+}
+
+/** Everything Reactor persists. Open one with `openStore(url)`. */
+export interface Store {
+  /** `sqlite` or `mongodb`. */
+  readonly kind: 'sqlite' | 'mongodb';
+  readonly endpoints: EndpointRepository;
+  readonly managers: ManagerRepository;
+  readonly instances: InstanceRepository;
+  readonly events: EventRepository;
+  readonly samples: MetricSampleRepository;
+  readonly decisions: DecisionRepository;
+  /** Flushes and closes connections. */
+  close(): Promise<void>;
+}
