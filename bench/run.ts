@@ -1,0 +1,59 @@
+// Runs every bench/*.bench.ts, prints one table, and writes it to bench/RESULTS.md and the README's benchmark block.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchResult, Benchmark } from './types.js';
+
+const benchDir = fileURLToPath(new URL('.', import.meta.url));
+const repoRoot = join(benchDir, '..');
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+function format(value: number): string {
+  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(3).replace(/\.?0+$/, '') || '0';
+}
+
+function toTable(results: BenchResult[]): string {
+  const rows = results.map(
+    (r) => `| ${r.name} | ${format(r.value)} ${r.unit} | ${r.goal || '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} | ${r.note ?? ''} |`,
+  );
+  return ['| benchmark | result | goal | met | note |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+async function main() {
+  const only = process.argv.slice(2);
+  const files = readdirSync(benchDir)
+    .filter((file) => file.endsWith('.bench.ts'))
+    .filter((file) => only.length === 0 || only.some((name) => file.includes(name)))
+    .sort();
+  const results: BenchResult[] = [];
+  for (const file of files) {
+    process.stderr.write(`bench: ${file}\n`);
+    const module = (await import(pathToFileURL(join(benchDir, file)).href)) as { default: Benchmark };
+    const produced = await module.default();
+    for (const result of produced) process.stderr.write(`  ${result.name}: ${format(result.value)} ${result.unit}\n`);
+    results.push(...produced);
+  }
+  const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}`;
+  const stamp = new Date().toISOString().slice(0, 10);
+  const table = toTable(results);
+  process.stdout.write(`${table}\n`);
+  if (only.length > 0) return; // a partial run does not overwrite the recorded figures
+  writeFileSync(
+    join(benchDir, 'RESULTS.md'),
+    `# Benchmark results\n\nRecorded by \`npm run bench\` on ${stamp} (${machine}).\n\n${table}\n`,
+  );
+  const readmePath = join(repoRoot, 'README.md');
+  const readme = readFileSync(readmePath, 'utf8');
+  const start = readme.indexOf(START);
+  const end = readme.indexOf(END);
+  if (start >= 0 && end > start) {
+    const block = `${START}\nMeasured on ${stamp} (${machine}):\n\n${table}\n${END}`;
+    writeFileSync(readmePath, readme.slice(0, start) + block + readme.slice(end + END.length));
+  }
+}
+
+await main();
