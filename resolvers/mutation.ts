@@ -1,0 +1,12 @@
+// Mutation resolvers: each one call into a service, which validates and records the change.
+import type { MutationResolvers } from '../generated/graphql.js';
+
+export const Mutation: MutationResolvers = {
+  manageEndpoint: (_root, { name, config }, { services }) => services.endpoints.manage(name, config),
+  unmanageEndpoint: (_root, { name }, { services }) => services.endpoints.unmanage(name),
+  setEndpointState: (_root, { name, state }, { services }) => services.endpoints.setState(name, state),
+  setEndpointOption: (_root, { name, section, key, value }, { services }) =>
+    services.endpoints.setOption(name, section, key, value),
+  setManagerOption: (_root, { id, key, value }, { services }) => services.managers.setOption(id, key, value),
+  forgetManager: (_root, { id }, { services }) => services.managers.forget(id),
+};

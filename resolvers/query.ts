@@ -1,0 +1,14 @@
+// Query resolvers: read the services, shape nothing beyond what the schema asks.
+import type { QueryResolvers } from '../generated/graphql.js';
+import { evaluateScaling } from '../src/scaling/index.js';
+
+export const Query: QueryResolvers = {
+  version: (_root, _args, { services }) => services.version,
+  managers: (_root, _args, { services }) => services.managers.list(),
+  manager: (_root, { id }, { services }) => services.managers.get(id),
+  endpoints: (_root, _args, { services }) => services.endpoints.list(),
+  endpoint: (_root, { name }, { services }) => services.endpoints.get(name),
+  evaluateScaling: (_root, { input }) => evaluateScaling(input as Parameters<typeof evaluateScaling>[0]),
+  events: (_root, { endpoint, afterId, limit }, { services }) =>
+    services.store.events.list(endpoint ?? undefined, { afterId: afterId ?? undefined, limit: limit ?? undefined }),
+};

@@ -1,0 +1,44 @@
+// Subscription resolvers: live items from the event bus, after any stored history the client asks to replay.
+import type { SubscriptionResolvers } from '../generated/graphql.js';
+import type { Topics } from '../src/events/bus.js';
+import { replayThenLive } from '../src/events/replay.js';
+import type { Services } from '../src/server/context.js';
+import type { ListOptions } from '../src/store/types.js';
+
+/** Resumed streams replay at most this many stored items; older ones are beyond reach. */
+const REPLAY_LIMIT = 10_000;
+
+type History<K extends keyof Topics> = (
+  services: Services,
+  endpoint: string | undefined,
+  options: ListOptions,
+) => Promise<Topics[K][]>;
+
+/**
+ * Subscribes first, then reads history after `afterId`, so nothing published
+ * in between is lost (replayThenLive drops the overlap by id).
+ */
+function stream<K extends keyof Topics>(topic: K, history: History<K>) {
+  return {
+    subscribe: async (
+      _root: unknown,
+      args: { endpoint?: string | null; afterId?: string | null },
+      { services }: { services: Services },
+    ) => {
+      const endpoint = args.endpoint ?? undefined;
+      const live = services.bus.subscribe(topic, { endpoint });
+      const stored = args.afterId
+        ? await history(services, endpoint, { afterId: args.afterId, limit: REPLAY_LIMIT })
+        : [];
+      return replayThenLive(stored, live);
+    },
+    resolve: (item: Topics[K]) => item,
+  };
+}
+
+export const Subscription: SubscriptionResolvers = {
+  endpointEvents: stream('endpointEvents', (s, endpoint, options) => s.store.events.list(endpoint, options)),
+  metricSamples: stream('metricSamples', (s, endpoint, options) => s.store.samples.list(endpoint, options)),
+  scalingDecisions: stream('scalingDecisions', (s, endpoint, options) => s.store.decisions.list(endpoint, options)),
+  instanceChanges: stream('instanceChanges', async () => []),
+} as SubscriptionResolvers;

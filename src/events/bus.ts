@@ -1,0 +1,127 @@
+// In-process publish/subscribe behind the GraphQL subscriptions, with a bounded buffer per subscriber.
+import { ReactorError, ErrorCodes } from '../errors/codes.js';
+import type { DecisionRecord, EventRecord, MetricSampleRecord } from '../store/types.js';
+import type { InstanceChangeRecord } from './types.js';
+
+/**
+ * Slow-consumer policy: every subscriber has a bounded queue (default 1,000
+ * items). Publishing never waits for a subscriber. When a subscriber's queue
+ * is full, that subscriber is ended with a SLOW_CONSUMER error that names the
+ * id of the last item it was given; everything published is also in the
+ * store, so the client reconnects with `afterId` and misses nothing. Dropping
+ * items silently would make a live view lie; blocking the publisher would
+ * let one stuck dashboard stall the control loop.
+ */
+export const DEFAULT_SUBSCRIBER_BUFFER = 1000;
+
+export interface Topics {
+  endpointEvents: EventRecord;
+  metricSamples: MetricSampleRecord;
+  scalingDecisions: DecisionRecord;
+  instanceChanges: InstanceChangeRecord;
+}
+
+type Item = { id: string; endpoint: string };
+
+interface Subscriber {
+  filter: (item: Item) => boolean;
+  queue: Item[];
+  capacity: number;
+  lastDeliveredId: string | undefined;
+  wake: (() => void) | undefined;
+  failure: Error | undefined;
+  closed: boolean;
+}
+
+export interface SubscribeOptions {
+  /** Only items of this endpoint; undefined = all. */
+  endpoint?: string;
+  /** Queue length before the subscriber is ended as too slow. */
+  capacity?: number;
+}
+
+export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
+  private readonly subscribers = new Map<keyof T, Set<Subscriber>>();
+
+  publish<K extends keyof T>(topic: K, item: T[K]): void {
+    for (const subscriber of this.subscribers.get(topic) ?? []) {
+      if (subscriber.closed || !subscriber.filter(item)) continue;
+      if (subscriber.queue.length >= subscriber.capacity) {
+        subscriber.failure = new ReactorError(
+          ErrorCodes.UNAVAILABLE,
+          `subscriber too slow: more than ${subscriber.capacity} items queued; ` +
+            `reconnect with afterId ${JSON.stringify(subscriber.lastDeliveredId ?? null)} to resume`,
+          { reason: 'SLOW_CONSUMER', lastDeliveredId: subscriber.lastDeliveredId ?? null },
+        );
+        subscriber.queue.length = 0;
+        subscriber.closed = true;
+      } else {
+        subscriber.queue.push(item);
+      }
+      subscriber.wake?.();
+    }
+  }
+
+  /** Number of live subscribers on a topic (for tests and metrics). */
+  subscriberCount(topic: keyof T): number {
+    return this.subscribers.get(topic)?.size ?? 0;
+  }
+
+  /**
+   * Starts buffering at once (before the first `next()`), so a caller can
+   * subscribe, then read history from the store, then drain the live items
+   * without a gap.
+   */
+  subscribe<K extends keyof T>(topic: K, options: SubscribeOptions = {}): AsyncIterableIterator<T[K]> {
+    const subscriber: Subscriber = {
+      filter: options.endpoint === undefined ? () => true : (item) => item.endpoint === options.endpoint,
+      queue: [],
+      capacity: options.capacity ?? DEFAULT_SUBSCRIBER_BUFFER,
+      lastDeliveredId: undefined,
+      wake: undefined,
+      failure: undefined,
+      closed: false,
+    };
+    let set = this.subscribers.get(topic);
+    if (!set) this.subscribers.set(topic, (set = new Set()));
+    set.add(subscriber);
+    const remove = () => {
+      subscriber.closed = true;
+      set.delete(subscriber);
+      subscriber.wake?.();
+    };
+
+    const iterator: AsyncIterableIterator<T[K]> = {
+      next: async (): Promise<IteratorResult<T[K]>> => {
+        for (;;) {
+          const item = subscriber.queue.shift();
+          if (item) {
+            subscriber.lastDeliveredId = item.id;
+            return { value: item as T[K], done: false };
+          }
+          if (subscriber.failure) {
+            const failure = subscriber.failure;
+            subscriber.failure = undefined;
+            remove();
+            throw failure;
+          }
+          if (subscriber.closed) return { value: undefined, done: true };
+          await new Promise<void>((resolve) => (subscriber.wake = resolve));
+          subscriber.wake = undefined;
+        }
+      },
+      return: async (): Promise<IteratorResult<T[K]>> => {
+        remove();
+        return { value: undefined, done: true };
+      },
+      throw: async (error?: unknown): Promise<IteratorResult<T[K]>> => {
+        remove();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+}

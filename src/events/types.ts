@@ -1,0 +1,14 @@
+// Items that flow on the event bus but are not stored as they are.
+import type { InstanceRecord } from '../store/types.js';
+
+export type InstanceChangeKind = 'CREATED' | 'STATUS_CHANGED' | 'REMOVED';
+
+/** One change to one instance, as the `instanceChanges` subscription streams it. */
+export interface InstanceChangeRecord {
+  /** The id of the EndpointEvent that recorded the change. */
+  id: string;
+  endpoint: string;
+  at: Date;
+  change: InstanceChangeKind;
+  instance: InstanceRecord;
+}

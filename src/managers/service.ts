@@ -1,0 +1,63 @@
+// Managers (hosts that run containers): registration of the local host, listing and per-manager settings.
+import { parseManagerOption } from '../config/index.js';
+import { DEFAULT_MANAGER_SLOTS } from '../config/model.js';
+import { notFound } from '../errors/codes.js';
+import type { ManagerRecord, Store } from '../store/types.js';
+
+export interface ManagerRegistration {
+  id: string;
+  name: string;
+  address: string;
+  /** Slots asked for on the command line; undefined keeps the stored value (or the default). */
+  slots?: number;
+  clouds: string[];
+  loadbalancers: string[];
+  problems: string[];
+}
+
+export class ManagerService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  list(): Promise<ManagerRecord[]> {
+    return this.store.managers.list();
+  }
+
+  get(id: string): Promise<ManagerRecord | null> {
+    return this.store.managers.get(id);
+  }
+
+  /**
+   * Registers or refreshes a manager. Slots set through the API survive a
+   * restart unless the command line names a value again.
+   */
+  async register(registration: ManagerRegistration): Promise<ManagerRecord> {
+    const existing = await this.store.managers.get(registration.id);
+    const now = this.clock();
+    return this.store.managers.upsert({
+      id: registration.id,
+      name: registration.name,
+      address: registration.address,
+      slots: registration.slots ?? existing?.slots ?? DEFAULT_MANAGER_SLOTS,
+      usedSlots: existing?.usedSlots ?? 0,
+      clouds: registration.clouds,
+      loadbalancers: registration.loadbalancers,
+      problems: registration.problems,
+      lastSeen: now,
+      createdAt: existing?.createdAt ?? now,
+    });
+  }
+
+  async setOption(id: string, key: string, value: string): Promise<ManagerRecord> {
+    const existing = await this.store.managers.get(id);
+    if (!existing) throw notFound('manager', id);
+    const changes = parseManagerOption(key, value);
+    return this.store.managers.upsert({ ...existing, ...changes });
+  }
+
+  async forget(id: string): Promise<boolean> {
+    return this.store.managers.delete(id);
+  }
+}

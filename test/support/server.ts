@@ -1,0 +1,124 @@
+// Starts a real Reactor server (Apollo over HTTP + graphql-ws) on a free loopback port for integration tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { waitFor } from './wait.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
+
+export interface GraphQLResult {
+  data?: any;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+export interface TestServer {
+  url: string;
+  wsUrl: string;
+  dataDir: string;
+  server: RunningServer;
+  /** POSTs a GraphQL operation; returns the body as is (errors included). */
+  gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult>;
+  /**
+   * Resolves once the server has `count` live subscribers on a topic: graphql-ws
+   * has no "subscribed" acknowledgement, so tests wait for this before acting.
+   */
+  subscribed(topic: 'endpointEvents' | 'metricSamples' | 'scalingDecisions' | 'instanceChanges', count?: number): Promise<void>;
+  /** A graphql-ws client on this server (closed by close()). */
+  ws(connectionParams?: Record<string, unknown>): Client;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(options: Partial<ServerOptions> & { keepDataDir?: boolean } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reactor-test-'));
+  const logs: string[] = [];
+  const server = await startServer({
+    listen: '127.0.0.1:0',
+    agent: false,
+    log: (line) => logs.push(line),
+    ...options,
+    dataDir,
+  });
+  const clients: Client[] = [];
+  return {
+    url: server.url,
+    wsUrl: server.wsUrl,
+    dataDir,
+    server,
+    async gql(query, variables = {}, headers = {}) {
+      const apiKey: Record<string, string> = options.apiKey ? { 'x-auth-key': options.apiKey } : {};
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...apiKey, ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLResult;
+    },
+    async subscribed(topic, count = 1) {
+      await waitFor(() => server.services.bus.subscriberCount(topic) >= count, { what: `${count} ${topic} subscriber(s)` });
+    },
+    ws(connectionParams) {
+      const client = createClient({
+        url: server.wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: connectionParams ?? (options.apiKey ? { apiKey: options.apiKey } : undefined),
+        retryAttempts: 0,
+        lazy: true,
+      });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.dispose()));
+      await server.close();
+      if (!options.keepDataDir && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects the next `count` items of a subscription (fails after `timeoutMs`). */
+export function take<T = any>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  count: number,
+  timeoutMs = 10_000,
+): { items: T[]; done: Promise<T[]>; stop(): void } {
+  const items: T[] = [];
+  let stop = () => {};
+  const done = new Promise<T[]>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`subscription gave ${items.length} of ${count} items in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => {
+          if (value.errors) {
+            clearTimeout(timer);
+            unsubscribe();
+            reject(new Error(value.errors.map((e) => e.message).join('; ')));
+            return;
+          }
+          items.push(value.data as T);
+          if (items.length >= count) {
+            clearTimeout(timer);
+            unsubscribe();
+            resolve(items);
+          }
+        },
+        error: (error) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
+        },
+        complete: () => {
+          clearTimeout(timer);
+          resolve(items);
+        },
+      },
+    );
+    stop = unsubscribe;
+  });
+  return { items, done, stop: () => stop() };
+}
