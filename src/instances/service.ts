@@ -1,0 +1,141 @@
+// Instance records: every create, status change and removal is stored, published on instanceChanges and logged as an endpoint event.
+import type { EventBus } from '../events/bus.js';
+import type { EventRecorder } from '../events/recorder.js';
+import type { InstanceChangeKind, InstanceChangeRecord } from '../events/types.js';
+import { newId } from '../store/ids.js';
+import type { EventRecord, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
+
+/** Event kinds about instances (the `kind` of their EndpointEvents). */
+export const InstanceEventKinds = {
+  INSTANCE_CREATED: 'INSTANCE_CREATED',
+  INSTANCE_PENDING: 'INSTANCE_PENDING',
+  INSTANCE_PLACED: 'INSTANCE_PLACED',
+  INSTANCE_STARTED: 'INSTANCE_STARTED',
+  INSTANCE_RUNNING: 'INSTANCE_RUNNING',
+  INSTANCE_ADOPTED: 'INSTANCE_ADOPTED',
+  INSTANCE_LOST: 'INSTANCE_LOST',
+  INSTANCE_ERROR: 'INSTANCE_ERROR',
+  INSTANCE_REMOVED: 'INSTANCE_REMOVED',
+  ORPHAN_REMOVED: 'ORPHAN_REMOVED',
+  IMAGE_UNAVAILABLE: 'IMAGE_UNAVAILABLE',
+} as const;
+
+export type InstanceEventKind = (typeof InstanceEventKinds)[keyof typeof InstanceEventKinds];
+
+/** The JSON form of a record inside an event's data (dates as ISO strings). */
+function recordData(record: InstanceRecord): Record<string, unknown> {
+  return {
+    ...record,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    decommissionedAt: record.decommissionedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Rebuilds the instanceChanges item an event recorded, or null if the event is
+ * not about an instance (the subscription's history replays these).
+ */
+export function instanceChangeFromEvent(event: EventRecord): InstanceChangeRecord | null {
+  const change = event.data.change as InstanceChangeKind | undefined;
+  const data = event.data.instance as Record<string, unknown> | undefined;
+  if (!change || !data || typeof data.id !== 'string') return null;
+  const date = (value: unknown) => (value == null ? null : new Date(String(value)));
+  const instance = {
+    ...(data as unknown as InstanceRecord),
+    createdAt: date(data.createdAt)!,
+    updatedAt: date(data.updatedAt)!,
+    decommissionedAt: date(data.decommissionedAt),
+  };
+  return { id: event.id, endpoint: event.endpoint, at: event.at, change, instance };
+}
+
+export interface NewInstance {
+  endpoint: string;
+  slots: number;
+  status: InstanceStatus;
+  managerId: string | null;
+  reason: string | null;
+  /** Default: a new time-ordered id. */
+  id?: string;
+}
+
+export class InstanceService {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly events: EventRecorder,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  list(filter?: { endpoint?: string; managerId?: string }): Promise<InstanceRecord[]> {
+    return this.store.instances.list(filter);
+  }
+
+  get(id: string): Promise<InstanceRecord | null> {
+    return this.store.instances.get(id);
+  }
+
+  /** Stores a new instance record (BEFORE any container exists), then tells the world. */
+  async create(
+    input: NewInstance,
+    kind: InstanceEventKind,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): Promise<InstanceRecord> {
+    const now = this.clock();
+    const record: InstanceRecord = {
+      id: input.id ?? newId(),
+      endpoint: input.endpoint,
+      managerId: input.managerId,
+      containerId: null,
+      address: null,
+      status: input.status,
+      slots: input.slots,
+      reason: input.reason,
+      decommissionedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.instances.upsert(record);
+    await this.announce(record, 'CREATED', kind, message, data);
+    return record;
+  }
+
+  /** Stores changed fields of a record, then tells the world. */
+  async update(
+    record: InstanceRecord,
+    changes: Partial<Omit<InstanceRecord, 'id' | 'endpoint' | 'createdAt'>>,
+    kind: InstanceEventKind,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): Promise<InstanceRecord> {
+    const next: InstanceRecord = { ...record, ...changes, updatedAt: this.clock() };
+    await this.store.instances.upsert(next);
+    await this.announce(next, 'STATUS_CHANGED', kind, message, data);
+    return next;
+  }
+
+  /** Deletes a record (its container must be gone first), then tells the world. */
+  async remove(record: InstanceRecord, message: string, data: Record<string, unknown> = {}): Promise<void> {
+    const existed = await this.store.instances.delete(record.id);
+    if (!existed) return;
+    await this.announce({ ...record, updatedAt: this.clock() }, 'REMOVED', InstanceEventKinds.INSTANCE_REMOVED, message, data);
+  }
+
+  private async announce(
+    record: InstanceRecord,
+    change: InstanceChangeKind,
+    kind: InstanceEventKind,
+    message: string,
+    data: Record<string, unknown> = {},
+  ): Promise<void> {
+    const event = await this.events.record(record.endpoint, kind, message, {
+      ...data,
+      instanceId: record.id,
+      change,
+      instance: recordData(record),
+    });
+    this.bus.publish('instanceChanges', { id: event.id, endpoint: record.endpoint, at: event.at, change, instance: record });
+  }
+}
