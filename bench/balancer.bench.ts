@@ -1,0 +1,207 @@
+// Benchmark: throughput and p99 latency through Reactor's nginx vs straight to the same container, and backend-change-to-serving time.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { Benchmark, BenchResult } from './types.js';
+import { startServer } from '../src/server/server.js';
+import { ensureTestImage } from '../test/support/images.js';
+
+const LABEL = 'reactor.bench';
+const CONCURRENCY = 16;
+const RUN_MS = 5_000;
+const MAX_REQUESTS = 100_000;
+const ROUNDS = 2;
+const docker = new Docker();
+
+/**
+ * The load generator runs in its own process so it does not share an event
+ * loop with the control plane; keep-alive agent, a fixed number of requests
+ * in flight, bounded in time and in requests. Prints {count, errors, ms, p99}.
+ */
+const GENERATOR = `
+import http from 'node:http';
+const [url, concurrency, runMs, maxRequests] = process.argv.slice(1);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(concurrency) });
+const latencies = [];
+let sent = 0, errors = 0;
+const start = performance.now();
+const deadline = start + Number(runMs);
+function one() {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    http.get(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => { latencies.push(performance.now() - t0); if (res.statusCode !== 200) errors++; resolve(); });
+    }).on('error', () => { errors++; resolve(); });
+  });
+}
+async function worker() { while (performance.now() < deadline && sent < Number(maxRequests)) { sent++; await one(); } }
+await Promise.all(Array.from({ length: Number(concurrency) }, worker));
+const ms = performance.now() - start;
+latencies.sort((a, b) => a - b);
+agent.destroy();
+process.stdout.write(JSON.stringify({ count: latencies.length, errors, ms, p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0 }));
+`;
+
+interface Run {
+  count: number;
+  errors: number;
+  ms: number;
+  p99: number;
+}
+
+function generate(url: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, url, String(CONCURRENCY), String(RUN_MS), String(MAX_REQUESTS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out) as Run);
+      } catch {
+        reject(new Error(`load generator printed ${JSON.stringify(out)}`));
+      }
+    });
+  });
+}
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startContainer(): Promise<{ address: string; hostname: string }> {
+  const container = await docker.createContainer({
+    Image: ensureTestImage(),
+    Cmd: ['/usr/local/bin/runapp'],
+    Labels: { [LABEL]: 'balancer' },
+    ExposedPorts: { '5000/tcp': {} },
+    HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, Init: true },
+  });
+  await container.start();
+  const info = await container.inspect();
+  const address = `127.0.0.1:${info.NetworkSettings.Ports['5000/tcp']![0].HostPort}`;
+  await until(async () => (await get(`http://${address}/`)).status === 200);
+  return { address, hostname: info.Config.Hostname };
+}
+
+async function removeContainers(): Promise<void> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=balancer`] } });
+  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+}
+
+const config = (port: number, backend: string) => `[endpoint]
+url=http://:${port}/
+loadbalancer=nginx
+port=5000
+static_instances=${backend}
+
+[scaling]
+min_instances=0
+max_instances=0
+
+[cloud:docker]
+image=reactor-test/httpd:1
+
+[loadbalancer:nginx]
+keepalive=16
+`;
+
+const bench: Benchmark = async () => {
+  await removeContainers();
+  const dataDir = mkdtempSync(join(tmpdir(), 'reactor-bench-'));
+  const [a, b] = await Promise.all([startContainer(), startContainer()]);
+  const port = await freePort();
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: 1, log: () => {} });
+  try {
+    const { endpoints } = server.services;
+    await endpoints.manage('bench', config(port, a.address));
+    const viaNginx = `http://127.0.0.1:${port}/`;
+    await until(async () => (await get(viaNginx)).status === 200);
+    await generate(viaNginx); // warm-up: nginx workers, docker-proxy, page cache
+
+    const direct: Run[] = [];
+    const balanced: Run[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      direct.push(await generate(`http://${a.address}/`));
+      balanced.push(await generate(viaNginx));
+    }
+    const rate = (runs: Run[]) => runs.reduce((s, r) => s + r.count, 0) / (runs.reduce((s, r) => s + r.ms, 0) / 1000);
+    const p99 = (runs: Run[]) => Math.max(...runs.map((r) => r.p99));
+    const errors = (runs: Run[]) => runs.reduce((s, r) => s + r.errors, 0);
+    const directRate = rate(direct);
+    const nginxRate = rate(balanced);
+    const ratio = nginxRate / directRate;
+
+    // Backend change → nginx serving the new set: swap the backend and poll until the new container answers.
+    const changes: number[] = [];
+    let current = a;
+    for (let i = 0; i < 6; i++) {
+      const next = current === a ? b : a;
+      const started = performance.now();
+      await endpoints.setOption('bench', 'endpoint', 'static_instances', next.address);
+      await until(async () => (await get(viaNginx)).body.trim() === next.hostname);
+      changes.push(performance.now() - started);
+      current = next;
+    }
+    changes.sort((x, y) => x - y);
+    const median = changes[Math.floor(changes.length / 2)];
+
+    const note = `${CONCURRENCY} connections, ${ROUNDS}×${RUN_MS / 1000} s each, keep-alive client in its own process; busybox httpd backend`;
+    const results: BenchResult[] = [
+      { name: 'requests/s straight to the container', value: directRate, unit: 'req/s', goal: '', note: `${note}; errors ${errors(direct)}` },
+      { name: 'requests/s through nginx', value: nginxRate, unit: 'req/s', goal: '', note: `errors ${errors(balanced)}` },
+      { name: 'nginx throughput vs direct', value: ratio * 100, unit: '%', goal: '>= 90 %', met: ratio >= 0.9, note: 'same container, same run' },
+      { name: 'p99 latency straight to the container', value: p99(direct), unit: 'ms', goal: '' },
+      { name: 'p99 latency through nginx', value: p99(balanced), unit: 'ms', goal: '' },
+      {
+        name: 'backend change → nginx serving it (median)',
+        value: median,
+        unit: 'ms',
+        goal: '<= 1000 ms',
+        met: median <= 1000,
+        note: `setEndpointOption → first answer from the new container; max ${changes[changes.length - 1].toFixed(0)} ms over ${changes.length}`,
+      },
+    ];
+    return results;
+  } finally {
+    await server.close();
+    await removeContainers();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+};
+
+export default bench;

@@ -1,0 +1,157 @@
+// Every interval: turns the balancer's totals and the custom metrics into one sample per endpoint, stores it, publishes it, prunes old ones.
+import type { EventBus } from '../events/bus.js';
+import { aggregateMetrics, type InstanceReport } from '../scaling/aggregate.js';
+import { newId } from '../store/ids.js';
+import type { CustomMetricsRecord, MetricSampleRecord, Store } from '../store/types.js';
+import { readEndpointViews, type EndpointView } from '../nginx/sync.js';
+import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulator.js';
+import type { ConnectionSampler } from './connections.js';
+
+export const DEFAULT_SAMPLE_INTERVAL_SECONDS = 10;
+export const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60;
+/** Pruning runs at most this often. */
+const PRUNE_EVERY_MS = 60_000;
+
+export interface MetricsSamplerOptions {
+  store: Store;
+  bus: EventBus;
+  /** Seconds between samples. */
+  intervalSeconds?: number;
+  /** Samples older than this are deleted. */
+  retentionSeconds?: number;
+  /** The balancer's log totals; absent when no nginx runs here (then only instance counts and custom metrics). */
+  accumulator?: LogAccumulator;
+  /** Open connections per backend; absent = `active` is not measured. */
+  connections?: ConnectionSampler;
+  clock?: () => Date;
+  log?: (line: string) => void;
+}
+
+/** One backend's built-in per-instance metrics over `seconds`. */
+export function builtinMetrics(totals: BackendTotals | undefined, active: number, seconds: number): Record<string, number> {
+  const t = totals ?? { hits: 0, bytes: 0, responseMs: 0, timed: 0, errors: 0 };
+  const metrics: Record<string, number> = {
+    active,
+    rate: t.hits / seconds,
+    bytes: t.bytes / seconds,
+    errors: t.errors / seconds,
+  };
+  // An instance that answered nothing has no response time; it is left out of the mean, not counted as 0 ms.
+  if (t.timed > 0) metrics.response = t.responseMs / t.timed;
+  return metrics;
+}
+
+/**
+ * The sample of one endpoint, pure. Per backend in rotation, a report of
+ * active / rate / bytes / response / errors (nginx endpoints) plus the
+ * instance's own custom `[weight, value]` pairs; then `aggregateMetrics`
+ * (src/scaling) gives the per-instance averages and N, with the
+ * endpoint-wide custom pairs joining the weighted averages. `pending` is the
+ * endpoint's rate of requests that found no instance: it is not divided by N
+ * (it is non-zero exactly when N is 0, or every instance is out).
+ *
+ * Worked example (interval 10 s): backends A and B served 300 and 360
+ * requests with 4 and 2 open connections → rate 33, active 3, N 2.
+ */
+export function endpointSample(input: {
+  view: EndpointView;
+  totals: IntervalTotals;
+  active: Map<string, number>;
+  custom: readonly CustomMetricsRecord[];
+  seconds: number;
+}): { instances: number; metrics: Record<string, number> } {
+  const { view, totals, active, custom, seconds } = input;
+  const nginx = view.config.endpoint.loadbalancer === 'nginx';
+  const own = new Map(custom.filter((c) => c.instance !== '').map((c) => [c.instance, c.metrics]));
+  const reports: InstanceReport[] = view.backends.map((backend) => ({
+    instance: backend.instance,
+    metrics: {
+      ...(nginx ? builtinMetrics(totals.backends.get(backend.address), active.get(backend.address) ?? 0, seconds) : {}),
+      ...(own.get(backend.instance) ?? {}),
+    },
+  }));
+  const endpointWide = custom.find((c) => c.instance === '')?.metrics;
+  const aggregated = aggregateMetrics(reports, endpointWide);
+  const metrics: Record<string, number> = nginx ? { active: 0, rate: 0, bytes: 0, ...aggregated.metrics } : { ...aggregated.metrics };
+  if (nginx) metrics.pending = (totals.pending.get(view.record.name) ?? 0) / seconds;
+  return { instances: aggregated.instances, metrics };
+}
+
+export class MetricsSampler {
+  private timer: NodeJS.Timeout | undefined;
+  private lastAt: number;
+  private lastPrune = 0;
+  private running: Promise<unknown> | undefined;
+  private readonly clock: () => Date;
+  private readonly intervalSeconds: number;
+  private readonly retentionSeconds: number;
+
+  constructor(private readonly options: MetricsSamplerOptions) {
+    this.clock = options.clock ?? (() => new Date());
+    this.intervalSeconds = options.intervalSeconds ?? DEFAULT_SAMPLE_INTERVAL_SECONDS;
+    this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+    this.lastAt = this.clock().getTime();
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.lastAt = this.clock().getTime();
+    this.options.connections?.start();
+    // The accumulator counted since it was made; start the first interval now.
+    this.options.accumulator?.take();
+    this.timer = setInterval(() => {
+      if (this.running) return; // a slow store never stacks ticks
+      this.running = this.tick()
+        .catch((error: unknown) => this.options.log?.(`metrics: sampling failed: ${(error as Error).message}`))
+        .finally(() => (this.running = undefined));
+    }, this.intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.options.connections?.stop();
+    await this.running;
+  }
+
+  /** Takes one sample of every endpoint now (the timer calls this; tests may too). */
+  async tick(): Promise<MetricSampleRecord[]> {
+    const now = this.clock();
+    const seconds = Math.max(0.001, (now.getTime() - this.lastAt) / 1000);
+    this.lastAt = now.getTime();
+    const totals = this.options.accumulator?.take() ?? { backends: new Map(), pending: new Map(), lines: 0 };
+    const active = (await this.options.connections?.take()) ?? new Map<string, number>();
+    const { store, bus } = this.options;
+    const [{ views }, custom, instances] = await Promise.all([
+      readEndpointViews(store),
+      store.customMetrics.list(),
+      store.instances.list(),
+    ]);
+    const samples: MetricSampleRecord[] = [];
+    for (const view of views) {
+      const mine = custom.filter((c) => c.endpoint === view.record.name);
+      const { instances: count, metrics } = endpointSample({ view, totals, active, custom: mine, seconds });
+      const sample: MetricSampleRecord = { id: newId(), endpoint: view.record.name, at: now, instances: count, metrics };
+      await store.samples.append(sample);
+      bus.publish('metricSamples', sample);
+      samples.push(sample);
+    }
+    await this.forgetGone(custom, new Set(views.map((v) => v.record.name)), new Set(instances.map((i) => i.id)));
+    if (now.getTime() - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = now.getTime();
+      await store.samples.prune(new Date(now.getTime() - this.retentionSeconds * 1000));
+    }
+    return samples;
+  }
+
+  /** Custom metrics of endpoints that were unmanaged or of instances that are gone. */
+  private async forgetGone(custom: readonly CustomMetricsRecord[], endpoints: Set<string>, instances: Set<string>) {
+    for (const record of custom) {
+      if (!endpoints.has(record.endpoint)) await this.options.store.customMetrics.delete(record.endpoint);
+      else if (record.instance !== '' && !instances.has(record.instance)) {
+        await this.options.store.customMetrics.delete(record.endpoint, record.instance);
+      }
+    }
+  }
+}

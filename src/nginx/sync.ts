@@ -1,0 +1,158 @@
+// Keeps nginx in step with the store: on instance and endpoint events and on a timer, builds the balanced endpoints and applies them.
+import { parseEndpointConfig } from '../config/index.js';
+import { parseEndpointUrl } from '../config/endpoint.js';
+import type { EndpointConfig } from '../config/model.js';
+import type { EventBus } from '../events/bus.js';
+import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
+import type { ApplyResult } from './driver.js';
+import type { Backend, BalancedEndpoint } from './render.js';
+
+/**
+ * Who serves an endpoint: its RUNNING instances that have an address, then
+ * its static instances; nobody while it is STOPPED. Addresses appear once.
+ */
+export function endpointBackends(
+  record: Pick<EndpointRecord, 'name' | 'state'>,
+  config: EndpointConfig,
+  instances: readonly InstanceRecord[],
+): Backend[] {
+  if (record.state === 'STOPPED') return [];
+  const seen = new Set<string>();
+  const backends: Backend[] = [];
+  for (const instance of instances) {
+    if (instance.endpoint !== record.name || instance.status !== 'RUNNING' || !instance.address) continue;
+    if (seen.has(instance.address)) continue;
+    seen.add(instance.address);
+    backends.push({ address: instance.address, instance: instance.id });
+  }
+  for (const address of config.endpoint.staticInstances) {
+    if (seen.has(address)) continue;
+    seen.add(address);
+    backends.push({ address, instance: `static:${address}` });
+  }
+  return backends;
+}
+
+export interface EndpointView {
+  record: EndpointRecord;
+  config: EndpointConfig;
+  backends: Backend[];
+}
+
+/** Every endpoint whose stored configuration parses, with its backends; `problems` names the others. */
+export async function readEndpointViews(store: Store): Promise<{ views: EndpointView[]; problems: string[] }> {
+  const [records, instances] = await Promise.all([store.endpoints.list(), store.instances.list()]);
+  const views: EndpointView[] = [];
+  const problems: string[] = [];
+  for (const record of records) {
+    try {
+      const config = parseEndpointConfig(record.configText);
+      views.push({ record, config, backends: endpointBackends(record, config, instances) });
+    } catch (error) {
+      problems.push(`${record.name}: stored configuration does not parse: ${(error as Error).message}`);
+    }
+  }
+  return { views, problems };
+}
+
+/** The endpoints nginx balances: those with `loadbalancer=nginx`. */
+export function toBalanced(views: readonly EndpointView[]): BalancedEndpoint[] {
+  return views
+    .filter((view) => view.config.endpoint.loadbalancer === 'nginx')
+    .map((view) => ({
+      name: view.record.name,
+      url: parseEndpointUrl(view.config.endpoint.url),
+      nginx: view.config.nginx,
+      weight: view.config.endpoint.weight,
+      backends: view.backends,
+    }));
+}
+
+export interface BalancerTarget {
+  apply(endpoints: readonly BalancedEndpoint[]): Promise<ApplyResult>;
+}
+
+export interface BalancerSyncOptions {
+  store: Store;
+  bus: EventBus;
+  driver: BalancerTarget;
+  /** Safety-net poll (changes made by other processes reach no local bus). Default 2 s. */
+  pollMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * One sync at a time; triggers that arrive while one runs fold into one
+ * more run afterwards, so a burst of instance changes costs two reloads at
+ * most, and the last one always sees the newest store.
+ */
+export class BalancerSync {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subscriptions: AsyncIterableIterator<unknown>[] = [];
+  private readonly log: (line: string) => void;
+  /** Outcome of the latest apply (for tests and diagnostics). */
+  lastResult: ApplyResult | undefined;
+
+  constructor(private readonly options: BalancerSyncOptions) {
+    this.log = options.log ?? (() => {});
+  }
+
+  start(): Promise<void> {
+    for (const topic of ['instanceChanges', 'endpointEvents'] as const) {
+      const iterator = this.options.bus.subscribe(topic, { capacity: 100_000 });
+      this.subscriptions.push(iterator);
+      void (async () => {
+        try {
+          for (;;) {
+            const next = await iterator.next();
+            if (next.done || this.stopped) return;
+            void this.trigger();
+          }
+        } catch {
+          // ended as a slow consumer: the timer still catches up
+        }
+      })();
+    }
+    this.timer = setInterval(() => void this.trigger(), this.options.pollMs ?? 2000);
+    this.timer.unref();
+    return this.trigger();
+  }
+
+  /** Runs a sync now (or once more after the one in progress); resolves when the store's state is applied. */
+  trigger(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.syncOnce();
+        } catch (error) {
+          this.log(`balancer sync failed: ${(error as Error).message}`);
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const { views, problems } = await readEndpointViews(this.options.store);
+    for (const problem of problems) this.log(`balancer: ${problem}`);
+    this.lastResult = await this.options.driver.apply(toBalanced(views));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const iterator of this.subscriptions) await iterator.return?.();
+    await this.running;
+  }
+}
