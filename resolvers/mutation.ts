@@ -9,4 +9,12 @@ export const Mutation: MutationResolvers = {
     services.endpoints.setOption(name, section, key, value),
   setManagerOption: (_root, { id, key, value }, { services }) => services.managers.setOption(id, key, value),
   forgetManager: (_root, { id }, { services }) => services.managers.forget(id),
+  setCustomMetrics: async (_root, { endpoint, metrics }, { services }) => {
+    await services.metrics.setForEndpoint(endpoint, metrics);
+    return true;
+  },
+  setInstanceMetrics: async (_root, { instance, metrics }, { services }) => {
+    await services.metrics.setForInstance(instance, metrics);
+    return true;
+  },
 };

@@ -8,6 +8,8 @@ export const Query: QueryResolvers = {
   manager: (_root, { id }, { services }) => services.managers.get(id),
   endpoints: (_root, _args, { services }) => services.endpoints.list(),
   endpoint: (_root, { name }, { services }) => services.endpoints.get(name),
+  instances: async (_root, { endpoint, status }, { services }) =>
+    (await services.instances.list(endpoint ? { endpoint } : undefined)).filter((i) => !status || i.status === status),
   evaluateScaling: (_root, { input }) => evaluateScaling(input as Parameters<typeof evaluateScaling>[0]),
   events: (_root, { endpoint, afterId, limit }, { services }) =>
     services.store.events.list(endpoint ?? undefined, { afterId: afterId ?? undefined, limit: limit ?? undefined }),

@@ -2,6 +2,7 @@
 import type { SubscriptionResolvers } from '../generated/graphql.js';
 import type { Topics } from '../src/events/bus.js';
 import { replayThenLive } from '../src/events/replay.js';
+import { instanceChangeFromEvent } from '../src/instances/service.js';
 import type { Services } from '../src/server/context.js';
 import type { ListOptions } from '../src/store/types.js';
 
@@ -40,5 +41,8 @@ export const Subscription: SubscriptionResolvers = {
   endpointEvents: stream('endpointEvents', (s, endpoint, options) => s.store.events.list(endpoint, options)),
   metricSamples: stream('metricSamples', (s, endpoint, options) => s.store.samples.list(endpoint, options)),
   scalingDecisions: stream('scalingDecisions', (s, endpoint, options) => s.store.decisions.list(endpoint, options)),
-  instanceChanges: stream('instanceChanges', async () => []),
+  // Instance changes are recorded as endpoint events; the history rebuilds them from there.
+  instanceChanges: stream('instanceChanges', async (s, endpoint, options) =>
+    (await s.store.events.list(endpoint, options)).map(instanceChangeFromEvent).filter((c) => c !== null),
+  ),
 } as SubscriptionResolvers;

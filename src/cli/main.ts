@@ -178,6 +178,30 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
     });
 
   program
+    .command('instances <name>')
+    .description("list an endpoint's instances: status, address, manager, and why (e.g. why one is pending)")
+    .action(async (name: string) => {
+      const endpoint = await requireEndpoint(
+        name,
+        'instances { id status address slots reason containerId createdAt manager { id name } }',
+      );
+      const instances = endpoint.instances as {
+        id: string;
+        status: string;
+        address: string | null;
+        reason: string | null;
+        manager: { id: string; name: string } | null;
+      }[];
+      if (globals().json) return out(instances);
+      out(
+        table(
+          ['ID', 'STATUS', 'ADDRESS', 'MANAGER', 'REASON'],
+          instances.map((i) => [i.id, i.status, i.address, i.manager?.name, i.reason]),
+        ),
+      );
+    });
+
+  program
     .command('managers')
     .description('list managers (hosts) and their slots')
     .action(async () => {
@@ -266,6 +290,34 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
       out(lines.join('\n'));
     });
 
+  program
+    .command('get-metrics <name>')
+    .description('print the latest metric sample as one JSON object, e.g. {"active": 3.6, "rate": 33, "bytes": 396.1, "response": 2}')
+    .action(async (name: string) => {
+      const endpoint = await requireEndpoint(name, 'metrics { at instances metrics }');
+      const sample = endpoint.metrics as { at: string; instances: number; metrics: Record<string, number> } | null;
+      if (globals().json) return out({ endpoint: name, ...(sample ?? { at: null, instances: 0, metrics: {} }) });
+      out(formatMetrics(sample?.metrics ?? {}));
+    });
+
+  program
+    .command('set-metrics <name>')
+    .description('set endpoint-wide custom metrics from JSON on standard input: {"name": [weight, value], …} ({} clears)')
+    .action(async (name: string) => {
+      const text = await readStdin('the custom metrics (JSON)');
+      let metrics: unknown;
+      try {
+        metrics = JSON.parse(text);
+      } catch (error) {
+        throw new CliError(`standard input is not valid JSON: ${(error as Error).message}`, 'BAD_USER_INPUT');
+      }
+      await request<{ setCustomMetrics: boolean }>(
+        'mutation($endpoint: String!, $metrics: JSON!) { setCustomMetrics(endpoint: $endpoint, metrics: $metrics) }',
+        { endpoint: name, metrics },
+      );
+      if (globals().json) out({ endpoint: name, metrics });
+    });
+
   async function requireEndpoint(name: string, fields: string): Promise<Record<string, unknown>> {
     const data = await request<{ endpoint: Record<string, unknown> | null }>(
       `query($name: String!) { endpoint(name: $name) { ${fields} } }`,
@@ -276,6 +328,17 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
   }
 
   return program;
+}
+
+/** Built-in metrics first, in the documented order, then custom ones by name; numbers rounded to 3 decimals. */
+export function formatMetrics(metrics: Record<string, number>): string {
+  const order = ['active', 'rate', 'bytes', 'response', 'pending', 'errors'];
+  const names = [
+    ...order.filter((name) => name in metrics),
+    ...Object.keys(metrics).filter((name) => !order.includes(name)).sort(),
+  ];
+  const parts = names.map((name) => `${JSON.stringify(name)}: ${Math.round(metrics[name] * 1000) / 1000}`);
+  return `{${parts.join(', ')}}`;
 }
 
 function parseWhole(flag: string) {

@@ -132,7 +132,7 @@ const OPTIONS: readonly OptionSpec[] = [
   option('endpoint', 'port', 'port', port, '80', 'Backend port inside the container.'),
   option('endpoint', 'weight', 'weight', integer(1), '1', 'Relative weight when several endpoints share one URL.'),
   option('endpoint', 'static_instances', 'staticInstances', hostPortList, '', 'Fixed backends (host:port, comma-separated) served besides the managed instances.'),
-  option('endpoint', 'health_path', 'healthPath', pattern(SAFE_PATH, 'an HTTP path starting with "/"'), '', 'HTTP path probed for readiness; empty = a TCP connect is enough.'),
+  option('endpoint', 'health_path', 'healthPath', pattern(SAFE_PATH, 'an HTTP path starting with "/"'), '', 'HTTP path probed for readiness; empty = "/" (any HTTP answer counts: Docker\'s proxy accepts TCP before the app listens).'),
   option('endpoint', 'decommissioned_timeout', 'decommissionedTimeout', integer(0), '60', 'Seconds an instance drains after leaving the balancer before it is deleted.'),
   option('endpoint', 'unregistered_timeout', 'unregisteredTimeout', integer(1), '120', 'Seconds a new instance may take to become ready before it is marked errored.'),
   option('endpoint', 'error_marks', 'errorMarks', integer(1), '3', 'Consecutive failed checks after which an instance is replaced.'),
@@ -151,7 +151,7 @@ const OPTIONS: readonly OptionSpec[] = [
   option('docker', 'dns', 'dns', hostList, '', 'DNS servers for the container, comma-separated.'),
   option('docker', 'hostname', 'hostname', hostName, '', 'Host name inside the container; empty = Docker picks one.'),
   // [loadbalancer:nginx]
-  option('nginx', 'sticky_sessions', 'stickySessions', boolean, 'false', 'Keep each client on one instance (ip_hash).'),
+  option('nginx', 'sticky_sessions', 'stickySessions', boolean, 'false', 'Keep each client on one instance (consistent hashing on a reactor_sticky cookie nginx sets).'),
   option('nginx', 'keepalive', 'keepalive', integer(0), '0', 'Idle keepalive connections kept per upstream; 0 = none.'),
   option('nginx', 'ssl', 'ssl', boolean, 'false', 'Serve TLS on the endpoint URL.'),
   option('nginx', 'ssl_certificate', 'sslCertificate', pattern(FILE_PATH, 'an absolute file path'), '', 'Certificate file (PEM) when ssl=true.'),

@@ -15,7 +15,7 @@ export interface EndpointSection {
   weight: number;
   /** Fixed backend addresses (`host:port`) served besides the managed instances. */
   staticInstances: string[];
-  /** Optional HTTP path probed for readiness; empty means a TCP connect is enough. */
+  /** HTTP path probed for readiness; empty means "/". Any HTTP answer counts as ready. */
   healthPath: string;
   /** Seconds an instance drains after leaving the balancer before it is deleted. */
   decommissionedTimeout: number;

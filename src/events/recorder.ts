@@ -10,6 +10,12 @@ export const EventKinds = {
   CONFIG_CHANGED: 'CONFIG_CHANGED',
   STATE_CHANGED: 'STATE_CHANGED',
   CUSTOM_METRICS_SET: 'CUSTOM_METRICS_SET',
+  /** nginx refused a new configuration (nginx -t or the reload failed); the last good one keeps serving. */
+  BALANCER_CONFIG_REFUSED: 'BALANCER_CONFIG_REFUSED',
+  /** nginx died and is being started again. */
+  BALANCER_RESTARTED: 'BALANCER_RESTARTED',
+  /** nginx exited with an error (e.g. a port in use) and is being started again after a back-off. */
+  BALANCER_FAILED: 'BALANCER_FAILED',
 } as const;
 
 export class EventRecorder {

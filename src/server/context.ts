@@ -2,7 +2,11 @@
 import type { EndpointService } from '../endpoints/service.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
+import type { Reconciler } from '../instances/reconciler.js';
+import type { InstanceService } from '../instances/service.js';
 import type { ManagerService } from '../managers/service.js';
+import type { CustomMetricsService } from '../metrics/custom.js';
+import type { MetricsPipeline } from '../metrics/pipeline.js';
 import type { Store } from '../store/types.js';
 
 export interface Services {
@@ -12,6 +16,13 @@ export interface Services {
   events: EventRecorder;
   endpoints: EndpointService;
   managers: ManagerService;
+  instances: InstanceService;
+  /** The local agent's loop (absent with --no-agent); started once the API listens, since its URL goes into containers. */
+  reconciler?: Reconciler;
+  /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
+  metrics: CustomMetricsService;
+  /** The local nginx, the log totals and the sampler; started once the API listens. */
+  pipeline: MetricsPipeline;
   clock: () => Date;
   /** Stops background work (agents, loops) before the store closes. */
   stop(): Promise<void>;

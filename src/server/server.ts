@@ -46,6 +46,10 @@ export interface ServerOptions {
   interval?: number;
   /** Run the local docker agent (default true). */
   agent?: boolean;
+  /** Address the local nginx's endpoint servers listen on (default 0.0.0.0). */
+  balancerAddress?: string;
+  /** Seconds metric samples are kept (default 86400). */
+  metricsRetention?: number;
   log?: (line: string) => void;
 }
 
@@ -155,6 +159,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${hostForUrl}:${address.port}${GRAPHQL_PATH}`;
     log(`reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
+    services.reconciler?.start(url);
+    await services.pipeline.start();
 
     let closing: Promise<void> | undefined;
     return {

@@ -6,8 +6,14 @@ import { join } from 'node:path';
 import { EndpointService } from '../endpoints/service.js';
 import { EventBus } from '../events/bus.js';
 import { EventRecorder } from '../events/recorder.js';
+import type { Agent } from '../agents/types.js';
+import { DockerAgent } from '../docker/agent.js';
+import { Reconciler } from '../instances/reconciler.js';
+import { InstanceService } from '../instances/service.js';
 import { probeHost } from '../managers/probe.js';
 import { ManagerService } from '../managers/service.js';
+import { CustomMetricsService } from '../metrics/custom.js';
+import { MetricsPipeline } from '../metrics/pipeline.js';
 import type { Store } from '../store/types.js';
 import type { Services } from './context.js';
 import { packageVersion } from './paths.js';
@@ -42,14 +48,29 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     events,
     endpoints: new EndpointService(inputs.store, events),
     managers,
+    instances: new InstanceService(inputs.store, bus, events, clock),
     clock,
+    metrics: new CustomMetricsService(inputs.store, events, clock),
+    pipeline: new MetricsPipeline({
+      store: inputs.store,
+      bus,
+      events,
+      dataDir: inputs.dataDir,
+      balancer: inputs.options.agent !== false,
+      balancerAddress: inputs.options.balancerAddress,
+      intervalSeconds: inputs.options.interval,
+      retentionSeconds: inputs.options.metricsRetention,
+      clock,
+      log: inputs.log,
+    }),
     stop: async () => {},
   };
   if (inputs.options.agent !== false) {
     const problems = await probeHost();
     for (const problem of problems) inputs.log(`warning: ${problem}`);
+    const managerId = localManagerId(inputs.dataDir);
     await managers.register({
-      id: localManagerId(inputs.dataDir),
+      id: managerId,
       name: inputs.options.name ?? hostname(),
       address: '127.0.0.1',
       slots: inputs.options.slots,
@@ -57,6 +78,30 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       loadbalancers: ['nginx'],
       problems,
     });
+    // The local docker agent and the loop that keeps endpoints' containers; started by the server once it listens.
+    const agent = new DockerAgent({ managerId, address: '127.0.0.1', log: inputs.log });
+    const reconciler = new Reconciler({
+      store: inputs.store,
+      bus,
+      events,
+      instances: services.instances,
+      agents: new Map<string, Agent>([[managerId, agent]]),
+      apiUrl: '',
+      intervalMs: (inputs.options.interval ?? 10) * 1000,
+      clock,
+      log: inputs.log,
+    });
+    services.reconciler = reconciler;
+    services.stop = async () => {
+      await reconciler.stop();
+      await agent.close();
+    };
   }
+  // nginx and the sampler stop after everything else that was stopping, before the store closes.
+  const stopOthers = services.stop;
+  services.stop = async () => {
+    await stopOthers();
+    await services.pipeline.stop();
+  };
   return services;
 }

@@ -93,7 +93,8 @@ describe('graceful shutdown', () => {
   it('should complete open subscriptions with a going-away close code', async () => {
     const t = await startTestServer();
     const closeCode = new Promise<number>((resolve) => {
-      const client = createClient({ url: t.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+      // onNonLazyError would print the expected close event to the console.
+      const client = createClient({ url: t.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
       client.on('closed', (event) => resolve((event as { code: number }).code));
       client.subscribe({ query: 'subscription { endpointEvents { id } }' }, { next() {}, error() {}, complete() {} });
     });

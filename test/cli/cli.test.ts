@@ -73,7 +73,7 @@ describe('reactor CLI', () => {
 
   it('should list endpoints as a table and as JSON', async () => {
     const text = await reactor([...api, 'list']);
-    assert.match(text.stdout, /^NAME\s+STATE\s+INSTANCES\s+URL\npyex\s+RUNNING\s+0\s+http:\/\/\n$/);
+    assert.match(text.stdout, /^NAME\s+STATE\s+INSTANCES\s+URL\npyex\s+RUNNING\s+\d+\s+http:\/\/\n$/);
     const json = await reactor([...api, '--json', 'list']);
     assert.equal(JSON.parse(json.stdout)[0].name, 'pyex');
   });

@@ -6,6 +6,8 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { waitFor } from './wait.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
+import { localManagerId } from '../../src/server/services.js';
+import { removeContainersWithLabel } from './containers.js';
 
 export interface GraphQLResult {
   data?: any;
@@ -16,6 +18,8 @@ export interface TestServer {
   url: string;
   wsUrl: string;
   dataDir: string;
+  /** Id of the local manager (the `reactor.manager` label of its containers). */
+  managerId: string;
   server: RunningServer;
   /** POSTs a GraphQL operation; returns the body as is (errors included). */
   gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult>;
@@ -29,21 +33,30 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: Partial<ServerOptions> & { keepDataDir?: boolean } = {}): Promise<TestServer> {
+/**
+ * With `agent: true`, close() also removes every container the local manager
+ * left (by its label), unless `keepContainers` is set for a restart test.
+ */
+export async function startTestServer(
+  options: Partial<ServerOptions> & { keepDataDir?: boolean; keepContainers?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reactor-test-'));
   const logs: string[] = [];
   const server = await startServer({
     listen: '127.0.0.1:0',
     agent: false,
+    balancerAddress: '127.0.0.1',
     log: (line) => logs.push(line),
     ...options,
     dataDir,
   });
   const clients: Client[] = [];
+  const managerId = localManagerId(dataDir);
   return {
     url: server.url,
     wsUrl: server.wsUrl,
     dataDir,
+    managerId,
     server,
     async gql(query, variables = {}, headers = {}) {
       const apiKey: Record<string, string> = options.apiKey ? { 'x-auth-key': options.apiKey } : {};
@@ -71,6 +84,7 @@ export async function startTestServer(options: Partial<ServerOptions> & { keepDa
     async close() {
       await Promise.all(clients.map((client) => client.dispose()));
       await server.close();
+      if (options.agent && !options.keepContainers) await removeContainersWithLabel('reactor.manager', managerId);
       if (!options.keepDataDir && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
