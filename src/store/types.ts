@@ -79,6 +79,21 @@ export interface MetricSampleRecord {
   metrics: Record<string, number>;
 }
 
+/**
+ * Custom metrics of one scope of an endpoint, as last set: endpoint-wide
+ * (`instance` = '', through setCustomMetrics / `reactor set-metrics`) or
+ * reported by one instance (`instance` = its id). A set replaces the scope's
+ * whole map.
+ */
+export interface CustomMetricsRecord {
+  endpoint: string;
+  /** '' = endpoint-wide; otherwise the id of the instance that reported them. */
+  instance: string;
+  /** Metric name → [weight, value]. */
+  metrics: Record<string, [number, number]>;
+  updatedAt: Date;
+}
+
 /** One evaluation of an endpoint's rules; `record` is the decision value of src/scaling. */
 export interface DecisionRecord {
   id: string;
@@ -153,6 +168,15 @@ export interface DecisionRepository {
   prune(before: Date): Promise<number>;
 }
 
+export interface CustomMetricsRepository {
+  /** Inserts or replaces the record of (endpoint, instance). */
+  set(record: CustomMetricsRecord): Promise<CustomMetricsRecord>;
+  /** Every scope of one endpoint, or of all; ordered by endpoint, then instance ('' first). */
+  list(endpoint?: string): Promise<CustomMetricsRecord[]>;
+  /** Deletes one scope (instance given, '' = endpoint-wide) or every scope of the endpoint; returns how many. */
+  delete(endpoint: string, instance?: string): Promise<number>;
+}
+
 /** Everything Reactor persists. Open one with `openStore(url)`. */
 export interface Store {
   /** `sqlite` or `mongodb`. */
@@ -163,6 +187,7 @@ export interface Store {
   readonly events: EventRepository;
   readonly samples: MetricSampleRepository;
   readonly decisions: DecisionRepository;
+  readonly customMetrics: CustomMetricsRepository;
   /** Flushes and closes connections. */
   close(): Promise<void>;
 }

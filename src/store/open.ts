@@ -1,0 +1,125 @@
+// Opens the store a URL names: an embedded SQLite file (`sqlite:PATH`) or a MongoDB database (`mongodb://…`).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import * as mongodb from 'mongodb';
+import type { MongoClientOptions } from 'mongodb';
+import { DataSource } from 'typeorm';
+import { ReactorError, ErrorCodes, badInput } from '../errors/codes.js';
+import { entitySchemas } from './entities.js';
+import { sqliteMigrations } from './migrations/index.js';
+import { createMongoIndexes, mongoStore } from './mongodb-store.js';
+import { sqliteStore } from './sqlite-store.js';
+import type { Store } from './types.js';
+
+export interface OpenStoreOptions {
+  /**
+   * SQLite only: also let TypeORM synchronize the schema with the entities
+   * after the migrations ran (tests may; production relies on migrations).
+   * Default false.
+   */
+  synchronize?: boolean;
+}
+
+/** How long a writer waits for another process's SQLite lock before failing (busy timeout). */
+export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** How long opening a MongoDB store waits to find a server, unless the URL sets `serverSelectionTimeoutMS`. */
+export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000;
+/** Database used when a `mongodb://` URL names none. */
+export const DEFAULT_MONGO_DATABASE = 'reactor';
+
+const ACCEPTED = 'sqlite:PATH (a database file, created if missing) or mongodb://[user:password@]host[:port][/database]';
+
+/**
+ * Opens a store and makes its schema current: pending SQLite migrations run,
+ * MongoDB indexes are created. Fails with BAD_USER_INPUT for a URL of another
+ * form and with UNAVAILABLE, naming the store, when it cannot be reached.
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  if (url.startsWith('sqlite:')) return openSqlite(url, sqlitePath(url), options);
+  if (/^mongodb(\+srv)?:\/\/[^/?]/.test(url)) return openMongo(url);
+  throw badInput(`store URL "${url}" is not supported; use ${ACCEPTED}`, { url });
+}
+
+/** `sqlite:PATH`, `sqlite://PATH` or `sqlite:///abs/PATH` → PATH (`:memory:` kept as is). */
+function sqlitePath(url: string): string {
+  let file = url.slice('sqlite:'.length);
+  if (file.startsWith('//')) file = file.slice(2);
+  if (file === '') throw badInput(`store URL "${url}" names no file; use ${ACCEPTED}`, { url });
+  return file;
+}
+
+async function openSqlite(url: string, file: string, options: OpenStoreOptions): Promise<Store> {
+  const schemas = entitySchemas('sqlite');
+  const dataSource = new DataSource({
+    type: 'better-sqlite3',
+    database: file,
+    enableWAL: true,
+    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    prepareDatabase: (db: { pragma(source: string): unknown }) => {
+      db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    },
+    entities: Object.values(schemas),
+    migrations: sqliteMigrations,
+    migrationsRun: true,
+    synchronize: options.synchronize ?? false,
+    logging: false,
+  });
+  try {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    await dataSource.initialize();
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    throw unavailable(url, error);
+  }
+  return sqliteStore(dataSource, schemas);
+}
+
+async function openMongo(url: string): Promise<Store> {
+  const schemas = entitySchemas('mongodb');
+  const dataSource = new DataSource({
+    type: 'mongodb',
+    url,
+    database: DEFAULT_MONGO_DATABASE, // the URL's database, when it names one, wins
+    driver: mongoDriverFor(url),
+    entities: Object.values(schemas),
+    synchronize: false,
+    logging: false,
+  });
+  try {
+    await dataSource.initialize();
+    await createMongoIndexes(dataSource);
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    throw unavailable(url, error);
+  }
+  return mongoStore(dataSource, schemas);
+}
+
+/**
+ * The `mongodb` module as TypeORM should see it, except that its client
+ * connects to `url` exactly as given. TypeORM 1.1.1 rebuilds the connection
+ * string from parsed parts and passes on only the query options it knows,
+ * which drops `serverSelectionTimeoutMS`, `directConnection`, `mongodb+srv`
+ * hosts and more. Without a `serverSelectionTimeoutMS` in the URL, opening
+ * gives up after MONGO_SERVER_SELECTION_TIMEOUT_MS instead of the driver's 30 s.
+ */
+function mongoDriverFor(url: string): typeof mongodb {
+  const explicitTimeout = /[?&]serverSelectionTimeoutMS=/i.test(url);
+  const connect = (_rebuiltUrl: string, typeormOptions: MongoClientOptions = {}) =>
+    mongodb.MongoClient.connect(url, {
+      ...(typeormOptions.driverInfo ? { driverInfo: typeormOptions.driverInfo } : {}),
+      ...(explicitTimeout ? {} : { serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS }),
+    });
+  return { ...mongodb, MongoClient: { connect } } as unknown as typeof mongodb;
+}
+
+/** The URL with any password replaced, fit for messages and logs. */
+export function redactStoreUrl(url: string): string {
+  return url.replace(/^([a-z+]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
+function unavailable(url: string, error: unknown): ReactorError {
+  const cause = (error instanceof Error ? error.message : String(error)).split('\n')[0].trim();
+  const store = redactStoreUrl(url);
+  return new ReactorError(ErrorCodes.UNAVAILABLE, `store ${store} is unavailable: ${cause}`, { store });
+}

@@ -1,0 +1,248 @@
+// The SQLite backend of the store: TypeORM repositories over one better-sqlite3 file.
+import { MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral, type Repository } from 'typeorm';
+import { alreadyExists } from '../errors/codes.js';
+import type { EntitySchemas } from './entities.js';
+import { listWindow } from './list-window.js';
+import {
+  customMetricsId,
+  customMetricsRecord,
+  decisionRecord,
+  endpointRecord,
+  eventRecord,
+  instanceRecord,
+  managerRecord,
+  metricSampleRecord,
+} from './records.js';
+import type {
+  CustomMetricsRecord,
+  CustomMetricsRepository,
+  DecisionRecord,
+  DecisionRepository,
+  EndpointRecord,
+  EndpointRepository,
+  EventRecord,
+  EventRepository,
+  InstanceRecord,
+  InstanceRepository,
+  ListOptions,
+  ManagerRecord,
+  ManagerRepository,
+  MetricSampleRecord,
+  MetricSampleRepository,
+  Store,
+} from './types.js';
+import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
+
+/** True for a primary-key or unique-index violation reported by SQLite. */
+export function isSqliteUniqueViolation(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: unknown }; code?: unknown })?.driverError?.code ??
+    (error as { code?: unknown })?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+type Row = Record<string, unknown>;
+
+class SqlEndpoints implements EndpointRepository {
+  constructor(private readonly repo: Repository<ObjectLiteral>) {}
+
+  async list(): Promise<EndpointRecord[]> {
+    return (await this.repo.find({ order: { name: 'ASC' } })).map(endpointRecord);
+  }
+
+  async get(name: string): Promise<EndpointRecord | null> {
+    const row = await this.repo.findOneBy({ name });
+    return row ? endpointRecord(row) : null;
+  }
+
+  async create(input: Pick<EndpointRecord, 'name' | 'state' | 'configText'>): Promise<EndpointRecord> {
+    checkState(input.state);
+    const now = new Date();
+    const record: EndpointRecord = {
+      name: input.name,
+      state: input.state,
+      configText: input.configText,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await this.repo.insert({ ...record });
+    } catch (error) {
+      if (isSqliteUniqueViolation(error)) throw alreadyExists('endpoint', input.name);
+      throw error;
+    }
+    return record;
+  }
+
+  update(name: string, expectedVersion: number, changes: EndpointChanges): Promise<EndpointRecord> {
+    return updateEndpointVersioned(
+      {
+        get: (n) => this.get(n),
+        writeIfVersion: async (n, version, write) => {
+          const result = await this.repo
+            .createQueryBuilder()
+            .update()
+            .set(write)
+            .where('name = :name AND version = :version', { name: n, version })
+            .execute();
+          return result.affected ?? 0;
+        },
+      },
+      name,
+      expectedVersion,
+      changes,
+    );
+  }
+
+  async delete(name: string): Promise<boolean> {
+    return ((await this.repo.delete({ name })).affected ?? 0) > 0;
+  }
+}
+
+class SqlManagers implements ManagerRepository {
+  constructor(private readonly repo: Repository<ObjectLiteral>) {}
+
+  async list(): Promise<ManagerRecord[]> {
+    return (await this.repo.find({ order: { id: 'ASC' } })).map(managerRecord);
+  }
+
+  async get(id: string): Promise<ManagerRecord | null> {
+    const row = await this.repo.findOneBy({ id });
+    return row ? managerRecord(row) : null;
+  }
+
+  async upsert(record: ManagerRecord): Promise<ManagerRecord> {
+    const clean = managerRecord(record as unknown as Row);
+    await this.repo.upsert({ ...clean }, { conflictPaths: ['id'] });
+    return clean;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return ((await this.repo.delete({ id })).affected ?? 0) > 0;
+  }
+}
+
+class SqlInstances implements InstanceRepository {
+  constructor(private readonly repo: Repository<ObjectLiteral>) {}
+
+  async list(filter: { endpoint?: string; managerId?: string } = {}): Promise<InstanceRecord[]> {
+    const where: FindOptionsWhere<ObjectLiteral> = {};
+    if (filter.endpoint !== undefined) where.endpoint = filter.endpoint;
+    if (filter.managerId !== undefined) where.managerId = filter.managerId;
+    return (await this.repo.find({ where, order: { createdAt: 'ASC', id: 'ASC' } })).map(instanceRecord);
+  }
+
+  async get(id: string): Promise<InstanceRecord | null> {
+    const row = await this.repo.findOneBy({ id });
+    return row ? instanceRecord(row) : null;
+  }
+
+  async upsert(record: InstanceRecord): Promise<InstanceRecord> {
+    const clean = instanceRecord(record as unknown as Row);
+    await this.repo.upsert({ ...clean }, { conflictPaths: ['id'] });
+    return clean;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return ((await this.repo.delete({ id })).affected ?? 0) > 0;
+  }
+
+  async deleteByEndpoint(endpoint: string): Promise<number> {
+    return (await this.repo.delete({ endpoint })).affected ?? 0;
+  }
+}
+
+/** An append-only, id-ordered log (events, samples, decisions). */
+class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
+  constructor(
+    private readonly repo: Repository<ObjectLiteral>,
+    private readonly kind: string,
+    private readonly toRecord: (row: Row) => T,
+  ) {}
+
+  async append(item: T): Promise<void> {
+    try {
+      await this.repo.insert({ ...this.toRecord(item as unknown as Row) });
+    } catch (error) {
+      if (isSqliteUniqueViolation(error)) throw alreadyExists(this.kind, item.id);
+      throw error;
+    }
+  }
+
+  async list(endpoint: string | undefined, options?: ListOptions): Promise<T[]> {
+    const window = listWindow(options);
+    const where: FindOptionsWhere<ObjectLiteral> = {};
+    if (endpoint !== undefined) where.endpoint = endpoint;
+    if (window.afterId !== undefined) where.id = MoreThan(window.afterId);
+    if (window.since !== undefined) where.at = MoreThanOrEqual(window.since);
+    const rows = await this.repo.find({
+      where,
+      order: { id: window.newestFirst ? 'DESC' : 'ASC' },
+      take: window.limit,
+    });
+    if (window.newestFirst) rows.reverse();
+    return rows.map(this.toRecord);
+  }
+
+  async latest(endpoint: string): Promise<T | null> {
+    const row = await this.repo.findOne({ where: { endpoint }, order: { id: 'DESC' } });
+    return row ? this.toRecord(row) : null;
+  }
+
+  async prune(before: Date): Promise<number> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .delete()
+      .where('at < :before', { before })
+      .execute();
+    return result.affected ?? 0;
+  }
+}
+
+class SqlCustomMetrics implements CustomMetricsRepository {
+  constructor(private readonly repo: Repository<ObjectLiteral>) {}
+
+  async set(record: CustomMetricsRecord): Promise<CustomMetricsRecord> {
+    const clean = customMetricsRecord(record as unknown as Row);
+    await this.repo.upsert({ id: customMetricsId(clean.endpoint, clean.instance), ...clean }, { conflictPaths: ['id'] });
+    return clean;
+  }
+
+  async list(endpoint?: string): Promise<CustomMetricsRecord[]> {
+    const where: FindOptionsWhere<ObjectLiteral> = endpoint === undefined ? {} : { endpoint };
+    return (await this.repo.find({ where, order: { endpoint: 'ASC', instance: 'ASC' } })).map(customMetricsRecord);
+  }
+
+  async delete(endpoint: string, instance?: string): Promise<number> {
+    const where = instance === undefined ? { endpoint } : { id: customMetricsId(endpoint, instance) };
+    return (await this.repo.delete(where)).affected ?? 0;
+  }
+}
+
+/** A Store over an initialized better-sqlite3 DataSource whose schema is in place. */
+export function sqliteStore(dataSource: DataSource, schemas: EntitySchemas): Store {
+  const events = new SqlLog<EventRecord>(dataSource.getRepository(schemas.events), 'event', eventRecord);
+  const samples = new SqlLog<MetricSampleRecord>(
+    dataSource.getRepository(schemas.samples),
+    'metric sample',
+    metricSampleRecord,
+  );
+  const decisions = new SqlLog<DecisionRecord>(
+    dataSource.getRepository(schemas.decisions),
+    'scaling decision',
+    decisionRecord,
+  );
+  return {
+    kind: 'sqlite',
+    endpoints: new SqlEndpoints(dataSource.getRepository(schemas.endpoints)),
+    managers: new SqlManagers(dataSource.getRepository(schemas.managers)),
+    instances: new SqlInstances(dataSource.getRepository(schemas.instances)),
+    events: events satisfies EventRepository,
+    samples: samples satisfies MetricSampleRepository,
+    decisions: decisions satisfies DecisionRepository,
+    customMetrics: new SqlCustomMetrics(dataSource.getRepository(schemas.customMetrics)),
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+    },
+  };
+}
