@@ -1,28 +1,16 @@
 // Custom metrics over the API and CLI: weighted averages per endpoint and per instance, strict validation, kept across restarts.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { parseCustomMetrics } from '../../src/metrics/custom.js';
 import type { InstanceRecord } from '../../src/store/types.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { reactor as runReactor } from '../support/cli.js';
 import { waitFor } from '../support/wait.js';
+
+const reactor = (args: string[], stdin = '') => runReactor(args, { stdin });
 import { endpointConfig } from '../nginx/support.js';
 
-const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 
-function reactor(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 function instance(id: string, endpoint: string, address: string): InstanceRecord {
   const now = new Date();

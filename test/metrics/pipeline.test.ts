@@ -1,29 +1,17 @@
 // Metrics measured at the balancer, for real: a known load through nginx against the samples, the API and the CLI.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { MetricSampleRecord } from '../../src/store/types.js';
 import { startTestServer, take, type TestServer } from '../support/server.js';
+import { reactor as runReactor } from '../support/cli.js';
 import { waitFor } from '../support/wait.js';
+
+const reactor = (args: string[], stdin = '') => runReactor(args, { stdin });
 import { endpointConfig, freePort, removeBackends, request, startBackends, type TestBackend } from '../nginx/support.js';
 
 const LABEL = 'metrics-pipeline';
-const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 
-function reactor(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 /** `total` GETs over `concurrency` keep-alive connections; returns how many got a 200. */
 async function load(url: string, total: number, concurrency: number): Promise<number> {
