@@ -251,6 +251,27 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
     });
 
   program
+    .command('watch <name>')
+    .description("follow an endpoint live: its instances, latest sample and latest decision (one line per update when not on a terminal; --json: one object per update)")
+    .action(async (name: string) => {
+      const { watchEndpoint } = await import('./watch.js');
+      // Ctrl-C (or SIGTERM) ends the watch cleanly: subscriptions closed, exit code 0.
+      const until = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await watchEndpoint({
+        graphql: client(),
+        name,
+        write,
+        redraw: Boolean(process.stdout.isTTY) && !globals().json,
+        json: Boolean(globals().json),
+        formatMetrics,
+        until,
+      });
+    });
+
+  program
     .command('evaluate')
     .description('what the autoscaler would do with these numbers (the same calculation as the control loop)')
     .requiredOption('--rules <rules>', "scaling rules, e.g. '0 < rate < 1'")

@@ -22,4 +22,5 @@ export {
   validateManagerConfig,
   type ManagerOption,
 } from './manager.js';
+export { parseEndpointConfigCached } from './cache.js';
 export { parseIni, renderIni, type IniDocument, type IniEntry, type IniSection } from './ini.js';

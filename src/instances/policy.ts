@@ -1,69 +1,70 @@
-// The interim instance policy (min_instances while RUNNING, none when STOPPED, no change when PAUSED) and launch backoff, as pure functions.
-import type { EndpointState, InstanceRecord, InstanceStatus } from '../store/types.js';
+// The contract between the reconciler and whoever decides instance counts (the control loop's scaling policy), and launch backoff.
+import type { EndpointConfig } from '../config/model.js';
+import type { ScalingDecisionRecord } from '../scaling/decision.js';
+import type { EndpointState, InstanceRecord } from '../store/types.js';
 
 /**
- * What to do with one endpoint's instances in one round. The control loop will
- * add decommission/recommission lists; the reconciler applies whatever is here.
+ * Why a round runs. `evaluate`: the control loop's periodic round, which
+ * consults the scaling rules with the latest metric sample. `trigger`: a round
+ * between evaluations (a state or config change, a container exit, a retry,
+ * a restart), which only restores the count the last evaluation set, fitted
+ * into the current [min_instances, max_instances], and cleans up.
+ */
+export type RoundMode = 'evaluate' | 'trigger';
+
+/** What the reconciler knows when it asks for a plan (after observing the containers). */
+export interface RoundInput {
+  endpoint: string;
+  /** null = the endpoint is not managed (any more). */
+  state: EndpointState | null;
+  /** null = not managed (a stored config that does not parse never gets this far). */
+  config: EndpointConfig | null;
+  instances: readonly InstanceRecord[];
+  mode: RoundMode;
+  /** Why a trigger round runs (e.g. `STATE_CHANGED`, `container exit`); empty for evaluations. */
+  cause: string;
+  now: Date;
+}
+
+/**
+ * What to do with one endpoint's instances in one round; the reconciler
+ * applies exactly this, in the order remove → decommission → recommission →
+ * launch.
  */
 export interface EndpointPlan {
   /** New instances to place and start. */
   launch: number;
-  /** Instance ids to remove (container first, then the record). */
+  /** Instance ids to delete (container first, then the record): drained or failed ones, cancelled launches, everything when STOPPED and idle. */
   remove: string[];
+  /** RUNNING instance ids to take out of the balancer (status DECOMMISSIONED): they drain, then a later round deletes them. */
+  decommission: string[];
+  /** DECOMMISSIONED instance ids to put back into the balancer (status RUNNING). */
+  recommission: string[];
   /** One human line: why this plan. */
   why: string;
+  /** Why each instance in remove/decommission/recommission is there (instance id → reason); `why` otherwise. */
+  reasons?: Record<string, string>;
+  /** The decision behind the plan, when the scaling engine made one (stored and streamed by the control loop). */
+  decision?: RoundDecision;
 }
 
-/** Statuses that count towards the wanted number of instances. */
-export const LIVE_STATUSES: readonly InstanceStatus[] = ['PENDING', 'STARTING', 'RUNNING'];
-/** Statuses whose records only wait to be cleaned up. */
-const DEAD_STATUSES: readonly InstanceStatus[] = ['ERROR', 'LOST'];
-/** When there are too many, the least useful go first: not placed, then not ready, then serving. */
-const REMOVAL_ORDER: readonly InstanceStatus[] = ['PENDING', 'STARTING', 'RUNNING'];
+/** The decision record as stored and streamed: the engine's record plus which kind of round made it. */
+export type RoundDecision = ScalingDecisionRecord & {
+  round: RoundMode;
+  /** For trigger rounds, what triggered it; '' for evaluations. */
+  cause: string;
+};
 
-export interface PolicyInput {
-  /** null = the endpoint is not managed (any more). */
-  state: EndpointState | null;
-  minInstances: number;
-  instances: readonly Pick<InstanceRecord, 'id' | 'status' | 'createdAt'>[];
+/** Decides each round's plan; `applied` hears what was done (the control loop stores and publishes decisions there). */
+export interface InstancePolicy {
+  plan(input: RoundInput): EndpointPlan | Promise<EndpointPlan>;
+  /** Called once the plan was applied (also when it was empty). Failures are logged, never retried. */
+  applied?(input: RoundInput, plan: EndpointPlan): Promise<void>;
 }
 
-/**
- * The interim policy, until the autoscaler decides counts: keep min_instances
- * while RUNNING; remove everything when STOPPED or unmanaged; change nothing
- * when PAUSED. Dead (ERROR, LOST) records are cleaned up except when PAUSED,
- * so a replacement takes their place.
- */
-export function interimPlan(input: PolicyInput): EndpointPlan {
-  const { state, instances } = input;
-  if (state === 'PAUSED') return { launch: 0, remove: [], why: 'PAUSED: no changes' };
-  if (state === null || state === 'STOPPED') {
-    return {
-      launch: 0,
-      remove: instances.map((i) => i.id),
-      why: state === null ? 'not managed: remove every instance' : 'STOPPED: remove every instance',
-    };
-  }
-  const dead = instances.filter((i) => DEAD_STATUSES.includes(i.status)).map((i) => i.id);
-  const live = instances.filter((i) => LIVE_STATUSES.includes(i.status));
-  const wanted = input.minInstances;
-  if (live.length < wanted) {
-    return { launch: wanted - live.length, remove: dead, why: `RUNNING: ${live.length} of min_instances ${wanted}` };
-  }
-  const surplus = [...live]
-    .sort(
-      (a, b) =>
-        REMOVAL_ORDER.indexOf(a.status) - REMOVAL_ORDER.indexOf(b.status) ||
-        b.createdAt.getTime() - a.createdAt.getTime() ||
-        (a.id < b.id ? 1 : -1),
-    )
-    .slice(0, live.length - wanted)
-    .map((i) => i.id);
-  return {
-    launch: 0,
-    remove: [...dead, ...surplus],
-    why: `RUNNING: ${live.length} live, min_instances ${wanted}`,
-  };
+/** True when the plan changes anything. */
+export function planActs(plan: EndpointPlan): boolean {
+  return plan.launch > 0 || plan.remove.length > 0 || plan.decommission.length > 0 || plan.recommission.length > 0;
 }
 
 export interface BackoffOptions {

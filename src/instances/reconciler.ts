@@ -1,7 +1,7 @@
-// Keeps each endpoint's containers in line with its plan: observe (records vs containers), decide (policy), place (scheduler), apply (agents).
+// Keeps each endpoint's containers in line with its plan: observe (records vs containers), check health, decide (policy), place (scheduler), apply (agents).
 import type { Agent, AgentContainer, ContainerExit } from '../agents/types.js';
 import { LaunchError } from '../agents/types.js';
-import { parseEndpointConfig } from '../config/index.js';
+import { parseEndpointConfigCached } from '../config/index.js';
 import type { EndpointConfig } from '../config/model.js';
 import { containerSpecFor } from '../docker/spec.js';
 import type { EventBus } from '../events/bus.js';
@@ -9,7 +9,8 @@ import { EventKinds, type EventRecorder } from '../events/recorder.js';
 import { planPlacements, type ManagerView, type PlacementRequest } from '../scheduler/placement.js';
 import { newId } from '../store/ids.js';
 import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
-import { backoffDelay, DEFAULT_BACKOFF, interimPlan, type BackoffOptions, type EndpointPlan, type PolicyInput } from './policy.js';
+import { ScalingPolicy } from '../control/policy.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions, type EndpointPlan, type InstancePolicy, type RoundInput, type RoundMode } from './policy.js';
 import { httpReadiness, type ReadinessProbe } from './readiness.js';
 import { InstanceEventKinds, type InstanceService } from './service.js';
 
@@ -33,22 +34,44 @@ export interface ReconcilerOptions {
   agents: Map<string, Agent>;
   /** GraphQL URL handed to instances as REACTOR_API. */
   apiUrl: string;
-  /** Milliseconds between full rounds (every endpoint, plus heartbeats). Default 10 s. */
-  intervalMs?: number;
   clock?: () => Date;
   backoff?: BackoffOptions;
   readiness?: ReadinessProbe;
-  /** Milliseconds between readiness probes of a starting instance. Default 100. */
+  /** Milliseconds between readiness probes of a starting instance. Default 50 (a new instance should join the balancer as soon as it answers). */
   readinessPollMs?: number;
-  /** Decides each endpoint's plan from its state and instances; default the interim min_instances policy. */
-  policy?: (input: PolicyInput & { config: EndpointConfig | null }) => EndpointPlan;
+  /**
+   * Decides each endpoint's plan. Default: the scaling policy with no samples
+   * and no decision store (min_instances on a start, replacements, cleanup);
+   * the control loop passes its own, which also evaluates the rules.
+   */
+  policy?: InstancePolicy;
   log?: (line: string) => void;
+}
+
+interface QueuedRound {
+  promise: Promise<void>;
+  /** Upgraded to `evaluate` when an evaluation joins a queued trigger round. */
+  mode: RoundMode;
+  causes: Set<string>;
+  /** The containers listed by the sweep that queued this round, if it may use them (see `sweep`). */
+  snapshot: ContainerSnapshot | undefined;
 }
 
 interface Lane {
   tail: Promise<void>;
   /** A round queued behind the running one; later triggers join it (it will see their changes). */
-  queued: Promise<void> | null;
+  queued: QueuedRound | null;
+  /** +1 whenever a round or lane work starts: a container listing older than that may be stale for this endpoint. */
+  generation: number;
+  /** A round or lane work is in progress. */
+  busy: boolean;
+}
+
+/** Every agent's containers, listed once by a sweep, grouped by endpoint. */
+interface ContainerSnapshot {
+  byAgent: Map<string, Map<string, AgentContainer[]> | null>;
+  /** Lane generations read just before the listing; -1 for lanes busy then (their changes may race the listing). */
+  generations: Map<string, number>;
 }
 
 interface Failures {
@@ -63,12 +86,13 @@ export class Reconciler {
   private readonly events: EventRecorder;
   private readonly agents: Map<string, Agent>;
   private apiUrl: string;
-  private readonly intervalMs: number;
   private readonly clock: () => Date;
   private readonly backoff: BackoffOptions;
   private readonly readiness: ReadinessProbe;
   private readonly readinessPollMs: number;
-  private readonly policy: NonNullable<ReconcilerOptions['policy']>;
+  private readonly policy: InstancePolicy;
+  /** Consecutive failed health checks per RUNNING instance id (error_marks). */
+  private readonly healthFailures = new Map<string, number>();
   private readonly log: (line: string) => void;
   private readonly bus: EventBus;
 
@@ -78,7 +102,9 @@ export class Reconciler {
   private readonly watchers = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private placementLock: Promise<void> = Promise.resolve();
   private sweeping: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private heartbeatRunning: Promise<void> | undefined;
+  private heartbeatAgain: Promise<void> | undefined;
+  private readonly sweeps = new Set<Promise<void>>();
   private unwatch: (() => void)[] = [];
   private subscription: AsyncIterableIterator<unknown> | undefined;
   private stopped = false;
@@ -91,90 +117,172 @@ export class Reconciler {
     this.instances = options.instances;
     this.agents = options.agents;
     this.apiUrl = options.apiUrl;
-    this.intervalMs = options.intervalMs ?? 10_000;
     this.clock = options.clock ?? (() => new Date());
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.readiness = options.readiness ?? httpReadiness;
-    this.readinessPollMs = options.readinessPollMs ?? 100;
-    this.policy = options.policy ?? ((input) => interimPlan(input));
+    this.readinessPollMs = options.readinessPollMs ?? 50;
+    this.policy = options.policy ?? new ScalingPolicy();
     this.log = options.log ?? (() => {});
   }
 
   /**
-   * Starts the loop: a full round now (adopting containers left by an earlier
-   * process), then one every interval, plus an immediate round of an endpoint
-   * whenever it changes or one of its containers exits.
+   * Starts listening: a trigger round of every endpoint now (adopting
+   * containers left by an earlier process), plus an immediate round of an
+   * endpoint whenever it changes or one of its containers exits. Periodic
+   * evaluation rounds come from the control loop (`sweep('evaluate')`).
    */
-  start(apiUrl?: string): void {
-    if (this.started) return;
+  start(apiUrl?: string): Promise<void> {
+    if (this.started) return Promise.resolve();
     this.started = true;
     if (apiUrl) this.apiUrl = apiUrl;
     for (const agent of this.agents.values()) {
       this.unwatch.push(agent.watch((exit) => this.onExit(exit)));
     }
     void this.listen();
-    void this.sweep();
-    this.timer = setInterval(() => void this.sweep(), this.intervalMs);
-    this.timer.unref();
+    return this.sweep('trigger', 'start');
   }
 
   /** Stops the loop and waits for rounds in flight; containers keep running (a restart adopts them). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
     this.retryTimers.clear();
     for (const unwatch of this.unwatch) unwatch();
     await this.subscription?.return?.();
     for (const watcher of this.watchers.values()) watcher.abort.abort();
     await Promise.all([...this.watchers.values()].map((w) => w.done));
-    await this.sweeping;
+    await Promise.all([...this.sweeps]);
     await Promise.all([...this.lanes.values()].map((lane) => lane.tail));
   }
 
-  /** Every endpoint that has a record, an instance or a container, reconciled; then each agent's heartbeat. */
-  sweep(): Promise<void> {
+  /**
+   * A round of every endpoint that has a record, an instance or a container;
+   * then each agent's heartbeat. Each agent's containers are listed once for
+   * the whole sweep (not once per endpoint); an endpoint's round uses that
+   * listing only if no round of that endpoint started since it was taken,
+   * otherwise it lists again (a launch made meanwhile must not look lost).
+   * Endpoints run in their own lanes, side by side: a slow one holds up only
+   * itself. Resolves when every round of this sweep is done; `onQueued`
+   * hears once they are all queued.
+   */
+  sweep(mode: RoundMode = 'evaluate', cause = '', onQueued?: () => void): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.sweeping ??= (async () => {
+    if (this.sweeping && mode === 'trigger') return this.sweeping;
+    const run = (async () => {
       try {
         const names = new Set<string>();
         for (const endpoint of await this.store.endpoints.list()) names.add(endpoint.name);
         for (const instance of await this.store.instances.list()) names.add(instance.endpoint);
-        for (const agent of this.agents.values()) {
-          for (const container of await agent.list().catch(() => [] as AgentContainer[])) {
-            if (container.endpoint) names.add(container.endpoint);
-          }
-        }
-        await Promise.all([...names].map((name) => this.reconcile(name)));
-        await this.heartbeat();
+        const generations = new Map<string, number>();
+        for (const [name, lane] of this.lanes) generations.set(name, lane.busy ? -1 : lane.generation);
+        const byAgent = new Map<string, Map<string, AgentContainer[]> | null>();
+        await Promise.all(
+          [...this.agents.values()].map(async (agent) => {
+            let containers: AgentContainer[];
+            try {
+              containers = await agent.list();
+            } catch {
+              byAgent.set(agent.managerId, null);
+              return;
+            }
+            const grouped = new Map<string, AgentContainer[]>();
+            for (const container of containers) {
+              if (!container.endpoint) continue;
+              names.add(container.endpoint);
+              const list = grouped.get(container.endpoint);
+              if (list) list.push(container);
+              else grouped.set(container.endpoint, [container]);
+            }
+            byAgent.set(agent.managerId, grouped);
+          }),
+        );
+        const snapshot: ContainerSnapshot = { byAgent, generations };
+        const rounds: Promise<void>[] = [];
+        for (const name of names) rounds.push(this.reconcile(name, mode, cause, snapshot));
+        onQueued?.();
+        await Promise.all(rounds);
+        await this.heartbeatSoon();
       } catch (error) {
         if (!this.stopped) this.log(`reconciler: round failed: ${(error as Error).message}`);
       } finally {
-        this.sweeping = null;
+        onQueued?.();
       }
     })();
-    return this.sweeping;
+    const tracked = run.finally(() => {
+      this.sweeps.delete(tracked);
+      if (this.sweeping === tracked) this.sweeping = null;
+    });
+    this.sweeps.add(tracked);
+    this.sweeping = tracked;
+    return tracked;
   }
 
   /**
    * Runs one round for an endpoint, never two at once for the same endpoint.
-   * Triggers that arrive while a round runs share one follow-up round.
+   * Requests that arrive while a round runs share one follow-up round; if any
+   * of them is an evaluation, that round evaluates.
    */
-  reconcile(endpoint: string): Promise<void> {
+  reconcile(endpoint: string, mode: RoundMode = 'trigger', cause = '', snapshot?: ContainerSnapshot): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const lane = this.lane(endpoint);
-    if (lane.queued) return lane.queued;
-    const run = lane.tail.then(async () => {
+    if (lane.queued) {
+      const queued = lane.queued;
+      if (mode === 'evaluate') queued.mode = 'evaluate';
+      if (cause) queued.causes.add(cause);
+      // A snapshot from before other requests joined is still fine: the check happens when the round starts.
+      if (snapshot && !queued.snapshot) queued.snapshot = snapshot;
+      return queued.promise;
+    }
+    const queued: QueuedRound = { promise: Promise.resolve(), mode, causes: new Set(cause ? [cause] : []), snapshot };
+    queued.promise = lane.tail.then(async () => {
       lane.queued = null;
       if (this.stopped) return;
+      // The sweep's listing is only good if nothing ran in this lane since it was taken.
+      const fresh = queued.snapshot && (queued.snapshot.generations.get(endpoint) ?? 0) === lane.generation ? queued.snapshot : undefined;
+      lane.generation++;
+      lane.busy = true;
       try {
-        await this.round(endpoint);
+        // A round of a sweep leaves the heartbeat to the sweep's end: one per sweep, not one per endpoint.
+        await this.round(endpoint, queued.mode, [...queued.causes].join(', '), fresh, queued.snapshot !== undefined);
       } catch (error) {
-        if (!this.stopped) this.log(`reconciler: ${endpoint}: ${(error as Error).message}`);
+        if (!this.stopped) await this.roundFailed(endpoint, error);
+      } finally {
+        lane.busy = false;
       }
     });
-    lane.queued = run;
-    lane.tail = run;
+    lane.queued = queued;
+    lane.tail = queued.promise;
+    return queued.promise;
+  }
+
+  /** An error in one endpoint's round is that endpoint's event, not the loop's end. */
+  private async roundFailed(endpoint: string, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log(`reconciler: ${endpoint}: ${message}`);
+    await this.events
+      .record(endpoint, InstanceEventKinds.ROUND_FAILED, `round of ${endpoint} failed: ${message}; the next round tries again`, { error: message })
+      .catch(() => {});
+  }
+
+  /**
+   * A heartbeat after rounds that changed something: requests that arrive
+   * while one runs share one more run afterwards (a round of many endpoints
+   * costs two heartbeats, not one per endpoint).
+   */
+  private heartbeatSoon(): Promise<void> {
+    if (this.heartbeatRunning) {
+      this.heartbeatAgain ??= this.heartbeatRunning.then(() => {
+        this.heartbeatAgain = undefined;
+        return this.heartbeatSoon();
+      });
+      return this.heartbeatAgain;
+    }
+    const run = this.heartbeat()
+      .catch((error: unknown) => this.log(`reconciler: heartbeat failed: ${(error as Error).message}`))
+      .finally(() => {
+        if (this.heartbeatRunning === run) this.heartbeatRunning = undefined;
+      });
+    this.heartbeatRunning = run;
     return run;
   }
 
@@ -203,7 +311,7 @@ export class Reconciler {
 
   private lane(endpoint: string): Lane {
     let lane = this.lanes.get(endpoint);
-    if (!lane) this.lanes.set(endpoint, (lane = { tail: Promise.resolve(), queued: null }));
+    if (!lane) this.lanes.set(endpoint, (lane = { tail: Promise.resolve(), queued: null, generation: 0, busy: false }));
     return lane;
   }
 
@@ -212,7 +320,11 @@ export class Reconciler {
     const lane = this.lane(endpoint);
     const run = lane.tail.then(async () => {
       if (this.stopped) return;
-      await work().catch((error: unknown) => this.log(`reconciler: ${endpoint}: ${(error as Error).message}`));
+      lane.generation++;
+      lane.busy = true;
+      await work()
+        .catch((error: unknown) => this.log(`reconciler: ${endpoint}: ${(error as Error).message}`))
+        .finally(() => (lane.busy = false));
     });
     lane.tail = run;
     return run;
@@ -223,7 +335,7 @@ export class Reconciler {
     this.subscription = subscription;
     try {
       for await (const event of subscription) {
-        if (TRIGGER_KINDS.has(event.kind)) void this.reconcile(event.endpoint);
+        if (TRIGGER_KINDS.has(event.kind)) void this.reconcile(event.endpoint, 'trigger', event.kind);
       }
     } catch (error) {
       // A slow-consumer cut: resubscribe; the periodic round covers anything missed.
@@ -235,41 +347,129 @@ export class Reconciler {
   }
 
   private onExit(exit: ContainerExit): void {
-    if (exit.endpoint) void this.reconcile(exit.endpoint);
+    if (exit.endpoint) void this.reconcile(exit.endpoint, 'trigger', `container ${exit.action}`);
   }
 
-  /** One round for one endpoint: observe, decide, remove, place and launch. */
-  private async round(endpoint: string): Promise<void> {
+  /**
+   * One round for one endpoint: observe the containers, check the health of
+   * RUNNING instances (evaluation rounds), ask the policy for a plan, then
+   * apply it — remove, decommission, recommission, place and launch — and
+   * tell the policy what was applied.
+   */
+  private async round(endpoint: string, mode: RoundMode, cause: string, snapshot?: ContainerSnapshot, inSweep = false): Promise<void> {
     const record = await this.store.endpoints.get(endpoint);
     const config = record ? this.parse(record) : null;
-    let changed = await this.observe(endpoint);
+    const observed = await this.observe(endpoint, snapshot);
+    let changed = observed.changed;
     // A stored configuration that no longer parses must not read as "min_instances 0": change nothing.
     if (record && !config) return;
-    const instances = await this.store.instances.list({ endpoint });
-    const plan = this.policy({
+    // The records observe read are still current unless it changed some.
+    let instances = changed ? await this.store.instances.list({ endpoint }) : observed.records;
+    if (mode === 'evaluate' && record?.state === 'RUNNING' && config) {
+      if (await this.checkHealth(instances, config)) {
+        changed = true;
+        instances = await this.store.instances.list({ endpoint });
+      }
+    }
+    const input: RoundInput = {
+      endpoint,
       state: record?.state ?? null,
-      minInstances: config?.scaling.minInstances ?? 0,
-      instances,
       config,
-    });
+      instances,
+      mode,
+      cause,
+      now: this.clock(),
+    };
+    const plan = await this.policy.plan(input);
+    const byId = new Map(instances.map((i) => [i.id, i]));
     if (plan.remove.length > 0) {
       changed = true;
-      const byId = new Map(instances.map((i) => [i.id, i]));
-      await Promise.all(plan.remove.map((id) => this.removeInstance(byId.get(id), plan.why)));
+      await Promise.all(plan.remove.map((id) => this.removeInstance(byId.get(id), plan.reasons?.[id] ?? plan.why)));
     }
-    const pending = instances.filter((i) => i.status === 'PENDING' && !plan.remove.includes(i.id));
+    if (plan.decommission.length > 0 || plan.recommission.length > 0) {
+      changed = true;
+      const timeout = config?.endpoint.decommissionedTimeout ?? 0;
+      await Promise.all([
+        ...plan.decommission.map((id) => this.decommission(byId.get(id), timeout, plan.reasons?.[id] ?? plan.why)),
+        ...plan.recommission.map((id) => this.recommission(byId.get(id), plan.reasons?.[id] ?? plan.why)),
+      ]);
+    }
+    const removed = new Set(plan.remove);
+    const pending = instances.filter((i) => i.status === 'PENDING' && !removed.has(i.id));
     if (record && config && (plan.launch > 0 || pending.length > 0)) {
       changed = (await this.place(record, config, plan.launch, pending)) || changed;
     }
+    if (this.policy.applied) {
+      await this.policy.applied(input, plan).catch((error: unknown) => this.log(`reconciler: ${endpoint}: keeping the decision failed: ${(error as Error).message}`));
+    }
     if (changed && !this.stopped) {
-      await this.heartbeat();
+      if (!inSweep) await this.heartbeatSoon();
       if (plan.remove.length > 0) void this.kickPending(endpoint);
     }
   }
 
+  /**
+   * Probes every RUNNING instance once (the readiness probe: HTTP on
+   * health_path, any answer when none is set). error_marks failures in a row
+   * mark it ERROR with an event; the policy then deletes it and the target
+   * brings a replacement. A success clears its marks. Returns true if any
+   * instance was marked.
+   */
+  private async checkHealth(instances: readonly InstanceRecord[], config: EndpointConfig): Promise<boolean> {
+    const running = instances.filter((i) => i.status === 'RUNNING' && i.address);
+    const marks = config.endpoint.errorMarks;
+    let marked = false;
+    await Promise.all(
+      running.map(async (instance) => {
+        const healthy = await this.readiness(instance.address!, config.endpoint.healthPath).catch(() => false);
+        if (healthy) {
+          this.healthFailures.delete(instance.id);
+          return;
+        }
+        const failures = (this.healthFailures.get(instance.id) ?? 0) + 1;
+        this.healthFailures.set(instance.id, failures);
+        if (failures < marks) return;
+        this.healthFailures.delete(instance.id);
+        marked = true;
+        const path = config.endpoint.healthPath || '/';
+        const why = `failed ${failures} health checks in a row (GET ${path} at ${instance.address}; error_marks ${marks})`;
+        await this.instances.update(instance, { status: 'ERROR', reason: why }, InstanceEventKinds.INSTANCE_ERROR, `instance ${instance.id} failed: ${why}; replacing it`, {
+          failure: 'HEALTH_CHECK',
+          errorMarks: marks,
+        });
+      }),
+    );
+    return marked;
+  }
+
+  /** Out of the balancer (the nginx sync serves RUNNING instances only); it drains until a later round deletes it. */
+  private async decommission(record: InstanceRecord | undefined, timeoutSeconds: number, why: string): Promise<void> {
+    if (!record || record.status !== 'RUNNING') return;
+    this.healthFailures.delete(record.id);
+    await this.instances.update(
+      record,
+      { status: 'DECOMMISSIONED', decommissionedAt: this.clock(), reason: why },
+      InstanceEventKinds.INSTANCE_DECOMMISSIONED,
+      `instance ${record.id} decommissioned: out of the balancer, draining until its connections close or ${timeoutSeconds} s pass`,
+      { why },
+    );
+  }
+
+  /** Back into the balancer: it is still running and warm, cheaper than a launch. */
+  private async recommission(record: InstanceRecord | undefined, why: string): Promise<void> {
+    if (!record || record.status !== 'DECOMMISSIONED') return;
+    await this.instances.update(
+      record,
+      { status: 'RUNNING', decommissionedAt: null, reason: null },
+      InstanceEventKinds.INSTANCE_RECOMMISSIONED,
+      `instance ${record.id} recommissioned: back in the balancer at ${record.address}`,
+      { why },
+    );
+  }
+
   private parse(record: EndpointRecord): EndpointConfig | null {
     try {
-      return parseEndpointConfig(record.configText);
+      return parseEndpointConfigCached(record.configText);
     } catch (error) {
       this.log(`reconciler: ${record.name}: stored configuration does not parse: ${(error as Error).message}`);
       return null;
@@ -281,18 +481,23 @@ export class Reconciler {
    * adopts containers whose record lacks their id, marks records whose
    * container exited or vanished LOST, drops STARTING records whose container
    * was never created (a crash between the two writes), and removes
-   * labelled containers no record owns. Returns true if anything changed.
+   * labelled containers no record owns. Says whether anything changed, with the records it read.
    */
-  private async observe(endpoint: string): Promise<boolean> {
+  private async observe(endpoint: string, snapshot?: ContainerSnapshot): Promise<{ changed: boolean; records: InstanceRecord[] }> {
     let changed = false;
     const records = await this.store.instances.list({ endpoint });
     for (const agent of this.agents.values()) {
       let containers: AgentContainer[];
-      try {
-        containers = (await agent.list()).filter((c) => c.endpoint === endpoint);
-      } catch (error) {
-        this.log(`reconciler: ${endpoint}: listing containers failed: ${(error as Error).message}`);
-        continue;
+      const listed = snapshot?.byAgent.get(agent.managerId);
+      if (listed) {
+        containers = listed.get(endpoint) ?? [];
+      } else {
+        try {
+          containers = (await agent.list()).filter((c) => c.endpoint === endpoint);
+        } catch (error) {
+          this.log(`reconciler: ${endpoint}: listing containers failed: ${(error as Error).message}`);
+          continue;
+        }
       }
       const byInstance = new Map(containers.map((c) => [c.instanceId, c]));
       const owned = new Set<string>();
@@ -345,7 +550,7 @@ export class Reconciler {
         );
       }
     }
-    return changed;
+    return { changed, records };
   }
 
   private async markLost(record: InstanceRecord, why: string): Promise<void> {
@@ -357,6 +562,7 @@ export class Reconciler {
   /** Container first, record second: a crash in between leaves a record whose container is gone, which the next round cleans. */
   private async removeInstance(record: InstanceRecord | undefined, why: string): Promise<void> {
     if (!record) return;
+    this.healthFailures.delete(record.id);
     this.watchers.get(record.id)?.abort.abort();
     const agent = record.managerId ? this.agents.get(record.managerId) : undefined;
     if (agent && record.containerId) await agent.remove(record.containerId);
@@ -368,7 +574,7 @@ export class Reconciler {
     const waiting = new Set(
       (await this.store.instances.list()).filter((i) => i.status === 'PENDING' && i.endpoint !== except).map((i) => i.endpoint),
     );
-    for (const endpoint of waiting) void this.reconcile(endpoint);
+    for (const endpoint of waiting) void this.reconcile(endpoint, 'trigger', 'slots freed');
   }
 
   /**
@@ -524,7 +730,7 @@ export class Reconciler {
     if (this.stopped || this.retryTimers.has(endpoint)) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(endpoint);
-      void this.reconcile(endpoint);
+      void this.reconcile(endpoint, 'trigger', 'launch retry');
     }, delayMs + 10);
     timer.unref();
     this.retryTimers.set(endpoint, timer);
@@ -574,7 +780,7 @@ export class Reconciler {
     this.fail(instance.endpoint);
     const why = `not ready ${timeoutMs / 1000} s after it was created (unregistered_timeout)`;
     await this.instances.update(current, { status: 'ERROR', reason: why }, InstanceEventKinds.INSTANCE_ERROR, `instance ${instance.id} failed: ${why}`);
-    void this.reconcile(instance.endpoint);
+    void this.reconcile(instance.endpoint, 'trigger', 'instance not ready');
   }
 }
 

@@ -12,12 +12,18 @@ export const InstanceEventKinds = {
   INSTANCE_PLACED: 'INSTANCE_PLACED',
   INSTANCE_STARTED: 'INSTANCE_STARTED',
   INSTANCE_RUNNING: 'INSTANCE_RUNNING',
+  /** Out of the balancer, draining before it is deleted. */
+  INSTANCE_DECOMMISSIONED: 'INSTANCE_DECOMMISSIONED',
+  /** Back into the balancer from draining, before any new launch. */
+  INSTANCE_RECOMMISSIONED: 'INSTANCE_RECOMMISSIONED',
   INSTANCE_ADOPTED: 'INSTANCE_ADOPTED',
   INSTANCE_LOST: 'INSTANCE_LOST',
   INSTANCE_ERROR: 'INSTANCE_ERROR',
   INSTANCE_REMOVED: 'INSTANCE_REMOVED',
   ORPHAN_REMOVED: 'ORPHAN_REMOVED',
   IMAGE_UNAVAILABLE: 'IMAGE_UNAVAILABLE',
+  /** A round of the endpoint failed (store, engine…); the next round tries again. */
+  ROUND_FAILED: 'ROUND_FAILED',
 } as const;
 
 export type InstanceEventKind = (typeof InstanceEventKinds)[keyof typeof InstanceEventKinds];

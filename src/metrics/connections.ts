@@ -62,6 +62,8 @@ export async function readEstablished(files = ['/proc/net/tcp', '/proc/net/tcp6'
 export class ConnectionSampler {
   private sums = new Map<string, number>();
   private polls = 0;
+  /** The counts of the latest poll: what is open now, rather than on average (draining asks this). */
+  latest: ReadonlyMap<string, number> = new Map();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -82,8 +84,14 @@ export class ConnectionSampler {
 
   async poll(): Promise<void> {
     const counts = await this.read().catch(() => new Map<string, number>());
+    this.latest = counts;
     for (const [address, count] of counts) this.sums.set(address, (this.sums.get(address) ?? 0) + count);
     this.polls += 1;
+  }
+
+  /** Open connections per address right now, without touching the interval's means. */
+  async current(): Promise<Map<string, number>> {
+    return this.read().catch(() => new Map<string, number>());
   }
 
   /** Mean connections per address since the last take (one fresh poll included), then starts over. */

@@ -22,6 +22,8 @@ export interface MetricsPipelineOptions {
   retentionSeconds?: number;
   clock?: () => Date;
   log: (line: string) => void;
+  /** false when the control loop drives the sampler (calls its tick before each evaluation); default true. */
+  sampleTimer?: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export class MetricsPipeline {
       connections: this.balancer ? new ConnectionSampler() : undefined,
       clock: options.clock,
       log: options.log,
+      ownTimer: options.sampleTimer,
     });
     this.sampler.start();
   }

@@ -25,6 +25,12 @@ export interface MetricsSamplerOptions {
   connections?: ConnectionSampler;
   clock?: () => Date;
   log?: (line: string) => void;
+  /**
+   * Sample on the sampler's own timer (default true). The control loop sets
+   * false and calls `tick()` itself, so every evaluation decides with a
+   * sample taken just before it, and the two never drift apart.
+   */
+  ownTimer?: boolean;
 }
 
 /** One backend's built-in per-instance metrics over `seconds`. */
@@ -85,6 +91,8 @@ export class MetricsSampler {
   private readonly clock: () => Date;
   private readonly intervalSeconds: number;
   private readonly retentionSeconds: number;
+  /** Open connections per backend address at the end of the latest tick (not averaged). */
+  latestConnections: ReadonlyMap<string, number> = new Map();
 
   constructor(private readonly options: MetricsSamplerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -99,6 +107,7 @@ export class MetricsSampler {
     this.options.connections?.start();
     // The accumulator counted since it was made; start the first interval now.
     this.options.accumulator?.take();
+    if (this.options.ownTimer === false) return;
     this.timer = setInterval(() => {
       if (this.running) return; // a slow store never stacks ticks
       this.running = this.tick()
@@ -115,13 +124,19 @@ export class MetricsSampler {
     await this.running;
   }
 
-  /** Takes one sample of every endpoint now (the timer calls this; tests may too). */
+  /** Open connections per backend address right now (a fresh reading; empty when `active` is not measured here). */
+  async connectionsNow(): Promise<ReadonlyMap<string, number>> {
+    return (await this.options.connections?.current()) ?? new Map();
+  }
+
+  /** Takes one sample of every endpoint now (the timer or the control loop calls this; tests may too). */
   async tick(): Promise<MetricSampleRecord[]> {
     const now = this.clock();
     const seconds = Math.max(0.001, (now.getTime() - this.lastAt) / 1000);
     this.lastAt = now.getTime();
     const totals = this.options.accumulator?.take() ?? { backends: new Map(), pending: new Map(), lines: 0 };
     const active = (await this.options.connections?.take()) ?? new Map<string, number>();
+    this.latestConnections = this.options.connections?.latest ?? new Map();
     const { store, bus } = this.options;
     const [{ views }, custom, instances] = await Promise.all([
       readEndpointViews(store),
@@ -129,8 +144,14 @@ export class MetricsSampler {
       store.instances.list(),
     ]);
     const samples: MetricSampleRecord[] = [];
+    const customByEndpoint = new Map<string, CustomMetricsRecord[]>();
+    for (const record of custom) {
+      const list = customByEndpoint.get(record.endpoint);
+      if (list) list.push(record);
+      else customByEndpoint.set(record.endpoint, [record]);
+    }
     for (const view of views) {
-      const mine = custom.filter((c) => c.endpoint === view.record.name);
+      const mine = customByEndpoint.get(view.record.name) ?? [];
       const { instances: count, metrics } = endpointSample({ view, totals, active, custom: mine, seconds });
       const sample: MetricSampleRecord = { id: newId(), endpoint: view.record.name, at: now, instances: count, metrics };
       await store.samples.append(sample);

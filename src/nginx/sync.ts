@@ -1,5 +1,5 @@
 // Keeps nginx in step with the store: on instance and endpoint events and on a timer, builds the balanced endpoints and applies them.
-import { parseEndpointConfig } from '../config/index.js';
+import { parseEndpointConfigCached } from '../config/index.js';
 import { parseEndpointUrl } from '../config/endpoint.js';
 import type { EndpointConfig } from '../config/model.js';
 import type { EventBus } from '../events/bus.js';
@@ -44,10 +44,17 @@ export async function readEndpointViews(store: Store): Promise<{ views: Endpoint
   const [records, instances] = await Promise.all([store.endpoints.list(), store.instances.list()]);
   const views: EndpointView[] = [];
   const problems: string[] = [];
+  // Grouped once: with many endpoints, scanning every instance per endpoint is quadratic.
+  const byEndpoint = new Map<string, InstanceRecord[]>();
+  for (const instance of instances) {
+    const list = byEndpoint.get(instance.endpoint);
+    if (list) list.push(instance);
+    else byEndpoint.set(instance.endpoint, [instance]);
+  }
   for (const record of records) {
     try {
-      const config = parseEndpointConfig(record.configText);
-      views.push({ record, config, backends: endpointBackends(record, config, instances) });
+      const config = parseEndpointConfigCached(record.configText);
+      views.push({ record, config, backends: endpointBackends(record, config, byEndpoint.get(record.name) ?? []) });
     } catch (error) {
       problems.push(`${record.name}: stored configuration does not parse: ${(error as Error).message}`);
     }

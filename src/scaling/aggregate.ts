@@ -77,25 +77,26 @@ export function aggregateMetrics(
       sums.set(metric, { weighted: weight * value, weight });
     }
   };
+  // (skip is a plain function of its arguments, not a closure made per value: this runs for every metric of every instance each round.)
+  const skip = (source: string, metric: string, raw: unknown, why: string) =>
+    notes.push({ source, metric, message: `${source}: metric "${metric}" value ${describe(raw)} ${why}; ignored` });
   const take = (source: string, metric: string, raw: unknown) => {
-    const skip = (why: string) =>
-      notes.push({ source, metric, message: `${source}: metric "${metric}" value ${describe(raw)} ${why}; ignored` });
-    if (metric === 'instances') return skip('uses the reserved name "instances"');
+    if (metric === 'instances') return skip(source, metric, raw, 'uses the reserved name "instances"');
     if (BUILTIN.has(metric)) {
-      if (typeof raw !== 'number' || !Number.isFinite(raw)) return skip('is not a finite number');
-      if (raw < 0) return skip('is negative');
+      if (typeof raw !== 'number' || !Number.isFinite(raw)) return skip(source, metric, raw, 'is not a finite number');
+      if (raw < 0) return skip(source, metric, raw, 'is negative');
       return add(metric, 1, raw);
     }
     if (typeof raw === 'number') {
-      if (!Number.isFinite(raw)) return skip('is not a finite number');
+      if (!Number.isFinite(raw)) return skip(source, metric, raw, 'is not a finite number');
       return add(metric, 1, raw);
     }
-    if (!Array.isArray(raw) || raw.length !== 2) return skip('is not a number or a [weight, value] pair');
+    if (!Array.isArray(raw) || raw.length !== 2) return skip(source, metric, raw, 'is not a number or a [weight, value] pair');
     const [weight, value] = raw as unknown[];
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      return skip('has a weight that is not a finite non-negative number');
+      return skip(source, metric, raw, 'has a weight that is not a finite non-negative number');
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) return skip('has a value that is not a finite number');
+    if (typeof value !== 'number' || !Number.isFinite(value)) return skip(source, metric, raw, 'has a value that is not a finite number');
     return add(metric, weight, value);
   };
 

@@ -1,4 +1,5 @@
 // What every resolver receives: the services of this Reactor process.
+import type { ControlLoop } from '../control/loop.js';
 import type { EndpointService } from '../endpoints/service.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
@@ -19,6 +20,8 @@ export interface Services {
   instances: InstanceService;
   /** The local agent's loop (absent with --no-agent); started once the API listens, since its URL goes into containers. */
   reconciler?: Reconciler;
+  /** The control loop (sample → decide → apply every interval); present with the local agent. */
+  loop?: ControlLoop;
   /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
   metrics: CustomMetricsService;
   /** The local nginx, the log totals and the sampler; started once the API listens. */

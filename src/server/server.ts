@@ -159,8 +159,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${hostForUrl}:${address.port}${GRAPHQL_PATH}`;
     log(`reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
-    services.reconciler?.start(url);
+    void services.reconciler?.start(url);
     await services.pipeline.start();
+    services.loop?.start();
 
     let closing: Promise<void> | undefined;
     return {

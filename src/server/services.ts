@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { ControlLoop } from '../control/loop.js';
 import { EndpointService } from '../endpoints/service.js';
 import { EventBus } from '../events/bus.js';
 import { EventRecorder } from '../events/recorder.js';
@@ -62,6 +63,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       retentionSeconds: inputs.options.metricsRetention,
       clock,
       log: inputs.log,
+      // With a local agent the control loop takes each sample right before it decides.
+      sampleTimer: inputs.options.agent === false,
     }),
     stop: async () => {},
   };
@@ -78,8 +81,19 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       loadbalancers: ['nginx'],
       problems,
     });
-    // The local docker agent and the loop that keeps endpoints' containers; started by the server once it listens.
+    // The local docker agent, the reconciler that keeps endpoints' containers and the control loop that
+    // evaluates them; started by the server once it listens.
     const agent = new DockerAgent({ managerId, address: '127.0.0.1', log: inputs.log });
+    const loop = new ControlLoop({
+      store: inputs.store,
+      bus,
+      events,
+      intervalSeconds: inputs.options.interval ?? 10,
+      sampler: () => services.pipeline.sampler,
+      retentionSeconds: inputs.options.metricsRetention,
+      clock,
+      log: inputs.log,
+    });
     const reconciler = new Reconciler({
       store: inputs.store,
       bus,
@@ -87,12 +101,15 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       instances: services.instances,
       agents: new Map<string, Agent>([[managerId, agent]]),
       apiUrl: '',
-      intervalMs: (inputs.options.interval ?? 10) * 1000,
+      policy: loop.policy,
       clock,
       log: inputs.log,
     });
+    loop.attach(reconciler);
     services.reconciler = reconciler;
+    services.loop = loop;
     services.stop = async () => {
+      await loop.stop();
       await reconciler.stop();
       await agent.close();
     };

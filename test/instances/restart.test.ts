@@ -26,7 +26,7 @@ interface Server {
 async function startServerProcess(dataDir: string): Promise<Server> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', ENTRY, 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--name', 'restart-host', '--interval', '300'],
+    ['--import', 'tsx', ENTRY, 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--name', 'restart-host', '--interval', '1'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

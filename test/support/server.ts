@@ -21,6 +21,8 @@ export interface TestServer {
   /** Id of the local manager (the `reactor.manager` label of its containers). */
   managerId: string;
   server: RunningServer;
+  /** What the server logged (warnings, failures), for diagnostics. */
+  logs: string[];
   /** POSTs a GraphQL operation; returns the body as is (errors included). */
   gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult>;
   /**
@@ -58,6 +60,7 @@ export async function startTestServer(
     dataDir,
     managerId,
     server,
+    logs,
     async gql(query, variables = {}, headers = {}) {
       const apiKey: Record<string, string> = options.apiKey ? { 'x-auth-key': options.apiKey } : {};
       const response = await fetch(server.url, {

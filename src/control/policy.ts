@@ -1,0 +1,214 @@
+// The scaling policy the reconciler applies: evaluation rounds ask the scaling engine (decide), trigger rounds hold the last decided count; both become an EndpointPlan.
+import type { EndpointPlan, InstancePolicy, RoundDecision, RoundInput, RoundMode } from '../instances/policy.js';
+import { planActs } from '../instances/policy.js';
+import { decide } from '../scaling/decision.js';
+import { countsAsCurrent, planRound, type InstanceView, type PlannedAction, type RoundPlan } from '../scaling/plan.js';
+import type { InstanceRecord } from '../store/types.js';
+
+/** A metric sample as the engine reads it: N instances reported these per-instance averages. */
+export interface SampleView {
+  instances: number;
+  metrics: Readonly<Record<string, unknown>>;
+}
+
+export type { RoundDecision };
+
+export interface ScalingPolicyOptions {
+  /** The sample an evaluation decides with; null = none this round (the engine then holds the current count within min/max). */
+  sample?: (endpoint: string) => SampleView | null;
+  /** Open connections per backend address (`host:port`) for this round; default none (every instance idle). */
+  active?: (mode: RoundMode) => ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>;
+  /** Keeps a decision: every evaluation, and trigger rounds that acted. Called after the plan was applied. */
+  record?: (decision: RoundDecision, plan: EndpointPlan) => Promise<void>;
+}
+
+/** The planner's view of instance records: `active` from the connection counts by address. */
+export function instanceViews(instances: readonly InstanceRecord[], active: ReadonlyMap<string, number>): InstanceView[] {
+  return instances.map((instance) => ({
+    id: instance.id,
+    status: instance.status,
+    active: instance.address ? (active.get(instance.address) ?? 0) : 0,
+    createdAt: instance.createdAt,
+    decommissionedAt: instance.decommissionedAt,
+  }));
+}
+
+/**
+ * The engine's actions as the reconciler's plan. `cancel` (a launch never
+ * placed) and `delete` remove. `decommission` of a RUNNING instance takes it
+ * out of the balancer to drain; of one that never joined the balancer
+ * (STARTING) it removes at once, there being nothing to drain. When the
+ * endpoint is STOPPED the balancer already dropped all of it, so an instance
+ * with no open connection is removed in the same round instead of waiting
+ * for the next one; a busy one still drains.
+ */
+export function toEndpointPlan(
+  actions: readonly PlannedAction[],
+  views: readonly InstanceView[],
+  options: { stopped: boolean; why: string },
+): EndpointPlan {
+  const byId = new Map(views.map((v) => [v.id, v]));
+  const plan: EndpointPlan = { launch: 0, remove: [], decommission: [], recommission: [], why: options.why, reasons: {} };
+  for (const action of actions) {
+    const instance = action.instanceId === null ? undefined : byId.get(action.instanceId);
+    if (instance) plan.reasons![instance.id] = action.reason;
+    switch (action.kind) {
+      case 'launch':
+        plan.launch += action.count;
+        break;
+      case 'recommission':
+        if (instance) plan.recommission.push(instance.id);
+        break;
+      case 'decommission':
+        if (!instance) break;
+        if (instance.status === 'RUNNING' && !(options.stopped && !(instance.active > 0))) plan.decommission.push(instance.id);
+        else plan.remove.push(instance.id);
+        break;
+      case 'cancel':
+      case 'delete':
+        if (instance) plan.remove.push(instance.id);
+        break;
+    }
+  }
+  return plan;
+}
+
+function fitted(count: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, count));
+}
+
+/** One line about a plan of a trigger round, in the words of the decision summaries. */
+function actionsLine(plan: RoundPlan): string {
+  const parts: string[] = [];
+  if (plan.recommissions > 0) parts.push(`recommissioning ${plan.recommissions}`);
+  if (plan.launches > 0) parts.push(`launching ${plan.launches}`);
+  const cancels = plan.actions.filter((a) => a.kind === 'cancel').length;
+  if (plan.decommissions - cancels > 0) parts.push(`decommissioning ${plan.decommissions - cancels}`);
+  if (cancels > 0) parts.push(`cancelling ${cancels} pending`);
+  let out = parts.length > 0 ? parts.join(', ') : `holding at ${plan.current}`;
+  if (plan.deletions > 0) out += `; deleting ${plan.deletions} (cleanup)`;
+  return out;
+}
+
+/**
+ * The policy of the control loop. Both kinds of round go through the same
+ * planner (`planRound`), so cleanup, recommission-before-launch and
+ * least-active-first removal are one code path:
+ *
+ * - `evaluate`: `decide()` with the latest sample — the rules, the clamp,
+ *   ramp_limit — exactly once per interval. The count it leaves (`after`) is
+ *   remembered as the endpoint's held count.
+ * - `trigger`: no rules, no ramp limit: head for the held count fitted into
+ *   the current [min, max] (a start launches min_instances at once, a raised
+ *   minimum too, a lost container is replaced at once), or 0 when STOPPED.
+ *   Since it never goes beyond what an evaluation or the bounds asked for,
+ *   triggers do not spend the ramp limit a second time. Without a held count
+ *   (a fresh process) it holds the current count.
+ * - PAUSED: nothing, ever. Not managed: every instance goes.
+ */
+export class ScalingPolicy implements InstancePolicy {
+  private readonly held = new Map<string, number>();
+
+  constructor(private readonly options: ScalingPolicyOptions = {}) {}
+
+  /** The count trigger rounds restore for an endpoint (for tests and `reactor watch`). */
+  heldCount(endpoint: string): number | undefined {
+    return this.held.get(endpoint);
+  }
+
+  async plan(input: RoundInput): Promise<EndpointPlan> {
+    const { endpoint, state, config, instances, now } = input;
+    if (state === null || config === null) {
+      this.held.delete(endpoint);
+      return { launch: 0, remove: instances.map((i) => i.id), decommission: [], recommission: [], why: 'not managed: remove every instance' };
+    }
+    const active = (await this.options.active?.(input.mode)) ?? new Map<string, number>();
+    const views = instanceViews(instances, active);
+    const stopped = state === 'STOPPED';
+    let decision: RoundDecision;
+    if (input.mode === 'evaluate') {
+      decision = {
+        ...decide(
+          {
+            endpoint,
+            state,
+            scaling: config.scaling,
+            decommissionedTimeout: config.endpoint.decommissionedTimeout,
+            sample: this.options.sample?.(endpoint) ?? null,
+            instances: views,
+          },
+          now,
+        ),
+        round: 'evaluate',
+        cause: '',
+      };
+    } else {
+      decision = this.hold(input, views);
+    }
+    if (stopped) this.held.set(endpoint, 0);
+    else if (state === 'RUNNING' && decision.held === null) this.held.set(endpoint, decision.after);
+    const plan = toEndpointPlan(decision.actions, views, { stopped, why: decision.summary });
+    plan.decision = decision;
+    return plan;
+  }
+
+  async applied(input: RoundInput, plan: EndpointPlan): Promise<void> {
+    const decision = plan.decision;
+    if (!decision || !this.options.record) return;
+    if (input.mode === 'evaluate' || planActs(plan)) await this.options.record(decision, plan);
+  }
+
+  /** A trigger round's decision: the held count within [min, max] (0 when STOPPED), no rules, no ramp limit. */
+  private hold(input: RoundInput, views: InstanceView[]): RoundDecision {
+    const { endpoint, state, config, now, cause } = input;
+    const { minInstances, maxInstances, rampLimit, rules } = config!.scaling;
+    const decommissionedTimeout = config!.endpoint.decommissionedTimeout;
+    let current = 0;
+    for (const view of views) if (countsAsCurrent(view.status)) current++;
+    const paused = state === 'PAUSED';
+    const stopped = state === 'STOPPED';
+    const remembered = this.held.get(endpoint);
+    const base = remembered ?? current;
+    const target = stopped ? 0 : paused ? current : fitted(base, minInstances, maxInstances);
+    const plan: RoundPlan = paused
+      ? { current, target, after: current, rampLimit: null, rampCut: 0, launches: 0, recommissions: 0, decommissions: 0, deletions: 0, actions: [] }
+      : planRound({ target, instances: views, rampLimit: null, decommissionedTimeout, now });
+    const why = paused
+      ? 'paused, no changes'
+      : stopped
+        ? 'stopped → target 0'
+        : `${remembered === undefined ? `no evaluation yet, holding ${current}` : `holding ${remembered} from the last evaluation`}` +
+          (target !== base ? ` → fitted into ${minInstances}..${maxInstances} → target ${target}` : '');
+    return {
+      endpoint,
+      at: now.toISOString(),
+      state: state!,
+      inputs: {
+        metrics: {},
+        reported: null,
+        current,
+        minInstances,
+        maxInstances,
+        rampLimit,
+        decommissionedTimeout,
+        rules,
+      },
+      current,
+      rules: [],
+      ideal: { min: target, max: target },
+      clamped: { min: target, max: target },
+      conflict: false,
+      target,
+      after: plan.after,
+      rampLimit: null,
+      rampCut: 0,
+      rampLimited: false,
+      actions: plan.actions,
+      held: paused ? 'endpoint is PAUSED: no changes' : null,
+      notes: [`round triggered by ${cause || 'a change'}: rules not evaluated until the next interval`],
+      summary: `${cause ? `${cause}: ` : ''}${why}; ${actionsLine(plan)}`,
+      round: 'trigger',
+      cause,
+    };
+  }
+}
