@@ -6,7 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import type { Agent, AgentContainer, ContainerExit, ContainerSpec, LaunchedContainer } from '../src/agents/types.js';
+import { MemoryAgent } from '../src/agents/memory.js';
+import type { Agent } from '../src/agents/types.js';
 import { ControlLoop } from '../src/control/loop.js';
 import { EventBus } from '../src/events/bus.js';
 import { EventRecorder } from '../src/events/recorder.js';
@@ -256,32 +257,6 @@ function memoryStore(): Store {
   };
 }
 
-/** An agent whose containers live in a Map: launches are instant, every container answers. */
-class MemoryAgent implements Agent {
-  readonly address = '10.0.0.1';
-  readonly containers = new Map<string, AgentContainer>();
-  private next = 1;
-  constructor(readonly managerId: string) {}
-  async launch(spec: ContainerSpec): Promise<LaunchedContainer> {
-    const containerId = `c${this.next++}`;
-    const address = `10.0.${Math.floor(this.next / 60000)}.1:${10000 + (this.next % 60000)}`;
-    this.containers.set(containerId, { containerId, instanceId: spec.instanceId, endpoint: spec.endpoint, slots: spec.slots, running: true, state: 'running', address });
-    return { containerId, address };
-  }
-  async remove(containerId: string): Promise<void> {
-    this.containers.delete(containerId);
-  }
-  async list(): Promise<AgentContainer[]> {
-    return [...this.containers.values()];
-  }
-  watch(_onExit: (exit: ContainerExit) => void): () => void {
-    return () => {};
-  }
-  async problems(): Promise<string[]> {
-    return [];
-  }
-  async close(): Promise<void> {}
-}
 
 const ENDPOINTS = 1000;
 const PER_ENDPOINT = 10;

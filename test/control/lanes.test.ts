@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
-import type { Agent, AgentContainer, ContainerExit, ContainerSpec, LaunchedContainer } from '../../src/agents/types.js';
+import { MemoryAgent } from '../../src/agents/memory.js';
+import type { Agent, ContainerSpec, LaunchedContainer } from '../../src/agents/types.js';
 import { ControlLoop } from '../../src/control/loop.js';
 import { EventBus } from '../../src/events/bus.js';
 import { EventRecorder } from '../../src/events/recorder.js';
@@ -15,44 +16,24 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { waitFor } from '../support/wait.js';
 
-/** Containers in a Map; launches of endpoints in `hold` wait until released; tracks launches in flight per endpoint. */
-class GateAgent implements Agent {
-  readonly address = '10.0.0.1';
-  readonly containers = new Map<string, AgentContainer>();
+/** Launches of endpoints in `hold` wait until released; tracks launches in flight per endpoint. */
+class GateAgent extends MemoryAgent {
   readonly inFlight = new Map<string, number>();
   maxInFlight = new Map<string, number>();
   hold = new Set<string>();
   private waiting: (() => void)[] = [];
-  private next = 1;
-  constructor(readonly managerId: string) {}
   release(): void {
     this.hold.clear();
     for (const go of this.waiting.splice(0)) go();
   }
-  async launch(spec: ContainerSpec): Promise<LaunchedContainer> {
+  override async launch(spec: ContainerSpec): Promise<LaunchedContainer> {
     const n = (this.inFlight.get(spec.endpoint) ?? 0) + 1;
     this.inFlight.set(spec.endpoint, n);
     this.maxInFlight.set(spec.endpoint, Math.max(n, this.maxInFlight.get(spec.endpoint) ?? 0));
     if (this.hold.has(spec.endpoint)) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight.set(spec.endpoint, (this.inFlight.get(spec.endpoint) ?? 1) - 1);
-    const containerId = `c${this.next++}`;
-    const address = `10.0.0.1:${20000 + this.next}`;
-    this.containers.set(containerId, { containerId, instanceId: spec.instanceId, endpoint: spec.endpoint, slots: spec.slots, running: true, state: 'running', address });
-    return { containerId, address };
+    return super.launch(spec);
   }
-  async remove(containerId: string): Promise<void> {
-    this.containers.delete(containerId);
-  }
-  async list(): Promise<AgentContainer[]> {
-    return [...this.containers.values()];
-  }
-  watch(_onExit: (exit: ContainerExit) => void): () => void {
-    return () => {};
-  }
-  async problems(): Promise<string[]> {
-    return [];
-  }
-  async close(): Promise<void> {}
 }
 
 function conf(name: string, { min = 1, max = 5, rules = '' } = {}): string {

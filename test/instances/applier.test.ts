@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { LaunchError, type Agent, type AgentContainer, type ContainerExit, type ContainerSpec, type LaunchedContainer } from '../../src/agents/types.js';
+import { MemoryAgent } from '../../src/agents/memory.js';
+import { LaunchError, type Agent } from '../../src/agents/types.js';
 import { EventBus } from '../../src/events/bus.js';
 import { EventRecorder } from '../../src/events/recorder.js';
 import { Reconciler } from '../../src/instances/reconciler.js';
@@ -13,45 +14,6 @@ import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { conf } from './fixtures.js';
 
-/** An agent that keeps its "containers" in memory; `failWith` makes every launch fail. */
-class MemoryAgent implements Agent {
-  readonly address = '10.0.0.1';
-  containers = new Map<string, AgentContainer>();
-  launches = 0;
-  failWith: LaunchError | undefined;
-  private next = 1;
-  constructor(readonly managerId: string) {}
-
-  async launch(spec: ContainerSpec): Promise<LaunchedContainer> {
-    this.launches++;
-    if (this.failWith) throw this.failWith;
-    const containerId = `${this.managerId}-c${this.next++}`;
-    const address = `${this.address}:${30000 + this.next}`;
-    this.containers.set(containerId, {
-      containerId,
-      instanceId: spec.instanceId,
-      endpoint: spec.endpoint,
-      slots: spec.slots,
-      running: true,
-      state: 'running',
-      address,
-    });
-    return { containerId, address };
-  }
-  async remove(containerId: string): Promise<void> {
-    this.containers.delete(containerId);
-  }
-  async list(): Promise<AgentContainer[]> {
-    return [...this.containers.values()];
-  }
-  watch(_onExit: (exit: ContainerExit) => void): () => void {
-    return () => {};
-  }
-  async problems(): Promise<string[]> {
-    return [];
-  }
-  async close(): Promise<void> {}
-}
 
 describe('Reconciler with in-memory agents', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reactor-applier-'));
