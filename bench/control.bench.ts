@@ -28,33 +28,13 @@ import type {
 } from '../src/store/types.js';
 import { ensureTestImage, TEST_IMAGE } from '../test/support/images.js';
 import type { Benchmark, BenchResult } from './types.js';
+import { get, until } from './http.js';
 
 const LABEL = 'reactor.bench';
 const docker = new Docker();
 const INTERVAL_SECONDS = 1;
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
-async function until<T>(check: () => Promise<T | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => null);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
