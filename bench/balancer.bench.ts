@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { Benchmark, BenchResult } from './types.js';
+import { BENCH_LABEL, startBenchContainer } from './containers.js';
 import { get, until } from './http.js';
 import { startServer } from '../src/server/server.js';
 import { ensureTestImage } from '../test/support/images.js';
 
-const LABEL = 'reactor.bench';
+const LABEL = BENCH_LABEL;
 const CONCURRENCY = 16;
 const RUN_MS = 5_000;
 const MAX_REQUESTS = 100_000;
@@ -84,20 +85,6 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startContainer(): Promise<{ address: string; hostname: string }> {
-  const container = await docker.createContainer({
-    Image: ensureTestImage(),
-    Cmd: ['/usr/local/bin/runapp'],
-    Labels: { [LABEL]: 'balancer' },
-    ExposedPorts: { '5000/tcp': {} },
-    HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, Init: true },
-  });
-  await container.start();
-  const info = await container.inspect();
-  const address = `127.0.0.1:${info.NetworkSettings.Ports['5000/tcp']![0].HostPort}`;
-  await until(async () => (await get(`http://${address}/`)).status === 200);
-  return { address, hostname: info.Config.Hostname };
-}
 
 async function removeContainers(): Promise<void> {
   const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=balancer`] } });
@@ -124,7 +111,7 @@ keepalive=16
 const bench: Benchmark = async () => {
   await removeContainers();
   const dataDir = mkdtempSync(join(tmpdir(), 'reactor-bench-'));
-  const [a, b] = await Promise.all([startContainer(), startContainer()]);
+  const [a, b] = await Promise.all([startBenchContainer('balancer'), startBenchContainer('balancer')]);
   const port = await freePort();
   const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: 1, log: () => {} });
   try {

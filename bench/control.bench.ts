@@ -28,9 +28,10 @@ import type {
 } from '../src/store/types.js';
 import { ensureTestImage, TEST_IMAGE } from '../test/support/images.js';
 import type { Benchmark, BenchResult } from './types.js';
+import { BENCH_LABEL, startBenchContainer } from './containers.js';
 import { get, until } from './http.js';
 
-const LABEL = 'reactor.bench';
+const LABEL = BENCH_LABEL;
 const docker = new Docker();
 const INTERVAL_SECONDS = 1;
 
@@ -111,17 +112,7 @@ async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number;
 
     // The floor, measured on the same machine: one container create + start + first answer…
     const t0 = performance.now();
-    const container = await docker.createContainer({
-      Image: TEST_IMAGE,
-      Cmd: ['/usr/local/bin/runapp'],
-      Labels: { [LABEL]: 'control' },
-      ExposedPorts: { '5000/tcp': {} },
-      HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, Init: true },
-    });
-    await container.start();
-    const info = await container.inspect();
-    const address = `127.0.0.1:${info.NetworkSettings.Ports['5000/tcp']![0].HostPort}`;
-    await until(async () => (await get(`http://${address}/`)).status === 200);
+    const { address } = await startBenchContainer('control');
     const containerMs = performance.now() - t0;
     // …plus one nginx reload: a backend change until nginx serves the new backend.
     await endpoints.manage('floor', `[endpoint]\nurl=http://:${otherPort}/\nport=5000\n[scaling]\nmin_instances=0\nmax_instances=0\n[cloud:docker]\nimage=${TEST_IMAGE}\n`);
