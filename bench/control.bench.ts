@@ -208,17 +208,23 @@ function memoryStore(): Store {
         return map?.size ?? 0;
       },
     },
-    events: { append: async (e) => void events.push(e), list: async (endpoint, o) => windowOf(events, endpoint, o), prune: async () => 0 },
+    events: { append: async (e) => void events.push(e), appendMany: async (list) => void events.push(...list), list: async (endpoint, o) => windowOf(events, endpoint, o), prune: async () => 0 },
     samples: {
       append: async (s) => {
         samples.push(s);
         latest.set(s.endpoint, s);
       },
+      appendMany: async (list) => {
+        for (const s of list) {
+          samples.push(s);
+          latest.set(s.endpoint, s);
+        }
+      },
       latest: async (endpoint) => latest.get(endpoint) ?? null,
       list: async (endpoint, o) => windowOf(samples, endpoint, o),
       prune: async () => 0,
     },
-    decisions: { append: async (d) => void decisions.push(d), list: async (endpoint, o) => windowOf(decisions, endpoint, o), prune: async () => 0 },
+    decisions: { append: async (d) => void decisions.push(d), appendMany: async (list) => void decisions.push(...list), list: async (endpoint, o) => windowOf(decisions, endpoint, o), prune: async () => 0 },
     customMetrics: {
       set: async (r) => (custom.set(`${r.endpoint}\u0000${r.instance}`, r), r),
       list: async (endpoint) => [...custom.values()].filter((r) => endpoint === undefined || r.endpoint === endpoint),
@@ -239,7 +245,7 @@ const PER_ENDPOINT = 10;
  * (12..30 → clamp 12..20 → target 16 → launch 5, the ramp limit), so a round
  * has both holds and scale-ups with placement.
  */
-async function simulatedRound(): Promise<{ first: number; steady: number[] }> {
+export async function simulatedRound(steadyRounds = 12): Promise<{ first: number; steady: number[] }> {
   const store = memoryStore();
   const bus = new EventBus();
   const clock = () => new Date();
@@ -279,7 +285,7 @@ async function simulatedRound(): Promise<{ first: number; steady: number[] }> {
     };
     const first = await timed();
     const steady: number[] = [];
-    for (let i = 0; i < 5; i++) steady.push(await timed());
+    for (let i = 0; i < steadyRounds; i++) steady.push(await timed());
     return { first, steady };
   } finally {
     await loop.stop();

@@ -49,6 +49,14 @@ export const notFound = (kind: string, name: string) =>
 export const alreadyExists = (kind: string, name: string) =>
   new ReactorError(ErrorCodes.ALREADY_EXISTS, `${kind} "${name}" already exists`, { kind, name });
 
+/** An id clash in a batch append: the store does not say which item, so the batch is named by its first and last id. */
+export const alreadyExistsInBatch = (kind: string, ids: readonly string[]) =>
+  new ReactorError(ErrorCodes.ALREADY_EXISTS, `a ${kind} of the batch of ${ids.length} (ids ${ids[0]} … ${ids[ids.length - 1]}) already exists`, {
+    kind,
+    first: ids[0],
+    last: ids[ids.length - 1],
+  });
+
 export const conflict = (kind: string, name: string) =>
   new ReactorError(
     ErrorCodes.CONFLICT,

@@ -1,7 +1,7 @@
 // The MongoDB backend of the store: TypeORM's MongoEntityManager over one database (MongoDB or FerretDB).
 import type { DataSource, EntitySchema, MongoEntityManager } from 'typeorm';
 import type { Document, Filter, IndexDescription } from 'mongodb';
-import { alreadyExists } from '../errors/codes.js';
+import { alreadyExists, alreadyExistsInBatch } from '../errors/codes.js';
 import type { EntitySchemas } from './entities.js';
 import { listWindow } from './list-window.js';
 import {
@@ -267,13 +267,27 @@ class MongoLog<T extends { id: string; endpoint: string; at: Date }> {
     return this.toRecord(row);
   }
 
-  async append(item: T): Promise<void> {
+  private encode(item: T): Record<string, unknown> {
     const clean = this.toRecord(item as unknown as Record<string, unknown>) as Record<string, unknown>;
-    const doc = { ...clean, [this.jsonField]: JSON.stringify(clean[this.jsonField] ?? {}) };
+    return { ...clean, [this.jsonField]: JSON.stringify(clean[this.jsonField] ?? {}) };
+  }
+
+  async append(item: T): Promise<void> {
     try {
-      await this.manager.insertOne(this.target, doc);
+      await this.manager.insertOne(this.target, this.encode(item));
     } catch (error) {
       if (isMongoDuplicateKey(error)) throw alreadyExists(this.kind, item.id);
+      throw error;
+    }
+  }
+
+  /** One ordered insertMany: the items land in order, and an id clash stops the batch there. */
+  async appendMany(items: readonly T[]): Promise<void> {
+    if (items.length === 0) return;
+    try {
+      await this.manager.insertMany(this.target, items.map((item) => this.encode(item)), { ordered: true });
+    } catch (error) {
+      if (isMongoDuplicateKey(error)) throw alreadyExistsInBatch(this.kind, items.map((i) => i.id));
       throw error;
     }
   }

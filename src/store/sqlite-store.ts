@@ -1,6 +1,6 @@
 // The SQLite backend of the store: TypeORM repositories over one better-sqlite3 file.
 import { MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral, type Repository } from 'typeorm';
-import { alreadyExists } from '../errors/codes.js';
+import { alreadyExists, alreadyExistsInBatch } from '../errors/codes.js';
 import type { EntitySchemas } from './entities.js';
 import { listWindow } from './list-window.js';
 import {
@@ -152,6 +152,9 @@ class SqlInstances implements InstanceRepository {
   }
 }
 
+/** Rows per INSERT statement in `appendMany`. */
+const APPEND_BATCH = 500;
+
 /** An append-only, id-ordered log (events, samples, decisions). */
 class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
   constructor(
@@ -166,6 +169,19 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
     } catch (error) {
       if (isSqliteUniqueViolation(error)) throw alreadyExists(this.kind, item.id);
       throw error;
+    }
+  }
+
+  /** Multi-row INSERTs of APPEND_BATCH rows each, well under SQLite's limit of bound parameters per statement. */
+  async appendMany(items: readonly T[]): Promise<void> {
+    for (let from = 0; from < items.length; from += APPEND_BATCH) {
+      const batch = items.slice(from, from + APPEND_BATCH);
+      try {
+        await this.repo.insert(batch.map((item) => ({ ...this.toRecord(item as unknown as Row) })));
+      } catch (error) {
+        if (isSqliteUniqueViolation(error)) throw alreadyExistsInBatch(this.kind, batch.map((i) => i.id));
+        throw error;
+      }
     }
   }
 

@@ -149,6 +149,8 @@ export interface InstanceRepository {
 
 export interface EventRepository {
   append(event: EventRecord): Promise<void>;
+  /** Appends many at once (one write per batch, not one per item); items keep their order. */
+  appendMany(events: readonly EventRecord[]): Promise<void>;
   /** Oldest first. `endpoint` undefined = all endpoints. */
   list(endpoint: string | undefined, options?: ListOptions): Promise<EventRecord[]>;
   /** Deletes items older than `before`; returns how many. */
@@ -157,6 +159,8 @@ export interface EventRepository {
 
 export interface MetricSampleRepository {
   append(sample: MetricSampleRecord): Promise<void>;
+  /** Appends many at once (one write per batch, not one per item); items keep their order. */
+  appendMany(samples: readonly MetricSampleRecord[]): Promise<void>;
   latest(endpoint: string): Promise<MetricSampleRecord | null>;
   list(endpoint: string | undefined, options?: ListOptions): Promise<MetricSampleRecord[]>;
   prune(before: Date): Promise<number>;
@@ -164,6 +168,8 @@ export interface MetricSampleRepository {
 
 export interface DecisionRepository {
   append(decision: DecisionRecord): Promise<void>;
+  /** Appends many at once (one write per batch, not one per item); items keep their order. */
+  appendMany(decisions: readonly DecisionRecord[]): Promise<void>;
   list(endpoint: string | undefined, options?: ListOptions): Promise<DecisionRecord[]>;
   prune(before: Date): Promise<number>;
 }

@@ -400,6 +400,7 @@ export function runStoreContract(
     label: string,
     log: (store: Store) => {
       append(item: T): Promise<void>;
+      appendMany(items: readonly T[]): Promise<void>;
       list(endpoint: string | undefined, options?: ListOptions): Promise<T[]>;
       prune(before: Date): Promise<number>;
     },
@@ -488,6 +489,29 @@ export function runStoreContract(
         withStore(async (store) => {
           const [item] = await fill(store, 'web', 1);
           await rejectsWith(log(store).append({ ...item }), ErrorCodes.ALREADY_EXISTS);
+          assert.equal((await log(store).list('web')).length, 1);
+        }));
+
+      it('should append a batch in one call, in order, however large', () =>
+        withStore(async (store) => {
+          await log(store).appendMany([]);
+          // More than one INSERT's worth on SQLite (500 rows a statement), across two endpoints.
+          const items = Array.from({ length: 1203 }, (_, i) => make(i % 3 === 0 ? 'api' : 'web', at(i), i));
+          await log(store).appendMany(items);
+          const web = items.filter((i) => i.endpoint === 'web');
+          assert.deepEqual(await log(store).list('web', { limit: 1000 }), web.slice(-1000));
+          assert.deepEqual(await log(store).list('api', { limit: 1000 }), items.filter((i) => i.endpoint === 'api'));
+          assert.deepEqual(await log(store).list('web', { afterId: items[1].id, limit: 1 }), [items[2]]);
+        }));
+
+      it('should refuse a batch that repeats a stored id with ALREADY_EXISTS, naming the batch', () =>
+        withStore(async (store) => {
+          const [item] = await fill(store, 'web', 1);
+          await assert.rejects(log(store).appendMany([{ ...item }]), (error: unknown) => {
+            assertCode(error, ErrorCodes.ALREADY_EXISTS);
+            assert.match((error as Error).message, new RegExp(`batch of 1 \\(ids ${item.id} … ${item.id}\\)`));
+            return true;
+          });
           assert.equal((await log(store).list('web')).length, 1);
         }));
 
