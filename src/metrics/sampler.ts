@@ -2,7 +2,7 @@
 import type { EventBus } from '../events/bus.js';
 import { aggregateMetrics, type InstanceReport } from '../scaling/aggregate.js';
 import { newId } from '../store/ids.js';
-import type { CustomMetricsRecord, MetricSampleRecord, Store } from '../store/types.js';
+import type { CustomMetricsRecord, InstanceRecord, MetricSampleRecord, Store } from '../store/types.js';
 import { readEndpointViews, type EndpointView } from '../nginx/sync.js';
 import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulator.js';
 import type { ConnectionSampler } from './connections.js';
@@ -68,17 +68,21 @@ export function endpointSample(input: {
 }): { instances: number; metrics: Record<string, number> } {
   const { view, totals, active, custom, seconds } = input;
   const nginx = view.config.endpoint.loadbalancer === 'nginx';
-  const own = new Map(custom.filter((c) => c.instance !== '').map((c) => [c.instance, c.metrics]));
-  const reports: InstanceReport[] = view.backends.map((backend) => ({
-    instance: backend.instance,
-    metrics: {
-      ...(nginx ? builtinMetrics(totals.backends.get(backend.address), active.get(backend.address) ?? 0, seconds) : {}),
-      ...(own.get(backend.instance) ?? {}),
-    },
-  }));
-  const endpointWide = custom.find((c) => c.instance === '')?.metrics;
+  // This runs for every backend of every endpoint each interval: no spreads, and the per-instance custom metrics indexed only if there are any.
+  let own: Map<string, Readonly<Record<string, unknown>>> | undefined;
+  let endpointWide: Readonly<Record<string, unknown>> | undefined;
+  for (const c of custom) {
+    if (c.instance === '') endpointWide ??= c.metrics;
+    else (own ??= new Map()).set(c.instance, c.metrics);
+  }
+  const reports: InstanceReport[] = view.backends.map((backend) => {
+    const metrics: Record<string, unknown> = nginx ? builtinMetrics(totals.backends.get(backend.address), active.get(backend.address) ?? 0, seconds) : {};
+    const mine = own?.get(backend.instance);
+    if (mine) Object.assign(metrics, mine);
+    return { instance: backend.instance, metrics };
+  });
   const aggregated = aggregateMetrics(reports, endpointWide);
-  const metrics: Record<string, number> = nginx ? { active: 0, rate: 0, bytes: 0, ...aggregated.metrics } : { ...aggregated.metrics };
+  const metrics: Record<string, number> = nginx ? Object.assign({ active: 0, rate: 0, bytes: 0 }, aggregated.metrics) : aggregated.metrics;
   if (nginx) metrics.pending = (totals.pending.get(view.record.name) ?? 0) / seconds;
   return { instances: aggregated.instances, metrics };
 }
@@ -138,11 +142,7 @@ export class MetricsSampler {
     const active = (await this.options.connections?.take()) ?? new Map<string, number>();
     this.latestConnections = this.options.connections?.latest ?? new Map();
     const { store, bus } = this.options;
-    const [{ views }, custom, instances] = await Promise.all([
-      readEndpointViews(store),
-      store.customMetrics.list(),
-      store.instances.list(),
-    ]);
+    const [{ views, instances }, custom] = await Promise.all([readEndpointViews(store), store.customMetrics.list()]);
     const samples: MetricSampleRecord[] = [];
     const customByEndpoint = new Map<string, CustomMetricsRecord[]>();
     for (const record of custom) {
@@ -153,12 +153,12 @@ export class MetricsSampler {
     for (const view of views) {
       const mine = customByEndpoint.get(view.record.name) ?? [];
       const { instances: count, metrics } = endpointSample({ view, totals, active, custom: mine, seconds });
-      const sample: MetricSampleRecord = { id: newId(), endpoint: view.record.name, at: now, instances: count, metrics };
-      await store.samples.append(sample);
-      bus.publish('metricSamples', sample);
-      samples.push(sample);
+      samples.push({ id: newId(), endpoint: view.record.name, at: now, instances: count, metrics });
     }
-    await this.forgetGone(custom, new Set(views.map((v) => v.record.name)), new Set(instances.map((i) => i.id)));
+    // One write for the whole interval, then the live stream: stored before anyone is told.
+    await store.samples.appendMany(samples);
+    for (const sample of samples) bus.publish('metricSamples', sample);
+    await this.forgetGone(custom, views, instances);
     if (now.getTime() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now.getTime();
       await store.samples.prune(new Date(now.getTime() - this.retentionSeconds * 1000));
@@ -167,10 +167,14 @@ export class MetricsSampler {
   }
 
   /** Custom metrics of endpoints that were unmanaged or of instances that are gone. */
-  private async forgetGone(custom: readonly CustomMetricsRecord[], endpoints: Set<string>, instances: Set<string>) {
+  private async forgetGone(custom: readonly CustomMetricsRecord[], views: readonly EndpointView[], records: readonly InstanceRecord[]) {
+    if (custom.length === 0) return;
+    const endpoints = new Set(views.map((v) => v.record.name));
+    // Most custom metrics are endpoint-wide: the instance ids are indexed only when one is not.
+    let instances: Set<string> | undefined;
     for (const record of custom) {
       if (!endpoints.has(record.endpoint)) await this.options.store.customMetrics.delete(record.endpoint);
-      else if (record.instance !== '' && !instances.has(record.instance)) {
+      else if (record.instance !== '' && !(instances ??= new Set(records.map((i) => i.id))).has(record.instance)) {
         await this.options.store.customMetrics.delete(record.endpoint, record.instance);
       }
     }

@@ -39,8 +39,8 @@ export interface EndpointView {
   backends: Backend[];
 }
 
-/** Every endpoint whose stored configuration parses, with its backends; `problems` names the others. */
-export async function readEndpointViews(store: Store): Promise<{ views: EndpointView[]; problems: string[] }> {
+/** Every endpoint whose stored configuration parses, with its backends; `problems` names the others; `instances` as read. */
+export async function readEndpointViews(store: Store): Promise<{ views: EndpointView[]; problems: string[]; instances: InstanceRecord[] }> {
   const [records, instances] = await Promise.all([store.endpoints.list(), store.instances.list()]);
   const views: EndpointView[] = [];
   const problems: string[] = [];
@@ -59,7 +59,7 @@ export async function readEndpointViews(store: Store): Promise<{ views: Endpoint
       problems.push(`${record.name}: stored configuration does not parse: ${(error as Error).message}`);
     }
   }
-  return { views, problems };
+  return { views, problems, instances };
 }
 
 /** The endpoints nginx balances: those with `loadbalancer=nginx`. */
