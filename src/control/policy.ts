@@ -47,10 +47,11 @@ export function toEndpointPlan(
   views: readonly InstanceView[],
   options: { stopped: boolean; why: string },
 ): EndpointPlan {
-  const byId = new Map(views.map((v) => [v.id, v]));
+  // Indexed only when an action names an instance: most rounds hold.
+  let byId: Map<string, InstanceView> | undefined;
   const plan: EndpointPlan = { launch: 0, remove: [], decommission: [], recommission: [], why: options.why, reasons: {} };
   for (const action of actions) {
-    const instance = action.instanceId === null ? undefined : byId.get(action.instanceId);
+    const instance = action.instanceId === null ? undefined : (byId ??= new Map(views.map((v) => [v.id, v]))).get(action.instanceId);
     if (instance) plan.reasons![instance.id] = action.reason;
     switch (action.kind) {
       case 'launch':
@@ -127,8 +128,9 @@ export class ScalingPolicy implements InstancePolicy {
     const stopped = state === 'STOPPED';
     let decision: RoundDecision;
     if (input.mode === 'evaluate') {
-      decision = {
-        ...decide(
+      // Object.assign, not a spread: the record is fresh, and copying it a thousand times a round shows.
+      decision = Object.assign(
+        decide(
           {
             endpoint,
             state,
@@ -139,9 +141,8 @@ export class ScalingPolicy implements InstancePolicy {
           },
           now,
         ),
-        round: 'evaluate',
-        cause: '',
-      };
+        { round: 'evaluate' as const, cause: '' },
+      );
     } else {
       decision = this.hold(input, views);
     }

@@ -1,4 +1,5 @@
 // Keeps each endpoint's containers in line with its plan: observe (records vs containers), check health, decide (policy), place (scheduler), apply (agents).
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Agent, AgentContainer, ContainerExit } from '../agents/types.js';
 import { LaunchError } from '../agents/types.js';
 import { parseEndpointConfigCached } from '../config/index.js';
@@ -8,7 +9,7 @@ import type { EventBus } from '../events/bus.js';
 import { EventKinds, type EventRecorder } from '../events/recorder.js';
 import { planPlacements, type ManagerView, type PlacementRequest } from '../scheduler/placement.js';
 import { newId } from '../store/ids.js';
-import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
+import type { EndpointRecord, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
 import { ScalingPolicy } from '../control/policy.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions, type EndpointPlan, type InstancePolicy, type RoundInput, type RoundMode } from './policy.js';
 import { httpReadiness, type ReadinessProbe } from './readiness.js';
@@ -21,6 +22,14 @@ const TRIGGER_KINDS = new Set<string>([
   EventKinds.ENDPOINT_MANAGED,
   EventKinds.ENDPOINT_UNMANAGED,
 ]);
+
+/** See `ReconcilerOptions.roundConcurrency`. */
+export const DEFAULT_ROUND_CONCURRENCY = 32;
+
+/** Statuses whose record should have a running container. */
+const HAS_CONTAINER = new Set<InstanceStatus>(['STARTING', 'RUNNING', 'DECOMMISSIONED']);
+/** Container lists longer than this are indexed by instance id rather than scanned. */
+const INDEX_ABOVE = 32;
 
 /** The cloud a problem line is about (`docker: engine not reachable…` → docker); placement only cares about its own. */
 const DOCKER_PROBLEM = /^docker:/;
@@ -37,6 +46,13 @@ export interface ReconcilerOptions {
   clock?: () => Date;
   backoff?: BackoffOptions;
   readiness?: ReadinessProbe;
+  /**
+   * Rounds of different endpoints that may run at once (default 32). It bounds
+   * what a sweep of many endpoints holds open together: engine calls, health
+   * probes (one socket per instance), memory. Up to this many minus one slow
+   * endpoints still leave room for the others.
+   */
+  roundConcurrency?: number;
   /** Milliseconds between readiness probes of a starting instance. Default 50 (a new instance should join the balancer as soon as it answers). */
   readinessPollMs?: number;
   /**
@@ -54,7 +70,7 @@ interface QueuedRound {
   mode: RoundMode;
   causes: Set<string>;
   /** The containers listed by the sweep that queued this round, if it may use them (see `sweep`). */
-  snapshot: ContainerSnapshot | undefined;
+  snapshot: SweepSnapshot | undefined;
 }
 
 interface Lane {
@@ -67,9 +83,17 @@ interface Lane {
   busy: boolean;
 }
 
-/** Every agent's containers, listed once by a sweep, grouped by endpoint. */
-interface ContainerSnapshot {
+/**
+ * Every agent's containers and every instance record, listed once by a sweep
+ * and grouped by endpoint. Instance records change only in their endpoint's
+ * lane, so a lane whose generation is unchanged may use them as they are.
+ */
+interface SweepSnapshot {
   byAgent: Map<string, Map<string, AgentContainer[]> | null>;
+  /** Each agent's whole listing, and `containerChanges` when it was taken: the sweep's heartbeat reuses it if nothing changed since. */
+  listed: Map<string, AgentContainer[]>;
+  containerChanges: number;
+  instances: Map<string, InstanceRecord[]>;
   /** Lane generations read just before the listing; -1 for lanes busy then (their changes may race the listing). */
   generations: Map<string, number>;
 }
@@ -97,11 +121,15 @@ export class Reconciler {
   private readonly bus: EventBus;
 
   private readonly lanes = new Map<string, Lane>();
+  private readonly roundSlots: LimitFunction;
   private readonly failures = new Map<string, Failures>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly watchers = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private placementLock: Promise<void> = Promise.resolve();
   private sweeping: Promise<void> | null = null;
+  /** +1 before and after every launch or removal of a container: a listing taken when it had another value may be stale. */
+  private containerChanges = 0;
+  private lastSweep: SweepSnapshot | undefined;
   private heartbeatRunning: Promise<void> | undefined;
   private heartbeatAgain: Promise<void> | undefined;
   private readonly sweeps = new Set<Promise<void>>();
@@ -121,6 +149,7 @@ export class Reconciler {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.readiness = options.readiness ?? httpReadiness;
     this.readinessPollMs = options.readinessPollMs ?? 50;
+    this.roundSlots = pLimit(options.roundConcurrency ?? DEFAULT_ROUND_CONCURRENCY);
     this.policy = options.policy ?? new ScalingPolicy();
     this.log = options.log ?? (() => {});
   }
@@ -170,12 +199,21 @@ export class Reconciler {
     if (this.sweeping && mode === 'trigger') return this.sweeping;
     const run = (async () => {
       try {
-        const names = new Set<string>();
-        for (const endpoint of await this.store.endpoints.list()) names.add(endpoint.name);
-        for (const instance of await this.store.instances.list()) names.add(instance.endpoint);
+        // Generations first: a lane that starts work after this reading no longer matches it, so it reads afresh.
         const generations = new Map<string, number>();
         for (const [name, lane] of this.lanes) generations.set(name, lane.busy ? -1 : lane.generation);
+        const names = new Set<string>();
+        for (const endpoint of await this.store.endpoints.list()) names.add(endpoint.name);
+        const instances = new Map<string, InstanceRecord[]>();
+        for (const instance of await this.store.instances.list()) {
+          const list = instances.get(instance.endpoint);
+          if (list) list.push(instance);
+          else instances.set(instance.endpoint, [instance]);
+        }
+        for (const name of instances.keys()) names.add(name);
         const byAgent = new Map<string, Map<string, AgentContainer[]> | null>();
+        const listed = new Map<string, AgentContainer[]>();
+        const containerChanges = this.containerChanges;
         await Promise.all(
           [...this.agents.values()].map(async (agent) => {
             let containers: AgentContainer[];
@@ -185,6 +223,7 @@ export class Reconciler {
               byAgent.set(agent.managerId, null);
               return;
             }
+            listed.set(agent.managerId, containers);
             const grouped = new Map<string, AgentContainer[]>();
             for (const container of containers) {
               if (!container.endpoint) continue;
@@ -196,12 +235,15 @@ export class Reconciler {
             byAgent.set(agent.managerId, grouped);
           }),
         );
-        const snapshot: ContainerSnapshot = { byAgent, generations };
+        const snapshot: SweepSnapshot = { byAgent, listed, containerChanges, instances, generations };
+        this.lastSweep = snapshot;
         const rounds: Promise<void>[] = [];
         for (const name of names) rounds.push(this.reconcile(name, mode, cause, snapshot));
         onQueued?.();
         await Promise.all(rounds);
         await this.heartbeatSoon();
+        // Only this sweep's own heartbeat may reuse its listing; later ones list afresh.
+        if (this.lastSweep === snapshot) this.lastSweep = undefined;
       } catch (error) {
         if (!this.stopped) this.log(`reconciler: round failed: ${(error as Error).message}`);
       } finally {
@@ -222,7 +264,7 @@ export class Reconciler {
    * Requests that arrive while a round runs share one follow-up round; if any
    * of them is an evaluation, that round evaluates.
    */
-  reconcile(endpoint: string, mode: RoundMode = 'trigger', cause = '', snapshot?: ContainerSnapshot): Promise<void> {
+  reconcile(endpoint: string, mode: RoundMode = 'trigger', cause = '', snapshot?: SweepSnapshot): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const lane = this.lane(endpoint);
     if (lane.queued) {
@@ -243,7 +285,7 @@ export class Reconciler {
       lane.busy = true;
       try {
         // A round of a sweep leaves the heartbeat to the sweep's end: one per sweep, not one per endpoint.
-        await this.round(endpoint, queued.mode, [...queued.causes].join(', '), fresh, queued.snapshot !== undefined);
+        await this.roundSlots(() => this.round(endpoint, queued.mode, [...queued.causes].join(', '), fresh, queued.snapshot !== undefined));
       } catch (error) {
         if (!this.stopped) await this.roundFailed(endpoint, error);
       } finally {
@@ -286,18 +328,28 @@ export class Reconciler {
     return run;
   }
 
-  /** Updates each agent's manager record: used slots from its labelled containers (plus launches in flight), problems, lastSeen. */
+  /**
+   * Updates each agent's manager record: used slots from its labelled
+   * containers (plus launches in flight), problems, lastSeen. The latest
+   * sweep's listing stands in for a new one while no container was launched
+   * or removed since it was taken.
+   */
   async heartbeat(): Promise<void> {
+    const sweep = this.lastSweep?.containerChanges === this.containerChanges ? this.lastSweep : undefined;
     for (const agent of this.agents.values()) {
       let containers: AgentContainer[] = [];
       const problems = await agent.problems();
-      if (problems.length === 0) containers = await agent.list().catch(() => []);
+      if (problems.length === 0) containers = sweep?.listed.get(agent.managerId) ?? (await agent.list().catch(() => []));
       const records = await this.store.instances.list({ managerId: agent.managerId });
-      const withContainer = new Set(containers.map((c) => c.instanceId));
-      const inFlight = records
-        .filter((r) => r.status === 'STARTING' && r.containerId === null && !withContainer.has(r.id))
-        .reduce((sum, r) => sum + r.slots, 0);
-      const used = containers.reduce((sum, c) => sum + c.slots, 0) + inFlight;
+      let inFlight = 0;
+      let withContainer: Set<string> | undefined;
+      for (const r of records) {
+        if (r.status !== 'STARTING' || r.containerId !== null) continue;
+        withContainer ??= new Set(containers.map((c) => c.instanceId));
+        if (!withContainer.has(r.id)) inFlight += r.slots;
+      }
+      let used = inFlight;
+      for (const c of containers) used += c.slots;
       const existing = await this.store.managers.get(agent.managerId);
       if (!existing) continue;
       await this.store.managers.upsert({
@@ -356,7 +408,7 @@ export class Reconciler {
    * apply it — remove, decommission, recommission, place and launch — and
    * tell the policy what was applied.
    */
-  private async round(endpoint: string, mode: RoundMode, cause: string, snapshot?: ContainerSnapshot, inSweep = false): Promise<void> {
+  private async round(endpoint: string, mode: RoundMode, cause: string, snapshot?: SweepSnapshot, inSweep = false): Promise<void> {
     const record = await this.store.endpoints.get(endpoint);
     const config = record ? this.parse(record) : null;
     const observed = await this.observe(endpoint, snapshot);
@@ -381,21 +433,22 @@ export class Reconciler {
       now: this.clock(),
     };
     const plan = await this.policy.plan(input);
-    const byId = new Map(instances.map((i) => [i.id, i]));
+    // Indexed only when the plan acts: most rounds hold, and a Map per endpoint per round adds up.
+    let index: Map<string, InstanceRecord> | undefined;
+    const byId = (id: string) => (index ??= new Map(instances.map((i) => [i.id, i]))).get(id);
     if (plan.remove.length > 0) {
       changed = true;
-      await Promise.all(plan.remove.map((id) => this.removeInstance(byId.get(id), plan.reasons?.[id] ?? plan.why)));
+      await Promise.all(plan.remove.map((id) => this.removeInstance(byId(id), plan.reasons?.[id] ?? plan.why)));
     }
     if (plan.decommission.length > 0 || plan.recommission.length > 0) {
       changed = true;
       const timeout = config?.endpoint.decommissionedTimeout ?? 0;
       await Promise.all([
-        ...plan.decommission.map((id) => this.decommission(byId.get(id), timeout, plan.reasons?.[id] ?? plan.why)),
-        ...plan.recommission.map((id) => this.recommission(byId.get(id), plan.reasons?.[id] ?? plan.why)),
+        ...plan.decommission.map((id) => this.decommission(byId(id), timeout, plan.reasons?.[id] ?? plan.why)),
+        ...plan.recommission.map((id) => this.recommission(byId(id), plan.reasons?.[id] ?? plan.why)),
       ]);
     }
-    const removed = new Set(plan.remove);
-    const pending = instances.filter((i) => i.status === 'PENDING' && !removed.has(i.id));
+    const pending = instances.filter((i) => i.status === 'PENDING' && !plan.remove.includes(i.id));
     if (record && config && (plan.launch > 0 || pending.length > 0)) {
       changed = (await this.place(record, config, plan.launch, pending)) || changed;
     }
@@ -418,27 +471,31 @@ export class Reconciler {
   private async checkHealth(instances: readonly InstanceRecord[], config: EndpointConfig): Promise<boolean> {
     const running = instances.filter((i) => i.status === 'RUNNING' && i.address);
     const marks = config.endpoint.errorMarks;
+    const healthPath = config.endpoint.healthPath;
+    // All probes at once; the bookkeeping after, in one pass (no async closure per instance: this runs for every instance each interval).
+    const answers = await Promise.all(running.map((i) => this.readiness(i.address!, healthPath).catch(() => false)));
     let marked = false;
-    await Promise.all(
-      running.map(async (instance) => {
-        const healthy = await this.readiness(instance.address!, config.endpoint.healthPath).catch(() => false);
-        if (healthy) {
-          this.healthFailures.delete(instance.id);
-          return;
-        }
-        const failures = (this.healthFailures.get(instance.id) ?? 0) + 1;
-        this.healthFailures.set(instance.id, failures);
-        if (failures < marks) return;
-        this.healthFailures.delete(instance.id);
-        marked = true;
-        const path = config.endpoint.healthPath || '/';
-        const why = `failed ${failures} health checks in a row (GET ${path} at ${instance.address}; error_marks ${marks})`;
-        await this.instances.update(instance, { status: 'ERROR', reason: why }, InstanceEventKinds.INSTANCE_ERROR, `instance ${instance.id} failed: ${why}; replacing it`, {
+    const failing: Promise<unknown>[] = [];
+    for (let n = 0; n < running.length; n++) {
+      const instance = running[n];
+      if (answers[n]) {
+        if (this.healthFailures.size > 0) this.healthFailures.delete(instance.id);
+        continue;
+      }
+      const failures = (this.healthFailures.get(instance.id) ?? 0) + 1;
+      this.healthFailures.set(instance.id, failures);
+      if (failures < marks) continue;
+      this.healthFailures.delete(instance.id);
+      marked = true;
+      const why = `failed ${failures} health checks in a row (GET ${healthPath || '/'} at ${instance.address}; error_marks ${marks})`;
+      failing.push(
+        this.instances.update(instance, { status: 'ERROR', reason: why }, InstanceEventKinds.INSTANCE_ERROR, `instance ${instance.id} failed: ${why}; replacing it`, {
           failure: 'HEALTH_CHECK',
           errorMarks: marks,
-        });
-      }),
-    );
+        }),
+      );
+    }
+    await Promise.all(failing);
     return marked;
   }
 
@@ -483,9 +540,9 @@ export class Reconciler {
    * was never created (a crash between the two writes), and removes
    * labelled containers no record owns. Says whether anything changed, with the records it read.
    */
-  private async observe(endpoint: string, snapshot?: ContainerSnapshot): Promise<{ changed: boolean; records: InstanceRecord[] }> {
+  private async observe(endpoint: string, snapshot?: SweepSnapshot): Promise<{ changed: boolean; records: InstanceRecord[] }> {
     let changed = false;
-    const records = await this.store.instances.list({ endpoint });
+    const records = snapshot ? (snapshot.instances.get(endpoint) ?? []) : await this.store.instances.list({ endpoint });
     for (const agent of this.agents.values()) {
       let containers: AgentContainer[];
       const listed = snapshot?.byAgent.get(agent.managerId);
@@ -499,13 +556,16 @@ export class Reconciler {
           continue;
         }
       }
-      const byInstance = new Map(containers.map((c) => [c.instanceId, c]));
+      // An endpoint usually has a handful of containers: a scan beats building a Map for each one every round.
+      const byInstance = containers.length > INDEX_ABOVE ? new Map(containers.map((c) => [c.instanceId, c])) : undefined;
       const owned = new Set<string>();
-      for (const record of records.filter((r) => r.managerId === agent.managerId)) {
+      for (const record of records) {
+        if (record.managerId !== agent.managerId) continue;
         const container =
-          byInstance.get(record.id) ?? containers.find((c) => record.containerId !== null && c.containerId === record.containerId);
+          (byInstance ? byInstance.get(record.id) : containers.find((c) => c.instanceId === record.id)) ??
+          (record.containerId === null ? undefined : containers.find((c) => c.containerId === record.containerId));
         if (container) owned.add(container.containerId);
-        if (!['STARTING', 'RUNNING', 'DECOMMISSIONED'].includes(record.status)) continue;
+        if (!HAS_CONTAINER.has(record.status)) continue;
         if (!container) {
           changed = true;
           if (record.containerId === null) {
@@ -518,7 +578,7 @@ export class Reconciler {
         } else if (!container.running) {
           changed = true;
           if (record.containerId === null) {
-            await agent.remove(container.containerId);
+            await this.changeContainers(() => agent.remove(container.containerId));
             await this.instances.remove(record, `instance ${record.id} dropped: its container never ran (${container.state})`, {
               reason: 'NO_CONTAINER',
             });
@@ -541,7 +601,7 @@ export class Reconciler {
       for (const container of containers) {
         if (owned.has(container.containerId)) continue;
         changed = true;
-        await agent.remove(container.containerId);
+        await this.changeContainers(() => agent.remove(container.containerId));
         await this.events.record(
           endpoint,
           InstanceEventKinds.ORPHAN_REMOVED,
@@ -565,7 +625,7 @@ export class Reconciler {
     this.healthFailures.delete(record.id);
     this.watchers.get(record.id)?.abort.abort();
     const agent = record.managerId ? this.agents.get(record.managerId) : undefined;
-    if (agent && record.containerId) await agent.remove(record.containerId);
+    if (agent && record.containerId) await this.changeContainers(() => agent.remove(record.containerId!));
     await this.instances.remove(record, `instance ${record.id} removed (${why})`, { why });
   }
 
@@ -641,7 +701,7 @@ export class Reconciler {
       placed.map(async (instance) => {
         const agent = this.agents.get(instance.managerId!)!;
         try {
-          const launched = await agent.launch(containerSpecFor(endpoint, config, instance.id, this.apiUrl));
+          const launched = await this.changeContainers(() => agent.launch(containerSpecFor(endpoint, config, instance.id, this.apiUrl)));
           const started = await this.instances.update(
             instance,
             { containerId: launched.containerId, address: launched.address },
@@ -701,6 +761,16 @@ export class Reconciler {
       ],
       clouds: manager.clouds,
     }));
+  }
+
+  /** Launches and removals go through here, so a listing can tell whether it is still current (`containerChanges`). */
+  private async changeContainers<T>(work: () => Promise<T>): Promise<T> {
+    this.containerChanges++;
+    try {
+      return await work();
+    } finally {
+      this.containerChanges++;
+    }
   }
 
   private async withPlacementLock<T>(work: () => Promise<T>): Promise<T> {

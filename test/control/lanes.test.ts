@@ -20,16 +20,22 @@ import { waitFor } from '../support/wait.js';
 class GateAgent extends MemoryAgent {
   readonly inFlight = new Map<string, number>();
   maxInFlight = new Map<string, number>();
+  /** The most endpoints that had a launch in flight at the same time. */
+  maxEndpointsInFlight = 0;
   hold = new Set<string>();
   private waiting: (() => void)[] = [];
   release(): void {
     this.hold.clear();
     for (const go of this.waiting.splice(0)) go();
   }
+  endpointsInFlight(): number {
+    return [...this.inFlight.values()].filter((n) => n > 0).length;
+  }
   override async launch(spec: ContainerSpec): Promise<LaunchedContainer> {
     const n = (this.inFlight.get(spec.endpoint) ?? 0) + 1;
     this.inFlight.set(spec.endpoint, n);
     this.maxInFlight.set(spec.endpoint, Math.max(n, this.maxInFlight.get(spec.endpoint) ?? 0));
+    this.maxEndpointsInFlight = Math.max(this.maxEndpointsInFlight, this.endpointsInFlight());
     if (this.hold.has(spec.endpoint)) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight.set(spec.endpoint, (this.inFlight.get(spec.endpoint) ?? 1) - 1);
     return super.launch(spec);
@@ -47,7 +53,7 @@ describe('control loop lanes', () => {
   let loop: ControlLoop;
   let reconciler: Reconciler;
 
-  async function setup() {
+  async function setup(options: { roundConcurrency?: number } = {}) {
     store = await openStore(`sqlite:${join(dir, `store-${n++}.db`)}`);
     const bus = new EventBus();
     const events = new EventRecorder(store, bus);
@@ -60,7 +66,7 @@ describe('control loop lanes', () => {
     loop = new ControlLoop({ store, bus, events, intervalSeconds: 3600, sampler: () => sampler });
     reconciler = new Reconciler({
       store, bus, events, instances, agents: new Map<string, Agent>([['m', agent]]), apiUrl: '', policy: loop.policy,
-      readiness: async () => true, readinessPollMs: 1, backoff: { baseMs: 60_000, maxMs: 60_000 },
+      readiness: async () => true, readinessPollMs: 1, backoff: { baseMs: 60_000, maxMs: 60_000 }, ...options,
     });
     loop.attach(reconciler);
     return { agent, bus, events };
@@ -96,6 +102,31 @@ describe('control loop lanes', () => {
     assert.equal((await evaluations('slow')).length, 2);
     assert.equal(agent.maxInFlight.get('slow'), 2, 'one round launched both; no second round overlapped it');
     assert.equal((await store.instances.list({ endpoint: 'slow' })).length, 2);
+  });
+
+  it('should run at most roundConcurrency rounds of different endpoints at once, and every round in the end', async () => {
+    const { agent } = await setup({ roundConcurrency: 2 });
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    for (const name of names) {
+      await store.endpoints.create({ name, state: 'RUNNING', configText: conf(name, { min: 1 }) });
+      agent.hold.add(name);
+    }
+    let tick: Promise<void> | undefined;
+    try {
+      tick = loop.tick();
+      await waitFor(() => agent.endpointsInFlight() === 2, { what: 'two rounds launching' });
+      // Give the queued rounds every chance to start (they must not: both slots are held).
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(agent.endpointsInFlight(), 2);
+    } finally {
+      agent.release();
+    }
+    await tick;
+    assert.equal(agent.maxEndpointsInFlight, 2);
+    for (const name of names) {
+      assert.equal((await evaluations(name)).length, 1, `${name} evaluated once`);
+      assert.equal((await store.instances.list({ endpoint: name })).length, 1, `${name} launched its instance`);
+    }
   });
 
   it('should turn an error in one endpoint into an event and keep evaluating the others', async () => {
