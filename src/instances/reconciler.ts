@@ -558,13 +558,14 @@ export class Reconciler {
       }
       // An endpoint usually has a handful of containers: a scan beats building a Map for each one every round.
       const byInstance = containers.length > INDEX_ABOVE ? new Map(containers.map((c) => [c.instanceId, c])) : undefined;
-      const owned = new Set<string>();
+      // Containers some record owns; a short list is cheaper than a Set at these sizes.
+      const owned: string[] = [];
       for (const record of records) {
         if (record.managerId !== agent.managerId) continue;
         const container =
           (byInstance ? byInstance.get(record.id) : containers.find((c) => c.instanceId === record.id)) ??
           (record.containerId === null ? undefined : containers.find((c) => c.containerId === record.containerId));
-        if (container) owned.add(container.containerId);
+        if (container) owned.push(container.containerId);
         if (!HAS_CONTAINER.has(record.status)) continue;
         if (!container) {
           changed = true;
@@ -598,8 +599,9 @@ export class Reconciler {
           this.watchReadiness(record);
         }
       }
+      const isOwned = owned.length > INDEX_ABOVE ? new Set(owned) : owned;
       for (const container of containers) {
-        if (owned.has(container.containerId)) continue;
+        if (isOwned instanceof Set ? isOwned.has(container.containerId) : isOwned.includes(container.containerId)) continue;
         changed = true;
         await this.changeContainers(() => agent.remove(container.containerId));
         await this.events.record(
