@@ -205,6 +205,13 @@ function memoryStore(): Store {
       list: async () => [...managers.values()],
       get: async (id) => managers.get(id) ?? null,
       upsert: async (r) => (managers.set(r.id, r), r),
+      update: async (id, changes) => {
+        const record = managers.get(id);
+        if (!record) return null;
+        const next = { ...record, ...changes };
+        managers.set(id, next);
+        return next;
+      },
       delete: async (id) => managers.delete(id),
     },
     instances: {

@@ -352,8 +352,8 @@ export class Reconciler {
       for (const c of containers) used += c.slots;
       const existing = await this.store.managers.get(agent.managerId);
       if (!existing) continue;
-      await this.store.managers.upsert({
-        ...existing,
+      // Only the fields the heartbeat owns: an operator's slots set meanwhile stay.
+      await this.store.managers.update(agent.managerId, {
         usedSlots: used,
         lastSeen: this.clock(),
         problems: [...existing.problems.filter((p) => !DOCKER_PROBLEM.test(p)), ...problems],

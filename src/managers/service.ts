@@ -50,11 +50,12 @@ export class ManagerService {
     });
   }
 
+  /** Changes the one setting only, so a heartbeat writing used slots at the same moment cannot undo it. */
   async setOption(id: string, key: string, value: string): Promise<ManagerRecord> {
-    const existing = await this.store.managers.get(id);
-    if (!existing) throw notFound('manager', id);
     const changes = parseManagerOption(key, value);
-    return this.store.managers.upsert({ ...existing, ...changes });
+    const updated = await this.store.managers.update(id, changes);
+    if (!updated) throw notFound('manager', id);
+    return updated;
   }
 
   async forget(id: string): Promise<boolean> {

@@ -24,6 +24,7 @@ import type {
   InstanceRecord,
   InstanceRepository,
   ListOptions,
+  ManagerChanges,
   ManagerRecord,
   ManagerRepository,
   MetricSampleRecord,
@@ -206,6 +207,14 @@ class MongoManagers implements ManagerRepository {
     const clean = managerRecord(record as unknown as Record<string, unknown>);
     await upsertById(this.manager, this.target, clean);
     return clean;
+  }
+
+  /** `$set` of the named fields only (atomic on MongoDB; FerretDB applies it as find-then-write, see endpoints above). */
+  async update(id: string, changes: ManagerChanges): Promise<ManagerRecord | null> {
+    if (Object.keys(changes).length > 0 && (await this.manager.updateOne(this.target, { id }, { $set: { ...changes } })).matchedCount === 0) {
+      return null;
+    }
+    return this.get(id);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -25,6 +25,7 @@ import type {
   InstanceRecord,
   InstanceRepository,
   ListOptions,
+  ManagerChanges,
   ManagerRecord,
   ManagerRepository,
   MetricSampleRecord,
@@ -115,6 +116,12 @@ class SqlManagers implements ManagerRepository {
     const clean = managerRecord(record as unknown as Row);
     await this.repo.upsert({ ...clean }, { conflictPaths: ['id'] });
     return clean;
+  }
+
+  /** One UPDATE of the named columns: atomic against other writers of other columns. */
+  async update(id: string, changes: ManagerChanges): Promise<ManagerRecord | null> {
+    if (Object.keys(changes).length > 0 && ((await this.repo.update({ id }, { ...changes })).affected ?? 0) === 0) return null;
+    return this.get(id);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -135,8 +135,15 @@ export interface ManagerRepository {
   get(id: string): Promise<ManagerRecord | null>;
   /** Insert or replace by id. */
   upsert(record: ManagerRecord): Promise<ManagerRecord>;
+  /**
+   * Changes only the given fields (a heartbeat's used slots must not undo an
+   * operator's slots set meanwhile); the record after, or null if there is none.
+   */
+  update(id: string, changes: ManagerChanges): Promise<ManagerRecord | null>;
   delete(id: string): Promise<boolean>;
 }
+
+export type ManagerChanges = Partial<Omit<ManagerRecord, 'id' | 'createdAt'>>;
 
 export interface InstanceRepository {
   list(filter?: { endpoint?: string; managerId?: string }): Promise<InstanceRecord[]>;

@@ -10,6 +10,7 @@ import { EventBus } from '../../src/events/bus.js';
 import { EventRecorder } from '../../src/events/recorder.js';
 import { Reconciler } from '../../src/instances/reconciler.js';
 import { InstanceService } from '../../src/instances/service.js';
+import { ManagerService } from '../../src/managers/service.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { conf } from './fixtures.js';
@@ -91,6 +92,28 @@ describe('Reconciler with in-memory agents', () => {
     assert.equal(agents.get('large')!.containers.size, 3);
     await reconciler.heartbeat();
     assert.equal((await store.managers.get('large'))!.usedSlots, 30);
+  });
+
+  it('should keep an operator\'s slots set while a heartbeat was between its read and its write', async () => {
+    await setup([{ id: 'm', slots: 10 }]);
+    await endpoint('web', conf('web', { min: 2, slots: 1 }));
+    await reconciler.reconcile('web');
+    const managers = new ManagerService(store);
+    const get = store.managers.get.bind(store.managers);
+    let raced = false;
+    store.managers.get = async (id) => {
+      const read = await get(id);
+      if (!raced) {
+        raced = true;
+        await managers.setOption('m', 'slots', '40'); // lands after the heartbeat read the record
+      }
+      return read;
+    };
+    await reconciler.heartbeat();
+    assert.ok(raced, 'the heartbeat read the manager record');
+    const manager = (await get('m'))!;
+    assert.equal(manager.slots, 40, 'the operator\'s setting survived the heartbeat');
+    assert.equal(manager.usedSlots, 2);
   });
 
   it('should back off launches after a failure, on the injected clock', async () => {

@@ -246,6 +246,23 @@ export function runStoreContract(
           assert.equal((await store.managers.list()).length, 1);
         }));
 
+      it('should update only the fields given, so a writer of other fields loses nothing', () =>
+        withStore(async (store) => {
+          const manager = aManager('m-1');
+          await store.managers.upsert(manager);
+          // An operator sets slots while a heartbeat that read the record before reports used slots.
+          const read = await store.managers.get('m-1');
+          assert.deepEqual(await store.managers.update('m-1', { slots: 99 }), { ...manager, slots: 99 });
+          const lastSeen = new Date('2026-02-03T04:05:06.789Z');
+          const after = await store.managers.update('m-1', { usedSlots: read!.usedSlots + 3, lastSeen, problems: ['docker: engine not reachable'] });
+          const expected = { ...manager, slots: 99, usedSlots: manager.usedSlots + 3, lastSeen, problems: ['docker: engine not reachable'] };
+          assert.deepEqual(after, expected);
+          assert.deepEqual(await store.managers.get('m-1'), expected);
+          assert.deepEqual(await store.managers.update('m-1', {}), expected);
+          assert.equal(await store.managers.update('ghost', { slots: 1 }), null);
+          assert.equal(await store.managers.get('ghost'), null);
+        }));
+
       it('should list managers by id and delete them', () =>
         withStore(async (store) => {
           for (const id of ['c', 'a', 'b']) await store.managers.upsert(aManager(id));
