@@ -5,6 +5,7 @@ import type { Reconciler } from '../instances/reconciler.js';
 import type { EndpointPlan } from '../instances/policy.js';
 import { planActs } from '../instances/policy.js';
 import type { MetricsSampler } from '../metrics/sampler.js';
+import { BatchedAppend } from '../store/batched-append.js';
 import { newId } from '../store/ids.js';
 import type { DecisionRecord, Store } from '../store/types.js';
 import { ScalingPolicy, type RoundDecision, type SampleView } from './policy.js';
@@ -71,10 +72,13 @@ export class ControlLoop {
   private readonly ticks = new Set<Promise<void>>();
   private lastPrune = 0;
   private stopped = false;
+  /** The decisions of rounds that end together are stored in one write. */
+  private readonly decisions: BatchedAppend<DecisionRecord>;
 
   constructor(private readonly options: ControlLoopOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.log = options.log ?? (() => {});
+    this.decisions = new BatchedAppend((records) => options.store.decisions.appendMany(records));
     this.policy = new ScalingPolicy({
       sample: (endpoint) => this.samples.get(endpoint) ?? null,
       // Evaluations read the connection counts taken with the sample; trigger rounds read them afresh.
@@ -146,14 +150,14 @@ export class ControlLoop {
 
   /** Stores the decision, streams it, and records what operators should find in the endpoint's log. */
   private async keep(decision: RoundDecision, plan: EndpointPlan): Promise<void> {
-    const { store, bus, events } = this.options;
+    const { bus, events } = this.options;
     const record: DecisionRecord = {
       id: newId(),
       endpoint: decision.endpoint,
       at: new Date(decision.at),
       record: decision as unknown as Record<string, unknown>,
     };
-    await store.decisions.append(record);
+    await this.decisions.append(record);
     bus.publish('scalingDecisions', record);
     const endpoint = decision.endpoint;
     if (decision.conflict && !this.conflicted.has(endpoint)) {
