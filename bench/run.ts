@@ -1,4 +1,5 @@
-// Runs every bench/*.bench.ts, prints one table, and writes it to bench/RESULTS.md and the README's benchmark block.
+// Runs every bench/*.bench.ts, each in a process of its own, prints one table, and writes it to bench/RESULTS.md and the README's benchmark block.
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,28 @@ function toTable(results: BenchResult[]): string {
   return ['| benchmark | result | goal | met | note |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
+/**
+ * One benchmark module in a fresh process: what an earlier one left on the
+ * heap (and the garbage collector's work on it) must not count against the
+ * next. The child prints its results as JSON on stdout.
+ */
+function inOwnProcess(file: string): Promise<BenchResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--one', file],
+      { maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as BenchResult[])),
+    );
+    child.stderr?.pipe(process.stderr);
+  });
+}
+
+async function runOne(file: string): Promise<void> {
+  const module = (await import(pathToFileURL(join(benchDir, file)).href)) as { default: Benchmark };
+  process.stdout.write(JSON.stringify(await module.default()));
+}
+
 async function main() {
   const only = process.argv.slice(2);
   const files = readdirSync(benchDir)
@@ -34,8 +57,7 @@ async function main() {
   const results: BenchResult[] = [];
   for (const file of files) {
     process.stderr.write(`bench: ${file}\n`);
-    const module = (await import(pathToFileURL(join(benchDir, file)).href)) as { default: Benchmark };
-    const produced = await module.default();
+    const produced = await inOwnProcess(file);
     for (const result of produced) process.stderr.write(`  ${result.name}: ${format(result.value)} ${result.unit}\n`);
     results.push(...produced);
   }
@@ -58,4 +80,5 @@ async function main() {
   }
 }
 
-await main();
+if (process.argv[2] === '--one') await runOne(process.argv[3]!);
+else await main();
