@@ -1,33 +1,8 @@
-// Helpers of the control loop tests: endpoint configs, the CLI as a process, held-open connections, bounded HTTP load.
+// Helpers of the control loop tests: endpoint configs, held-open connections, bounded HTTP load (the CLI runs through test/support/cli.ts).
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { TEST_IMAGE } from '../support/images.js';
 import type { TestServer } from '../support/server.js';
-
-const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `reactor ARGS` as its own process (as an operator would), with `stdin` piped in. */
-export function reactor(args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
-
-export const CLI_ENTRY = ENTRY;
 
 export interface LoopConf {
   port: number;

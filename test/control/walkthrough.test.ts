@@ -10,7 +10,8 @@ import { ensureTestImage, TEST_IMAGE } from '../support/images.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { freePort } from '../nginx/support.js';
-import { CLI_ENTRY, decisionsOf, eventsOf, instancesOf, load, reactor, type LoadResult } from './support.js';
+import { CLI_ENTRY, reactor } from '../support/cli.js';
+import { decisionsOf, eventsOf, instancesOf, load, type LoadResult } from './support.js';
 
 const docker = new Docker();
 
@@ -82,7 +83,7 @@ describe('the walkthrough', () => {
   });
 
   const cli = async (args: string[], stdin = '') => {
-    const run = await reactor([...api, ...args], stdin);
+    const run = await reactor([...api, ...args], { stdin });
     assert.equal(run.code, 0, `reactor ${args.join(' ')}: ${run.stderr}`);
     return run.stdout;
   };
