@@ -14,6 +14,7 @@ import { ScalingPolicy } from '../control/policy.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions, type EndpointPlan, type InstancePolicy, type RoundInput, type RoundMode } from './policy.js';
 import { httpReadiness, type ReadinessProbe } from './readiness.js';
 import { InstanceEventKinds, type InstanceService } from './service.js';
+import { groupBy } from '../util/group.js';
 
 /** Endpoint events after which the endpoint is reconciled at once instead of at the next tick. */
 const TRIGGER_KINDS = new Set<string>([
@@ -204,12 +205,7 @@ export class Reconciler {
         for (const [name, lane] of this.lanes) generations.set(name, lane.busy ? -1 : lane.generation);
         const names = new Set<string>();
         for (const endpoint of await this.store.endpoints.list()) names.add(endpoint.name);
-        const instances = new Map<string, InstanceRecord[]>();
-        for (const instance of await this.store.instances.list()) {
-          const list = instances.get(instance.endpoint);
-          if (list) list.push(instance);
-          else instances.set(instance.endpoint, [instance]);
-        }
+        const instances = groupBy(await this.store.instances.list(), (instance) => instance.endpoint);
         for (const name of instances.keys()) names.add(name);
         const byAgent = new Map<string, Map<string, AgentContainer[]> | null>();
         const listed = new Map<string, AgentContainer[]>();
@@ -224,14 +220,8 @@ export class Reconciler {
               return;
             }
             listed.set(agent.managerId, containers);
-            const grouped = new Map<string, AgentContainer[]>();
-            for (const container of containers) {
-              if (!container.endpoint) continue;
-              names.add(container.endpoint);
-              const list = grouped.get(container.endpoint);
-              if (list) list.push(container);
-              else grouped.set(container.endpoint, [container]);
-            }
+            const grouped = groupBy(containers, (container) => container.endpoint || undefined);
+            for (const name of grouped.keys()) names.add(name);
             byAgent.set(agent.managerId, grouped);
           }),
         );

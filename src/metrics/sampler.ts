@@ -6,6 +6,7 @@ import type { CustomMetricsRecord, InstanceRecord, MetricSampleRecord, Store } f
 import { readEndpointViews, type EndpointView } from '../nginx/sync.js';
 import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulator.js';
 import type { ConnectionSampler } from './connections.js';
+import { groupBy } from '../util/group.js';
 
 export const DEFAULT_SAMPLE_INTERVAL_SECONDS = 10;
 export const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60;
@@ -144,12 +145,7 @@ export class MetricsSampler {
     const { store, bus } = this.options;
     const [{ views, instances }, custom] = await Promise.all([readEndpointViews(store), store.customMetrics.list()]);
     const samples: MetricSampleRecord[] = [];
-    const customByEndpoint = new Map<string, CustomMetricsRecord[]>();
-    for (const record of custom) {
-      const list = customByEndpoint.get(record.endpoint);
-      if (list) list.push(record);
-      else customByEndpoint.set(record.endpoint, [record]);
-    }
+    const customByEndpoint = groupBy(custom, (record) => record.endpoint);
     for (const view of views) {
       const mine = customByEndpoint.get(view.record.name) ?? [];
       const { instances: count, metrics } = endpointSample({ view, totals, active, custom: mine, seconds });

@@ -6,6 +6,7 @@ import type { EventBus } from '../events/bus.js';
 import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
 import type { ApplyResult } from './driver.js';
 import type { Backend, BalancedEndpoint } from './render.js';
+import { groupBy } from '../util/group.js';
 
 /**
  * Who serves an endpoint: its RUNNING instances that have an address, then
@@ -45,12 +46,7 @@ export async function readEndpointViews(store: Store): Promise<{ views: Endpoint
   const views: EndpointView[] = [];
   const problems: string[] = [];
   // Grouped once: with many endpoints, scanning every instance per endpoint is quadratic.
-  const byEndpoint = new Map<string, InstanceRecord[]>();
-  for (const instance of instances) {
-    const list = byEndpoint.get(instance.endpoint);
-    if (list) list.push(instance);
-    else byEndpoint.set(instance.endpoint, [instance]);
-  }
+  const byEndpoint = groupBy(instances, (instance) => instance.endpoint);
   for (const record of records) {
     try {
       const config = parseEndpointConfigCached(record.configText);
