@@ -2,22 +2,21 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import type { Benchmark, BenchResult } from './types.js';
+import { freePort } from '../src/util/ports.js';
+import { removeContainersWithLabel } from '../test/support/containers.js';
+import { waitFor } from '../test/support/wait.js';
 import { BENCH_LABEL, startBenchContainer } from './containers.js';
-import { get, until } from './http.js';
+import { get, POLL } from './http.js';
 import { startServer } from '../src/server/server.js';
 import { ensureTestImage } from '../test/support/images.js';
 
-const LABEL = BENCH_LABEL;
 const CONCURRENCY = 16;
 const RUN_MS = 5_000;
 const MAX_REQUESTS = 100_000;
 const ROUNDS = 2;
-const docker = new Docker();
 
 /**
  * The load generator runs in its own process so it does not share an event
@@ -76,19 +75,10 @@ function generate(url: string): Promise<Run> {
 
 
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 
 async function removeContainers(): Promise<void> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=balancer`] } });
-  await Promise.all(list.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+  await removeContainersWithLabel(BENCH_LABEL, 'balancer');
 }
 
 const config = (port: number, backend: string) => `[endpoint]
@@ -118,7 +108,7 @@ const bench: Benchmark = async () => {
     const { endpoints } = server.services;
     await endpoints.manage('bench', config(port, a.address));
     const viaNginx = `http://127.0.0.1:${port}/`;
-    await until(async () => (await get(viaNginx)).status === 200);
+    await waitFor(async () => (await get(viaNginx)).status === 200, POLL);
     await generate(viaNginx); // warm-up: nginx workers, docker-proxy, page cache
 
     const direct: Run[] = [];
@@ -141,7 +131,7 @@ const bench: Benchmark = async () => {
       const next = current === a ? b : a;
       const started = performance.now();
       await endpoints.setOption('bench', 'endpoint', 'static_instances', next.address);
-      await until(async () => (await get(viaNginx)).body.trim() === next.hostname);
+      await waitFor(async () => (await get(viaNginx)).body.trim() === next.hostname, POLL);
       changes.push(performance.now() - started);
       current = next;
     }

@@ -2,10 +2,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { MemoryAgent } from '../src/agents/memory.js';
 import type { Agent } from '../src/agents/types.js';
 import { ControlLoop } from '../src/control/loop.js';
@@ -15,6 +13,7 @@ import { Reconciler } from '../src/instances/reconciler.js';
 import { InstanceService } from '../src/instances/service.js';
 import { MetricsSampler } from '../src/metrics/sampler.js';
 import { startServer } from '../src/server/server.js';
+import { listWindow } from '../src/store/list-window.js';
 import type {
   CustomMetricsRecord,
   DecisionRecord,
@@ -26,13 +25,14 @@ import type {
   MetricSampleRecord,
   Store,
 } from '../src/store/types.js';
+import { removeContainersWithLabel } from '../test/support/containers.js';
 import { ensureTestImage, TEST_IMAGE } from '../test/support/images.js';
 import type { Benchmark, BenchResult } from './types.js';
+import { freePort } from '../src/util/ports.js';
+import { waitFor } from '../test/support/wait.js';
 import { BENCH_LABEL, startBenchContainer } from './containers.js';
-import { get, until } from './http.js';
+import { get, POLL } from './http.js';
 
-const LABEL = BENCH_LABEL;
-const docker = new Docker();
 const INTERVAL_SECONDS = 1;
 /**
  * The load: 4 clients at 25 requests a second each, 100 a second in all —
@@ -46,14 +46,6 @@ const CLIENT_RATE = 25;
 
 
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Paced fresh-connection GETs from a child process (`concurrency` clients,
@@ -107,13 +99,13 @@ async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number;
     );
     await endpoints.setState('onset', 'RUNNING');
     const url = `http://127.0.0.1:${port}/`;
-    await until(async () => (await get(url)).status === 200);
+    await waitFor(async () => (await get(url)).status === 200, POLL);
     // Quiet first: the curl above is traffic too.
     const quietFrom = Date.now();
-    await until(async () => {
+    await waitFor(async () => {
       const s = await store.samples.latest('onset');
       return Boolean(s && s.at.getTime() > quietFrom + 200 && s.metrics.rate === 0);
-    });
+    }, POLL);
 
     // The load starts soon after an evaluation (the quiet check above reads the sample it stored), so the
     // wait for the next one is usually most of an interval: near the worst case the goal allows for.
@@ -141,30 +133,29 @@ async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number;
     const containerMs = performance.now() - t0;
     // …plus one nginx reload: a backend change until nginx serves the new backend.
     await endpoints.manage('floor', `[endpoint]\nurl=http://:${otherPort}/\nport=5000\n[scaling]\nmin_instances=0\nmax_instances=0\n[cloud:docker]\nimage=${TEST_IMAGE}\n`);
-    await until(async () => (await get(`http://127.0.0.1:${otherPort}/`)).status === 502);
+    await waitFor(async () => (await get(`http://127.0.0.1:${otherPort}/`)).status === 502, POLL);
     const t1 = performance.now();
     await endpoints.setOption('floor', 'endpoint', 'static_instances', address);
-    await until(async () => (await get(`http://127.0.0.1:${otherPort}/`)).status === 200);
+    await waitFor(async () => (await get(`http://127.0.0.1:${otherPort}/`)).status === 200, POLL);
     const reloadMs = performance.now() - t1;
     return { onsetMs, containerMs, reloadMs };
   } finally {
     await server.close();
-    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL}=control`] } });
-    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    const managed = await docker.listContainers({ all: true, filters: { label: ['reactor.endpoint=onset'] } });
-    await Promise.all(managed.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+    await removeContainersWithLabel(BENCH_LABEL, 'control');
+    await removeContainersWithLabel('reactor.endpoint', 'onset');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 // ---- The simulation: in-memory store and agent, the real reconciler, policy, engine and sampler. ----
 
+/** The stores' `listWindow` over an array kept in id order. */
 function windowOf<T extends { id: string; endpoint: string; at: Date }>(items: T[], endpoint: string | undefined, options: ListOptions = {}): T[] {
+  const window = listWindow(options);
   let list = endpoint === undefined ? items : items.filter((i) => i.endpoint === endpoint);
-  if (options.afterId) list = list.filter((i) => i.id > options.afterId!);
-  if (options.since) list = list.filter((i) => i.at >= options.since!);
-  const limit = options.limit ?? 100;
-  return options.afterId || options.since ? list.slice(0, limit) : list.slice(-limit);
+  if (window.afterId !== undefined) list = list.filter((i) => i.id > window.afterId!);
+  if (window.since !== undefined) list = list.filter((i) => i.at >= window.since!);
+  return window.newestFirst ? list.slice(-window.limit) : list.slice(0, window.limit);
 }
 
 /** A Store in memory, indexed by endpoint where the loop reads per endpoint. */

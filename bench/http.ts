@@ -1,4 +1,4 @@
-// Small loopback helpers the benchmarks share: a one-shot GET and a tight poll (2 ms, since the poll itself is being timed).
+// Small loopback helpers the benchmarks share: a one-shot GET on a fresh connection, and how tightly to poll.
 import http from 'node:http';
 
 /** One GET on a fresh connection, so each request measures a full connect as a curl loop would. */
@@ -15,13 +15,5 @@ export function get(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-/** Polls `check` every 2 ms until it returns something truthy; throws after `timeoutMs`. */
-export async function until<T>(check: () => Promise<T | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => null);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+/** How benchmarks poll with test/support/wait.ts `waitFor`: every 2 ms, since the poll itself is being timed. */
+export const POLL = { intervalMs: 2, timeoutMs: 30_000 };

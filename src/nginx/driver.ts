@@ -2,8 +2,8 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from '../util/ports.js';
 import { ensureSelfSignedPair } from './certificates.js';
 import {
   CONTROL_GENERATION_PATH,
@@ -92,17 +92,6 @@ export function firstNginxError(output: string): string {
     .replace(/^(\[\w+\]) \d+#\d+: /, '$1 ');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function httpGet(port: number, path: string, timeoutMs = 1000): Promise<{ status: number; body: string }> {
   return new Promise((resolveGet, reject) => {

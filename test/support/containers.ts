@@ -1,5 +1,8 @@
-// Test cleanup for Docker: finds and removes the containers a test's agent left, by their reactor labels.
+// Docker in tests: starts the test image as a plain backend, and finds and removes the containers a test left, by their labels.
 import Docker from 'dockerode';
+import { httpGet } from './http.js';
+import { ensureTestImage } from './images.js';
+import { waitFor } from './wait.js';
 
 const docker = new Docker();
 
@@ -22,4 +25,34 @@ export async function removeContainersWithLabel(label: string, value: string): P
     ),
   );
   return containers.length;
+}
+
+export interface TestContainer {
+  /** `127.0.0.1:<published port>` */
+  address: string;
+  /** What the index page answers: the container's host name. */
+  hostname: string;
+  containerId: string;
+}
+
+/**
+ * Starts the test image the way an instance runs (init, port 5000 published
+ * on loopback) with these labels, and waits for its first HTTP 200, polling
+ * every `pollMs` (benchmarks time this, so they poll tightly).
+ */
+export async function startTestContainer(labels: Record<string, string>, { pollMs = 25 }: { pollMs?: number } = {}): Promise<TestContainer> {
+  const container = await docker.createContainer({
+    Image: ensureTestImage(),
+    Cmd: ['/usr/local/bin/runapp'],
+    Labels: labels,
+    ExposedPorts: { '5000/tcp': {} },
+    HostConfig: { PortBindings: { '5000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] }, Init: true },
+  });
+  await container.start();
+  const info = await container.inspect();
+  const port = info.NetworkSettings.Ports['5000/tcp']?.[0]?.HostPort;
+  if (!port) throw new Error('the test container has no published port');
+  const address = `127.0.0.1:${port}`;
+  await waitFor(async () => (await httpGet(address)).status === 200, { intervalMs: pollMs, what: `test container ${address}` });
+  return { address, hostname: info.Config.Hostname, containerId: info.Id };
 }

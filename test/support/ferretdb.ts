@@ -1,11 +1,11 @@
 // Starts a throwaway FerretDB (the MongoDB wire protocol over SQLite) for tests that need a real MongoDB-compatible server.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
+import { freePort } from '../../src/util/ports.js';
 
 export interface RunningFerretDB {
   /** `mongodb://127.0.0.1:PORT/` — append a database name. */
@@ -47,17 +47,6 @@ export function findFerretDB(): string {
 }
 
 /** A port that was free a moment ago (bound to port 0, then released). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
