@@ -1,7 +1,7 @@
 // The scaling policy the reconciler applies: evaluation rounds ask the scaling engine (decide), trigger rounds hold the last decided count; both become an EndpointPlan.
 import type { EndpointPlan, InstancePolicy, RoundDecision, RoundInput, RoundMode } from '../instances/policy.js';
 import { planActs } from '../instances/policy.js';
-import { decide } from '../scaling/decision.js';
+import { actionsText, decide } from '../scaling/decision.js';
 import { countsAsCurrent, planRound, type InstanceView, type PlannedAction, type RoundPlan } from '../scaling/plan.js';
 import type { InstanceRecord } from '../store/types.js';
 
@@ -76,19 +76,6 @@ export function toEndpointPlan(
 
 function fitted(count: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, count));
-}
-
-/** One line about a plan of a trigger round, in the words of the decision summaries. */
-function actionsLine(plan: RoundPlan): string {
-  const parts: string[] = [];
-  if (plan.recommissions > 0) parts.push(`recommissioning ${plan.recommissions}`);
-  if (plan.launches > 0) parts.push(`launching ${plan.launches}`);
-  const cancels = plan.actions.filter((a) => a.kind === 'cancel').length;
-  if (plan.decommissions - cancels > 0) parts.push(`decommissioning ${plan.decommissions - cancels}`);
-  if (cancels > 0) parts.push(`cancelling ${cancels} pending`);
-  let out = parts.length > 0 ? parts.join(', ') : `holding at ${plan.current}`;
-  if (plan.deletions > 0) out += `; deleting ${plan.deletions} (cleanup)`;
-  return out;
 }
 
 /**
@@ -207,7 +194,7 @@ export class ScalingPolicy implements InstancePolicy {
       actions: plan.actions,
       held: paused ? 'endpoint is PAUSED: no changes' : null,
       notes: [`round triggered by ${cause || 'a change'}: rules not evaluated until the next interval`],
-      summary: `${cause ? `${cause}: ` : ''}${why}; ${actionsLine(plan)}`,
+      summary: `${cause ? `${cause}: ` : ''}${why}; ${actionsText(plan)}`,
       round: 'trigger',
       cause,
     };

@@ -1,6 +1,9 @@
 // Readiness check of a new instance: one HTTP request to its published address.
 import { request } from 'node:http';
 
+/** How long one probe waits for an answer before it counts as not ready. */
+const READINESS_TIMEOUT_MS = 1000;
+
 /** True when the instance answers; injected into the reconciler so tests can decide readiness. */
 export type ReadinessProbe = (address: string, healthPath: string) => Promise<boolean>;
 
@@ -11,11 +14,11 @@ export type ReadinessProbe = (address: string, healthPath: string) => Promise<bo
  * HTTP answer as ready when no health path is set, and a status below 400
  * when one is.
  */
-export const httpReadiness: ReadinessProbe = (address, healthPath, timeoutMs = 1000) =>
+export const httpReadiness: ReadinessProbe = (address, healthPath) =>
   new Promise<boolean>((resolve) => {
     const [host, port] = splitAddress(address);
     const req = request(
-      { host, port, path: healthPath || '/', method: 'GET', timeout: timeoutMs, headers: { connection: 'close' } },
+      { host, port, path: healthPath || '/', method: 'GET', timeout: READINESS_TIMEOUT_MS, headers: { connection: 'close' } },
       (res) => {
         res.resume();
         resolve(healthPath ? (res.statusCode ?? 500) < 400 : true);

@@ -111,7 +111,8 @@ function rulesText(rules: readonly RuleEvaluation[], reported: number, ideal: { 
   return out;
 }
 
-function actionsText(plan: RoundPlan): string {
+/** What a round plan does, in the words of the decision summaries (the ramp clause only when a ramp limit applied). */
+export function actionsText(plan: RoundPlan): string {
   const parts: string[] = [];
   const cancels = plan.actions.reduce((n, a) => n + (a.kind === 'cancel' ? 1 : 0), 0);
   if (plan.recommissions > 0) parts.push(`recommissioning ${plan.recommissions}`);
