@@ -18,6 +18,18 @@ export const EventKinds = {
   BALANCER_FAILED: 'BALANCER_FAILED',
 } as const;
 
+/**
+ * Endpoint events that change what should run for an endpoint (it appeared,
+ * went, or its config or state changed): the reconciler and the balancer
+ * sync act on these at once; the other kinds only report.
+ */
+export const RECONFIGURING_KINDS: ReadonlySet<string> = new Set<string>([
+  EventKinds.STATE_CHANGED,
+  EventKinds.CONFIG_CHANGED,
+  EventKinds.ENDPOINT_MANAGED,
+  EventKinds.ENDPOINT_UNMANAGED,
+]);
+
 export class EventRecorder {
   constructor(
     private readonly store: Store,

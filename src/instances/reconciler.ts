@@ -6,7 +6,7 @@ import { parseEndpointConfigCached } from '../config/index.js';
 import type { EndpointConfig } from '../config/model.js';
 import { containerSpecFor } from '../docker/spec.js';
 import type { EventBus } from '../events/bus.js';
-import { EventKinds, type EventRecorder } from '../events/recorder.js';
+import { RECONFIGURING_KINDS, type EventRecorder } from '../events/recorder.js';
 import { planPlacements, type ManagerView, type PlacementRequest } from '../scheduler/placement.js';
 import { newId } from '../store/ids.js';
 import type { EndpointRecord, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
@@ -16,13 +16,6 @@ import { httpReadiness, type ReadinessProbe } from './readiness.js';
 import { InstanceEventKinds, type InstanceService } from './service.js';
 import { groupBy } from '../util/group.js';
 
-/** Endpoint events after which the endpoint is reconciled at once instead of at the next tick. */
-const TRIGGER_KINDS = new Set<string>([
-  EventKinds.STATE_CHANGED,
-  EventKinds.CONFIG_CHANGED,
-  EventKinds.ENDPOINT_MANAGED,
-  EventKinds.ENDPOINT_UNMANAGED,
-]);
 
 /** See `ReconcilerOptions.roundConcurrency`. */
 export const DEFAULT_ROUND_CONCURRENCY = 32;
@@ -377,7 +370,7 @@ export class Reconciler {
     this.subscription = subscription;
     try {
       for await (const event of subscription) {
-        if (TRIGGER_KINDS.has(event.kind)) void this.reconcile(event.endpoint, 'trigger', event.kind);
+        if (RECONFIGURING_KINDS.has(event.kind)) void this.reconcile(event.endpoint, 'trigger', event.kind);
       }
     } catch (error) {
       // A slow-consumer cut: resubscribe; the periodic round covers anything missed.

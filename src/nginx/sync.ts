@@ -3,7 +3,8 @@ import { parseEndpointConfigCached } from '../config/index.js';
 import { parseEndpointUrl } from '../config/endpoint.js';
 import type { EndpointConfig } from '../config/model.js';
 import type { EventBus } from '../events/bus.js';
-import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
+import { RECONFIGURING_KINDS } from '../events/recorder.js';
+import type { EndpointRecord, EventRecord, InstanceRecord, Store } from '../store/types.js';
 import type { ApplyResult } from './driver.js';
 import type { Backend, BalancedEndpoint } from './render.js';
 import { groupBy } from '../util/group.js';
@@ -103,6 +104,11 @@ export class BalancerSync {
     this.log = options.log ?? (() => {});
   }
 
+  /**
+   * Syncs on every instance change and on the endpoint events that change
+   * what is served (config, state, managed or not); the other events (scaling,
+   * custom metrics, the balancer's own reports) change nothing nginx serves.
+   */
   start(): Promise<void> {
     for (const topic of ['instanceChanges', 'endpointEvents'] as const) {
       const iterator = this.options.bus.subscribe(topic, { capacity: 100_000 });
@@ -112,7 +118,7 @@ export class BalancerSync {
           for (;;) {
             const next = await iterator.next();
             if (next.done || this.stopped) return;
-            void this.trigger();
+            if (topic === 'instanceChanges' || RECONFIGURING_KINDS.has((next.value as EventRecord).kind)) void this.trigger();
           }
         } catch {
           // ended as a slow consumer: the timer still catches up
