@@ -1,6 +1,20 @@
 // Runs Reactor's own nginx master under the data directory: checked atomic config swaps, reloads, and restarts when it dies.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { freePort } from '../util/ports.js';
@@ -8,6 +22,7 @@ import { ensureSelfSignedPair } from './certificates.js';
 import {
   CONTROL_GENERATION_PATH,
   CONTROL_STATUS_PATH,
+  NGINX_TEMP_KINDS,
   RenderProblem,
   renderNginxConfig,
   type BalancedEndpoint,
@@ -235,7 +250,7 @@ export class NginxDriver {
     this.started = true;
     this.stopping = false;
     for (const dir of ['logs', 'temp', 'certs']) mkdirSync(join(this.prefix, dir), { recursive: true });
-    for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
+    for (const kind of NGINX_TEMP_KINDS) {
       const dir = join(this.prefix, 'temp', kind);
       mkdirSync(dir, { recursive: true });
       // Workers run as nobody when we are root; they write proxy buffers here.
@@ -455,11 +470,20 @@ export class NginxDriver {
     }
   }
 
+  /** What nginx logged after byte `offset`: only that part is read (the log grows for the master's whole life). */
   private errorLogSince(offset: number): string {
+    let fd: number | undefined;
     try {
-      return readFileSync(this.errorLogPath).subarray(offset).toString('utf8');
+      fd = openSync(this.errorLogPath, 'r');
+      const length = fstatSync(fd).size - offset;
+      if (length <= 0) return '';
+      const buffer = Buffer.alloc(length);
+      const read = readSync(fd, buffer, 0, length, offset);
+      return buffer.subarray(0, read).toString('utf8');
     } catch {
       return '';
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 

@@ -159,6 +159,9 @@ class Lines {
   }
 }
 
+/** nginx's temporary directories under our prefix (`<kind>_temp_path`): the driver creates them, the config points at them. */
+export const NGINX_TEMP_KINDS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'] as const;
+
 /**
  * The whole configuration. Worked example: endpoints `web` (url
  * `http://shop.example:8080/api`, two instances) and `blog` (url `http://`,
@@ -186,7 +189,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
   out.push(`events { worker_connections ${options.workerConnections ?? 4096}; }`);
   out.push('');
   out.push('http {');
-  for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
+  for (const kind of NGINX_TEMP_KINDS) {
     out.push(`    ${kind}_temp_path ${p}/temp/${kind};`);
   }
   out.push('    default_type text/plain;');
