@@ -10,13 +10,8 @@ import { newId } from '../store/ids.js';
 import type { DecisionRecord, Store } from '../store/types.js';
 import { ScalingPolicy, type RoundDecision, type SampleView } from './policy.js';
 
-/** Event kinds the control loop records. */
-export const ControlEventKinds = {
-  /** A decision changed the instances (launch, decommission, recommission, delete): its summary says why. */
-  SCALED: 'SCALED',
-  /** The rules ask for an empty range: the current count is kept until they agree again. */
-  SCALING_CONFLICT: 'SCALING_CONFLICT',
-} as const;
+export { ControlEventKinds } from '../model/events.js';
+import { ControlEventKinds } from '../model/events.js';
 
 export const DEFAULT_DECISION_RETENTION_SECONDS = 24 * 60 * 60;
 /** Pruning of old decisions runs at most this often. */

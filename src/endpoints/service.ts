@@ -3,7 +3,8 @@ import { parseEndpointConfig, renderEndpointConfig, setEndpointOption, getEndpoi
 import type { EndpointConfig } from '../config/model.js';
 import { badInput, ErrorCodes, isReactorError, notFound } from '../errors/codes.js';
 import { EventKinds, type EventRecorder } from '../events/recorder.js';
-import type { EndpointRecord, EndpointState, Store } from '../store/types.js';
+import type { EndpointState } from '../model/states.js';
+import type { EndpointRecord, Store } from '../store/types.js';
 
 /** Endpoint names become nginx upstream names, container labels and CLI arguments. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,62}$/i;

@@ -1,6 +1,4 @@
 // The one registry of Reactor's error codes: every failure that crosses the API is a ReactorError with one of these.
-import { GraphQLError } from 'graphql';
-
 /**
  * Error codes, with the cause an operator should look for. The GraphQL layer
  * puts the code in `extensions.code`; the CLI prints the message.
@@ -66,9 +64,4 @@ export const conflict = (kind: string, name: string) =>
 
 export function isReactorError(error: unknown): error is ReactorError {
   return error instanceof ReactorError;
-}
-
-/** The GraphQL form of a ReactorError: the message as is, the code and details in extensions. */
-export function toGraphQLError(error: ReactorError): GraphQLError {
-  return new GraphQLError(error.message, { extensions: { code: error.code, ...error.details } });
 }

@@ -1,7 +1,9 @@
 // Items that flow on the event bus but are not stored as they are.
 import type { InstanceRecord } from '../store/types.js';
 
-export type InstanceChangeKind = 'CREATED' | 'STATUS_CHANGED' | 'REMOVED';
+import type { InstanceChangeKind } from '../model/events.js';
+
+export type { InstanceChangeKind };
 
 /** One change to one instance, as the `instanceChanges` subscription streams it. */
 export interface InstanceChangeRecord {

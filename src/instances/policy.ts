@@ -1,16 +1,10 @@
 // The contract between the reconciler and whoever decides instance counts (the control loop's scaling policy), and launch backoff.
 import type { EndpointConfig } from '../config/model.js';
-import type { ScalingDecisionRecord } from '../scaling/decision.js';
-import type { EndpointState, InstanceRecord } from '../store/types.js';
+import type { RoundDecision, RoundMode } from '../model/decision.js';
+import type { EndpointState } from '../model/states.js';
+import type { InstanceRecord } from '../store/types.js';
 
-/**
- * Why a round runs. `evaluate`: the control loop's periodic round, which
- * consults the scaling rules with the latest metric sample. `trigger`: a round
- * between evaluations (a state or config change, a container exit, a retry,
- * a restart), which only restores the count the last evaluation set, fitted
- * into the current [min_instances, max_instances], and cleans up.
- */
-export type RoundMode = 'evaluate' | 'trigger';
+export type { RoundDecision, RoundMode };
 
 /** What the reconciler knows when it asks for a plan (after observing the containers). */
 export interface RoundInput {
@@ -47,13 +41,6 @@ export interface EndpointPlan {
   /** The decision behind the plan, when the scaling engine made one (stored and streamed by the control loop). */
   decision?: RoundDecision;
 }
-
-/** The decision record as stored and streamed: the engine's record plus which kind of round made it. */
-export type RoundDecision = ScalingDecisionRecord & {
-  round: RoundMode;
-  /** For trigger rounds, what triggered it; '' for evaluations. */
-  cause: string;
-};
 
 /** Decides each round's plan; `applied` hears what was done (the control loop stores and publishes decisions there). */
 export interface InstancePolicy {

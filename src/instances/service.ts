@@ -1,32 +1,12 @@
 // Instance records: every create, status change and removal is stored, published on instanceChanges and logged as an endpoint event.
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
-import type { InstanceChangeKind, InstanceChangeRecord } from '../events/types.js';
+import type { InstanceChangeRecord } from '../events/types.js';
+import { InstanceEventKinds, type InstanceChangeKind, type InstanceEventKind } from '../model/events.js';
 import { newId } from '../store/ids.js';
 import type { EventRecord, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
 
-/** Event kinds about instances (the `kind` of their EndpointEvents). */
-export const InstanceEventKinds = {
-  INSTANCE_CREATED: 'INSTANCE_CREATED',
-  INSTANCE_PENDING: 'INSTANCE_PENDING',
-  INSTANCE_PLACED: 'INSTANCE_PLACED',
-  INSTANCE_STARTED: 'INSTANCE_STARTED',
-  INSTANCE_RUNNING: 'INSTANCE_RUNNING',
-  /** Out of the balancer, draining before it is deleted. */
-  INSTANCE_DECOMMISSIONED: 'INSTANCE_DECOMMISSIONED',
-  /** Back into the balancer from draining, before any new launch. */
-  INSTANCE_RECOMMISSIONED: 'INSTANCE_RECOMMISSIONED',
-  INSTANCE_ADOPTED: 'INSTANCE_ADOPTED',
-  INSTANCE_LOST: 'INSTANCE_LOST',
-  INSTANCE_ERROR: 'INSTANCE_ERROR',
-  INSTANCE_REMOVED: 'INSTANCE_REMOVED',
-  ORPHAN_REMOVED: 'ORPHAN_REMOVED',
-  IMAGE_UNAVAILABLE: 'IMAGE_UNAVAILABLE',
-  /** A round of the endpoint failed (store, engine…); the next round tries again. */
-  ROUND_FAILED: 'ROUND_FAILED',
-} as const;
-
-export type InstanceEventKind = (typeof InstanceEventKinds)[keyof typeof InstanceEventKinds];
+export { InstanceEventKinds, type InstanceEventKind } from '../model/events.js';
 
 /** The JSON form of a record inside an event's data (dates as ISO strings). */
 function recordData(record: InstanceRecord): Record<string, unknown> {

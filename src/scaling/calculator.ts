@@ -1,6 +1,7 @@
 // The scaling calculator: per-rule instance ranges, their ordered combination, the clamp and the target (pure).
 import { badInput } from '../errors/codes.js';
 import { parseRulesCached, type Rule } from './rules.js';
+import type { RuleEvaluation } from '../model/decision.js';
 
 /**
  * A range of instance counts `[min, max]`. `max` may be `Infinity` (unbounded);
@@ -183,18 +184,7 @@ export function target(current: number, range: CountRange): number {
   return Math.floor((range.min + range.max) / 2);
 }
 
-/** One rule's contribution, as decision records and `evaluateScaling` show it. */
-export interface RuleEvaluation {
-  rule: string;
-  metric: string;
-  /** Per-instance average used (0 when the metric is missing; null for `instances`). */
-  average: number | null;
-  /** Endpoint total T = average × N (null for `instances`). */
-  total: number | null;
-  min: number;
-  /** Null means unbounded. */
-  max: number | null;
-}
+export type { RuleEvaluation };
 
 export interface ScalingInputs {
   rules: readonly Rule[];

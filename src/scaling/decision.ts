@@ -1,7 +1,8 @@
 // One autoscaler decision for one endpoint: rules → ranges → target → round plan, returned as a JSON-serialisable record.
 import { isReactorError } from '../errors/codes.js';
 import type { ScalingSection } from '../config/model.js';
-import type { EndpointState } from '../store/types.js';
+import type { ScalingDecisionRecord } from '../model/decision.js';
+import type { EndpointState } from '../model/states.js';
 import { calculateScaling, toJsonMax, type RuleEvaluation, type ScalingCalculation } from './calculator.js';
 import { planRound, countsAsCurrent, type InstanceView, type PlannedAction, type RoundPlan } from './plan.js';
 import { parseRulesCached, type Rule } from './rules.js';
@@ -24,49 +25,7 @@ export interface DecisionInput {
   rules?: readonly Rule[];
 }
 
-/** The decision record: what `scalingDecisions` streams and `DecisionRecord.record` stores. Plain JSON. */
-export interface ScalingDecisionRecord {
-  endpoint: string;
-  /** ISO time of the decision (the injected clock). */
-  at: string;
-  state: EndpointState;
-  inputs: {
-    /** The per-instance averages used (malformed values already left out, see `notes`). */
-    metrics: Record<string, number>;
-    /** N: instances that reported; null when there was no sample. */
-    reported: number | null;
-    /** Instances serving or about to (RUNNING, STARTING, PENDING). */
-    current: number;
-    minInstances: number;
-    maxInstances: number;
-    rampLimit: number;
-    decommissionedTimeout: number;
-    rules: string;
-  };
-  current: number;
-  rules: RuleEvaluation[];
-  /** The rules combined (min > max on a conflict; null max = unbounded). */
-  ideal: { min: number; max: number | null };
-  /** The range the target is taken from (after the clamp; [current, current] on a conflict). */
-  clamped: { min: number; max: number };
-  conflict: boolean;
-  /** The count the rules ask for (0 when STOPPED); when PAUSED or held, what they would ask for — `after` is what this round gives. */
-  target: number;
-  /** The count after this round's actions (current when nothing changes). */
-  after: number;
-  /** The ramp limit that applied; null = none (STOPPED). */
-  rampLimit: number | null;
-  /** Scaling actions held back by the ramp limit this round. */
-  rampCut: number;
-  rampLimited: boolean;
-  actions: PlannedAction[];
-  /** Why no change was made although the rules were not consulted or not obeyed (PAUSED, bad config, no sample); else null. */
-  held: string | null;
-  /** Things the operator should know: ignored metric values, conflicts. The caller may emit these as events. */
-  notes: string[];
-  /** One human line, e.g. "rate 33.0/instance over 1 instance needs 34..∞ → clamped to 5..5 → target 5; launching 5 (ramp limit 5 cut 0)". */
-  summary: string;
-}
+export type { ScalingDecisionRecord };
 
 // The control loop decides every endpoint of a round with the same `now`, and
 // Date#toISOString is a noticeable part of one decision: remember the last one.

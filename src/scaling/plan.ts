@@ -1,5 +1,6 @@
 // The round plan: which instances to launch, recommission, decommission and delete to move towards a target, within the ramp limit.
-import type { InstanceStatus } from '../store/types.js';
+import type { ActionDirection, ActionKind, PlannedAction } from '../model/decision.js';
+import type { InstanceStatus } from '../model/states.js';
 
 /** What the planner needs to know about one instance of the endpoint. */
 export interface InstanceView {
@@ -12,19 +13,7 @@ export interface InstanceView {
   decommissionedAt: Date | null;
 }
 
-export type ActionKind = 'launch' | 'recommission' | 'decommission' | 'cancel' | 'delete';
-/** `up`/`down` change the serving count and count against ramp_limit; `cleanup` does neither. */
-export type ActionDirection = 'up' | 'down' | 'cleanup';
-
-export interface PlannedAction {
-  kind: ActionKind;
-  direction: ActionDirection;
-  /** The instance acted on; null for `launch` (new instances have no id yet). */
-  instanceId: string | null;
-  /** How many instances: `launch` may start several, every other action is about one. */
-  count: number;
-  reason: string;
-}
+export type { ActionKind, ActionDirection, PlannedAction };
 
 export interface PlanInput {
   /** The serving count to head for (from the calculator, or 0 when STOPPED). */

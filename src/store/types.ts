@@ -1,6 +1,8 @@
 // The store contract: one repository interface for every piece of state Reactor keeps, whatever the backend.
 
-export type EndpointState = 'RUNNING' | 'PAUSED' | 'STOPPED';
+import type { EndpointState, InstanceStatus } from '../model/states.js';
+
+export type { EndpointState, InstanceStatus };
 
 /** An endpoint as stored: its INI text is the source of truth for its configuration. */
 export interface EndpointRecord {
@@ -30,13 +32,6 @@ export interface ManagerRecord {
   createdAt: Date;
 }
 
-export type InstanceStatus =
-  | 'PENDING' // waiting for a place or a dependency; `reason` says why
-  | 'STARTING' // container created, not yet ready
-  | 'RUNNING' // in the balancer
-  | 'DECOMMISSIONED' // out of the balancer, draining
-  | 'ERROR' // failed; will be replaced
-  | 'LOST'; // its container vanished
 
 export interface InstanceRecord {
   id: string;

@@ -1,0 +1,64 @@
+// Every kind of endpoint event Reactor records, by who records it; the `kind` field of EndpointEvent.
+
+/** Endpoint lifecycle and what the balancer reports. */
+export const EventKinds = {
+  ENDPOINT_MANAGED: 'ENDPOINT_MANAGED',
+  ENDPOINT_UNMANAGED: 'ENDPOINT_UNMANAGED',
+  CONFIG_CHANGED: 'CONFIG_CHANGED',
+  STATE_CHANGED: 'STATE_CHANGED',
+  CUSTOM_METRICS_SET: 'CUSTOM_METRICS_SET',
+  /** nginx refused a new configuration (nginx -t or the reload failed); the last good one keeps serving. */
+  BALANCER_CONFIG_REFUSED: 'BALANCER_CONFIG_REFUSED',
+  /** nginx died and is being started again. */
+  BALANCER_RESTARTED: 'BALANCER_RESTARTED',
+  /** nginx exited with an error (e.g. a port in use) and is being started again after a back-off. */
+  BALANCER_FAILED: 'BALANCER_FAILED',
+} as const;
+
+/**
+ * Endpoint events that change what should run for an endpoint (it appeared,
+ * went, or its config or state changed): the controller and the balancer
+ * sync act on these at once; the other kinds only report.
+ */
+export const RECONFIGURING_KINDS: ReadonlySet<string> = new Set<string>([
+  EventKinds.STATE_CHANGED,
+  EventKinds.CONFIG_CHANGED,
+  EventKinds.ENDPOINT_MANAGED,
+  EventKinds.ENDPOINT_UNMANAGED,
+]);
+
+/** Event kinds about instances: what the controller wants of them and what their host saw. */
+export const InstanceEventKinds = {
+  INSTANCE_CREATED: 'INSTANCE_CREATED',
+  INSTANCE_PENDING: 'INSTANCE_PENDING',
+  INSTANCE_PLACED: 'INSTANCE_PLACED',
+  INSTANCE_STARTED: 'INSTANCE_STARTED',
+  INSTANCE_RUNNING: 'INSTANCE_RUNNING',
+  /** Out of the balancer, draining before it is deleted. */
+  INSTANCE_DECOMMISSIONED: 'INSTANCE_DECOMMISSIONED',
+  /** Back into the balancer from draining, before any new launch. */
+  INSTANCE_RECOMMISSIONED: 'INSTANCE_RECOMMISSIONED',
+  /** The controller wants it gone: its host stops the container, then removes the record. */
+  INSTANCE_REMOVING: 'INSTANCE_REMOVING',
+  INSTANCE_ADOPTED: 'INSTANCE_ADOPTED',
+  INSTANCE_LOST: 'INSTANCE_LOST',
+  INSTANCE_ERROR: 'INSTANCE_ERROR',
+  INSTANCE_REMOVED: 'INSTANCE_REMOVED',
+  ORPHAN_REMOVED: 'ORPHAN_REMOVED',
+  IMAGE_UNAVAILABLE: 'IMAGE_UNAVAILABLE',
+  /** A round of the endpoint failed (store, engine…); the next round tries again. */
+  ROUND_FAILED: 'ROUND_FAILED',
+} as const;
+
+export type InstanceEventKind = (typeof InstanceEventKinds)[keyof typeof InstanceEventKinds];
+
+/** Event kinds the controller records about its decisions. */
+export const ControlEventKinds = {
+  /** A decision changed the instances (launch, decommission, recommission, delete): its summary says why. */
+  SCALED: 'SCALED',
+  /** The rules ask for an empty range: the current count is kept until they agree again. */
+  SCALING_CONFLICT: 'SCALING_CONFLICT',
+} as const;
+
+/** How an instance record changed, as `instanceChanges` streams it. */
+export type InstanceChangeKind = 'CREATED' | 'STATUS_CHANGED' | 'REMOVED';
