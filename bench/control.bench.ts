@@ -5,11 +5,10 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryAgent } from '../src/agents/memory.js';
-import type { Agent } from '../src/agents/types.js';
-import { ControlLoop } from '../src/control/loop.js';
+import { Controller } from '../src/control/controller.js';
 import { EventBus } from '../src/events/bus.js';
 import { EventRecorder } from '../src/events/recorder.js';
-import { Reconciler } from '../src/instances/reconciler.js';
+import { EngineSync } from '../src/host/engine-sync.js';
 import { InstanceService } from '../src/instances/service.js';
 import { MetricsSampler } from '../src/metrics/sampler.js';
 import { startServer } from '../src/server/server.js';
@@ -29,6 +28,7 @@ import { removeContainersWithLabel } from '../test/support/containers.js';
 import { ensureTestImage, TEST_IMAGE } from '../test/support/images.js';
 import type { Benchmark, BenchResult } from './types.js';
 import { freePort } from '../src/util/ports.js';
+import { realTimers } from '../src/time/timers.js';
 import { waitFor } from '../test/support/wait.js';
 import { BENCH_LABEL, startBenchContainer } from './containers.js';
 import { get, POLL } from './http.js';
@@ -217,6 +217,14 @@ function memoryStore(): Store {
         index(r.endpoint).set(r.id, r);
         return r;
       },
+      update: async (id, changes, expectStatus) => {
+        const r = instances.get(id);
+        if (!r || (expectStatus && !expectStatus.includes(r.status))) return null;
+        const next = { ...r, ...changes };
+        instances.set(id, next);
+        index(next.endpoint).set(id, next);
+        return next;
+      },
       delete: async (id) => {
         const r = instances.get(id);
         if (!r) return false;
@@ -293,17 +301,31 @@ export async function simulatedRound(steadyRounds = 12): Promise<{ first: number
     }
   }
   const sampler = new MetricsSampler({ store, bus, ownTimer: false, clock });
-  const loop = new ControlLoop({ store, bus, events, intervalSeconds: 3600, sampler: () => sampler, clock });
-  const reconciler = new Reconciler({
-    store, bus, events, instances, agents: new Map<string, Agent>([['sim', agent]]), apiUrl: '', policy: loop.policy, clock,
-    readiness: async () => true,
-    readinessPollMs: 1,
+  const time = { now: clock, timers: realTimers };
+  const controller = new Controller({ store, bus, events, instances, intervalSeconds: 0, traffic: () => sampler, time });
+  const host = new EngineSync({
+    store, bus, events, instances, agent, apiUrl: () => '', time, probe: async () => true, readinessPollMs: 1, intervalSeconds: 0, log: () => {},
   });
-  loop.attach(reconciler);
+  await host.start();
+  await controller.start();
+  /** Until no round and no sync starts any more: the scale-ups' placements have been launched by the host. */
+  const settle = async () => {
+    for (;;) {
+      const before = controller.activity + host.activity;
+      await controller.idle();
+      await host.idle();
+      await new Promise((resolve) => setImmediate(resolve));
+      if (controller.activity + host.activity === before) return;
+    }
+  };
+  await settle();
   try {
+    // One interval of both roles: the controller's evaluation of every endpoint and the host's sweep (repair and
+    // health checks of every instance), then everything they set off (the host launching what was placed).
     const timed = async () => {
       const t0 = performance.now();
-      await loop.tick();
+      await Promise.all([controller.tick(), host.sweep()]);
+      await settle();
       return performance.now() - t0;
     };
     const first = await timed();
@@ -311,8 +333,8 @@ export async function simulatedRound(steadyRounds = 12): Promise<{ first: number
     for (let i = 0; i < steadyRounds; i++) steady.push(await timed());
     return { first, steady };
   } finally {
-    await loop.stop();
-    await reconciler.stop();
+    await controller.stop();
+    await host.stop();
   }
 }
 
@@ -324,8 +346,8 @@ const bench: Benchmark = async () => {
   const holds = sim.steady.slice(2).sort((a, b) => a - b);
   const hold = holds[Math.floor(holds.length / 2)];
   const simulation =
-    'SIMULATION: in-memory store and agent; the real sampler, reconciler, scaling policy and engine; ' +
-    'per endpoint sample → health checks → decide → apply → decision stored and published';
+    'SIMULATION: in-memory store and agent; the real sampler, controller, host engine sync, scaling policy and engine; ' +
+    'per endpoint sample → decide → plan → place → desired state and decision stored and published, and the host\'s repair and health checks';
   results.push(
     {
       name: 'evaluation round, 1,000 endpoints × 10 instances, all holding (simulation)',

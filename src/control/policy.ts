@@ -1,9 +1,8 @@
-// The scaling policy the reconciler applies: evaluation rounds ask the scaling engine (decide), trigger rounds hold the last decided count; both become an EndpointPlan.
-import type { EndpointPlan, InstancePolicy, RoundDecision, RoundInput, RoundMode } from '../instances/policy.js';
-import { planActs } from '../instances/policy.js';
+// The controller's scaling policy: evaluation rounds ask the scaling engine (decide), trigger rounds hold the last decided count; both become an EndpointPlan.
+import type { RoundDecision, RoundMode } from '../model/decision.js';
 import { actionsText, decide } from '../scaling/decision.js';
-import { countsAsCurrent, planRound, type InstanceView, type PlannedAction, type RoundPlan } from '../scaling/plan.js';
-import type { InstanceRecord } from '../store/types.js';
+import { countsAsCurrent, planRound, type InstanceView, type RoundPlan } from '../scaling/plan.js';
+import { instanceViews, toEndpointPlan, type EndpointPlan, type InstancePolicy, type RoundInput } from './plan.js';
 
 /** A metric sample as the engine reads it: N instances reported these per-instance averages. */
 export interface SampleView {
@@ -12,66 +11,13 @@ export interface SampleView {
 }
 
 export type { RoundDecision };
+export { instanceViews, toEndpointPlan };
 
 export interface ScalingPolicyOptions {
   /** The sample an evaluation decides with; null = none this round (the engine then holds the current count within min/max). */
   sample?: (endpoint: string) => SampleView | null;
   /** Open connections per backend address (`host:port`) for this round; default none (every instance idle). */
   active?: (mode: RoundMode) => ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>;
-  /** Keeps a decision: every evaluation, and trigger rounds that acted. Called after the plan was applied. */
-  record?: (decision: RoundDecision, plan: EndpointPlan) => Promise<void>;
-}
-
-/** The planner's view of instance records: `active` from the connection counts by address. */
-export function instanceViews(instances: readonly InstanceRecord[], active: ReadonlyMap<string, number>): InstanceView[] {
-  return instances.map((instance) => ({
-    id: instance.id,
-    status: instance.status,
-    active: instance.address ? (active.get(instance.address) ?? 0) : 0,
-    createdAt: instance.createdAt,
-    decommissionedAt: instance.decommissionedAt,
-  }));
-}
-
-/**
- * The engine's actions as the reconciler's plan. `cancel` (a launch never
- * placed) and `delete` remove. `decommission` of a RUNNING instance takes it
- * out of the balancer to drain; of one that never joined the balancer
- * (STARTING) it removes at once, there being nothing to drain. When the
- * endpoint is STOPPED the balancer already dropped all of it, so an instance
- * with no open connection is removed in the same round instead of waiting
- * for the next one; a busy one still drains.
- */
-export function toEndpointPlan(
-  actions: readonly PlannedAction[],
-  views: readonly InstanceView[],
-  options: { stopped: boolean; why: string },
-): EndpointPlan {
-  // Indexed only when an action names an instance: most rounds hold.
-  let byId: Map<string, InstanceView> | undefined;
-  const plan: EndpointPlan = { launch: 0, remove: [], decommission: [], recommission: [], why: options.why, reasons: {} };
-  for (const action of actions) {
-    const instance = action.instanceId === null ? undefined : (byId ??= new Map(views.map((v) => [v.id, v]))).get(action.instanceId);
-    if (instance) plan.reasons![instance.id] = action.reason;
-    switch (action.kind) {
-      case 'launch':
-        plan.launch += action.count;
-        break;
-      case 'recommission':
-        if (instance) plan.recommission.push(instance.id);
-        break;
-      case 'decommission':
-        if (!instance) break;
-        if (instance.status === 'RUNNING' && !(options.stopped && !(instance.active > 0))) plan.decommission.push(instance.id);
-        else plan.remove.push(instance.id);
-        break;
-      case 'cancel':
-      case 'delete':
-        if (instance) plan.remove.push(instance.id);
-        break;
-    }
-  }
-  return plan;
 }
 
 function fitted(count: number, min: number, max: number): number {
@@ -138,12 +84,6 @@ export class ScalingPolicy implements InstancePolicy {
     const plan = toEndpointPlan(decision.actions, views, { stopped, why: decision.summary });
     plan.decision = decision;
     return plan;
-  }
-
-  async applied(input: RoundInput, plan: EndpointPlan): Promise<void> {
-    const decision = plan.decision;
-    if (!decision || !this.options.record) return;
-    if (input.mode === 'evaluate' || planActs(plan)) await this.options.record(decision, plan);
   }
 
   /** A trigger round's decision: the held count within [min, max] (0 when STOPPED), no rules, no ramp limit. */

@@ -42,8 +42,25 @@ export interface SubscribeOptions {
 
 export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
   private readonly subscribers = new Map<keyof T, Set<Subscriber>>();
+  private readonly watchers = new Map<keyof T, Set<(item: never) => void>>();
+
+  /**
+   * Calls `handler` synchronously with every item published on `topic`, for
+   * the server's own parts (the controller and the host react to changes).
+   * A handler must only take note and schedule work: it runs inside
+   * `publish`. It has no queue, so it is never cut off as a slow consumer.
+   * Returns the function that stops it.
+   */
+  watch<K extends keyof T>(topic: K, handler: (item: T[K]) => void): () => void {
+    let set = this.watchers.get(topic);
+    if (!set) this.watchers.set(topic, (set = new Set()));
+    const entry = handler as (item: never) => void;
+    set.add(entry);
+    return () => set.delete(entry);
+  }
 
   publish<K extends keyof T>(topic: K, item: T[K]): void {
+    for (const handler of this.watchers.get(topic) ?? []) (handler as (item: T[K]) => void)(item);
     for (const subscriber of this.subscribers.get(topic) ?? []) {
       if (subscriber.closed || !subscriber.filter(item)) continue;
       if (subscriber.queue.length >= subscriber.capacity) {

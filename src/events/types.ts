@@ -13,4 +13,6 @@ export interface InstanceChangeRecord {
   at: Date;
   change: InstanceChangeKind;
   instance: InstanceRecord;
+  /** What the change's event recorded besides the instance (why, failure kind and details…). */
+  data?: Record<string, unknown>;
 }

@@ -4,7 +4,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceChangeRecord } from '../events/types.js';
 import { InstanceEventKinds, type InstanceChangeKind, type InstanceEventKind } from '../model/events.js';
 import { newId } from '../store/ids.js';
-import type { EventRecord, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
+import type { EventRecord, InstanceChanges, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
 
 export { InstanceEventKinds, type InstanceEventKind } from '../model/events.js';
 
@@ -33,7 +33,8 @@ export function instanceChangeFromEvent(event: EventRecord): InstanceChangeRecor
     updatedAt: date(data.updatedAt)!,
     decommissionedAt: date(data.decommissionedAt),
   };
-  return { id: event.id, endpoint: event.endpoint, at: event.at, change, instance };
+  const { instance: _instance, change: _change, ...rest } = event.data;
+  return { id: event.id, endpoint: event.endpoint, at: event.at, change, instance, data: rest };
 }
 
 export interface NewInstance {
@@ -88,17 +89,21 @@ export class InstanceService {
     return record;
   }
 
-  /** Stores changed fields of a record, then tells the world. */
-  async update(
-    record: InstanceRecord,
-    changes: Partial<Omit<InstanceRecord, 'id' | 'endpoint' | 'createdAt'>>,
+  /**
+   * Changes the named fields of a record that still exists (and, with
+   * `expectStatus`, is in one of those statuses), then tells the world. Null
+   * when it is gone or was in another status: nothing was written or told.
+   */
+  async change(
+    id: string,
+    changes: InstanceChanges,
     kind: InstanceEventKind,
     message: string,
     data: Record<string, unknown> = {},
-  ): Promise<InstanceRecord> {
-    const next: InstanceRecord = { ...record, ...changes, updatedAt: this.clock() };
-    await this.store.instances.upsert(next);
-    await this.announce(next, 'STATUS_CHANGED', kind, message, data);
+    expectStatus?: readonly InstanceStatus[],
+  ): Promise<InstanceRecord | null> {
+    const next = await this.store.instances.update(id, { ...changes, updatedAt: this.clock() }, expectStatus);
+    if (next) await this.announce(next, 'STATUS_CHANGED', kind, message, data);
     return next;
   }
 
@@ -122,6 +127,6 @@ export class InstanceService {
       change,
       instance: recordData(record),
     });
-    this.bus.publish('instanceChanges', { id: event.id, endpoint: record.endpoint, at: event.at, change, instance: record });
+    this.bus.publish('instanceChanges', { id: event.id, endpoint: record.endpoint, at: event.at, change, instance: record, data });
   }
 }

@@ -1,9 +1,9 @@
 // What every resolver receives: the services of this Reactor process.
-import type { ControlLoop } from '../control/loop.js';
+import type { Controller } from '../control/controller.js';
 import type { EndpointService } from '../endpoints/service.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
-import type { Reconciler } from '../instances/reconciler.js';
+import type { LocalHost } from '../host/local.js';
 import type { InstanceService } from '../instances/service.js';
 import type { ManagerService } from '../managers/service.js';
 import type { CustomMetricsService } from '../metrics/custom.js';
@@ -18,10 +18,10 @@ export interface Services {
   endpoints: EndpointService;
   managers: ManagerService;
   instances: InstanceService;
-  /** The local agent's loop (absent with --no-agent); started once the API listens, since its URL goes into containers. */
-  reconciler?: Reconciler;
-  /** The control loop (sample → decide → apply every interval); present with the local agent. */
-  loop?: ControlLoop;
+  /** The host role: this machine's engine made to match its instances (absent with --no-agent); started once the API listens, since its URL goes into containers. */
+  host?: LocalHost;
+  /** The controller role (sample → decide → plan → place → record every interval); present with the local agent. */
+  controller?: Controller;
   /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
   metrics: CustomMetricsService;
   /** The local nginx, the log totals and the sampler; started once the API listens. */

@@ -159,9 +159,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${hostForUrl}:${address.port}${GRAPHQL_PATH}`;
     log(`reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
-    void services.reconciler?.start(url);
+    void services.host?.start(url);
     await services.pipeline.start();
-    services.loop?.start();
+    void services.controller?.start();
 
     let closing: Promise<void> | undefined;
     return {

@@ -1,17 +1,11 @@
-// Wires the services of one Reactor process together and registers the local manager.
-import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// Wires the roles of one Reactor process together: the api's services, and with the local agent the host and the controller.
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { ControlLoop } from '../control/loop.js';
+import { Controller } from '../control/controller.js';
 import { EndpointService } from '../endpoints/service.js';
 import { EventBus } from '../events/bus.js';
 import { EventRecorder } from '../events/recorder.js';
-import type { Agent } from '../agents/types.js';
-import { DockerAgent } from '../docker/agent.js';
-import { Reconciler } from '../instances/reconciler.js';
+import { LocalHost } from '../host/local.js';
 import { InstanceService } from '../instances/service.js';
-import { probeHost } from '../managers/probe.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
 import { MetricsPipeline } from '../metrics/pipeline.js';
@@ -28,14 +22,7 @@ export interface ServiceInputs {
   clock?: () => Date;
 }
 
-/** The local manager keeps its id across restarts, so its containers and slots stay its own. */
-export function localManagerId(dataDir: string): string {
-  const file = join(dataDir, 'manager-id');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const id = randomUUID();
-  writeFileSync(file, `${id}\n`);
-  return id;
-}
+export { localManagerId } from '../host/local.js';
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const clock = inputs.clock ?? (() => new Date());
@@ -69,49 +56,36 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     stop: async () => {},
   };
   if (inputs.options.agent !== false) {
-    const problems = await probeHost();
-    for (const problem of problems) inputs.log(`warning: ${problem}`);
-    const managerId = localManagerId(inputs.dataDir);
-    await managers.register({
-      id: managerId,
-      name: inputs.options.name ?? hostname(),
-      address: '127.0.0.1',
-      slots: inputs.options.slots,
-      clouds: ['docker'],
-      loadbalancers: ['nginx'],
-      problems,
-    });
-    // The local docker agent, the reconciler that keeps endpoints' containers and the control loop that
-    // evaluates them; started by the server once it listens.
-    const agent = new DockerAgent({ managerId, address: '127.0.0.1', log: inputs.log });
-    const loop = new ControlLoop({
-      store: inputs.store,
-      bus,
-      events,
-      intervalSeconds: inputs.options.interval ?? 10,
-      sampler: () => services.pipeline.sampler,
-      retentionSeconds: inputs.options.metricsRetention,
-      clock,
-      log: inputs.log,
-    });
-    const reconciler = new Reconciler({
+    // The host role (this machine's engine, readiness, health, heartbeat) and the controller role
+    // (sample → decide → plan → place → record); both start once the API listens.
+    const intervalSeconds = inputs.options.interval ?? 10;
+    const host = await LocalHost.create({
       store: inputs.store,
       bus,
       events,
       instances: services.instances,
-      agents: new Map<string, Agent>([[managerId, agent]]),
-      apiUrl: '',
-      policy: loop.policy,
-      clock,
+      managers,
+      dataDir: inputs.dataDir,
+      name: inputs.options.name ?? hostname(),
+      slots: inputs.options.slots,
+      intervalSeconds,
       log: inputs.log,
     });
-    loop.attach(reconciler);
-    services.reconciler = reconciler;
-    services.loop = loop;
+    const controller = new Controller({
+      store: inputs.store,
+      bus,
+      events,
+      instances: services.instances,
+      intervalSeconds,
+      traffic: () => services.pipeline.sampler,
+      retentionSeconds: inputs.options.metricsRetention,
+      log: inputs.log,
+    });
+    services.host = host;
+    services.controller = controller;
     services.stop = async () => {
-      await loop.stop();
-      await reconciler.stop();
-      await agent.close();
+      await controller.stop();
+      await host.stop();
     };
   }
   // nginx and the sampler stop after everything else that was stopping, before the store closes.

@@ -21,8 +21,10 @@ import type {
   EndpointRecord,
   EndpointRepository,
   EventRecord,
+  InstanceChanges,
   InstanceRecord,
   InstanceRepository,
+  InstanceStatus,
   ListOptions,
   ManagerChanges,
   ManagerRecord,
@@ -245,6 +247,15 @@ class MongoInstances implements InstanceRepository {
     const clean = instanceRecord(record as unknown as Record<string, unknown>);
     await upsertById(this.manager, this.target, clean);
     return clean;
+  }
+
+  /** One `$set` guarded by the filter (atomic on MongoDB; FerretDB applies it as find-then-write). */
+  async update(id: string, changes: InstanceChanges, expectStatus?: readonly InstanceStatus[]): Promise<InstanceRecord | null> {
+    const filter: Record<string, unknown> = expectStatus ? { id, status: { $in: [...expectStatus] } } : { id };
+    const set: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(changes)) if (value !== undefined) set[key] = value;
+    if ((await this.manager.updateOne(this.target, filter as Record<string, unknown>, { $set: set })).matchedCount === 0) return null;
+    return this.get(id);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 // The SQLite backend of the store: TypeORM repositories over one better-sqlite3 file.
-import { MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral, type Repository } from 'typeorm';
+import { In, MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral, type Repository } from 'typeorm';
 import { alreadyExists, alreadyExistsInBatch } from '../errors/codes.js';
 import type { EntitySchemas } from './entities.js';
 import { listWindow } from './list-window.js';
@@ -22,8 +22,10 @@ import type {
   EndpointRepository,
   EventRecord,
   EventRepository,
+  InstanceChanges,
   InstanceRecord,
   InstanceRepository,
+  InstanceStatus,
   ListOptions,
   ManagerChanges,
   ManagerRecord,
@@ -148,6 +150,15 @@ class SqlInstances implements InstanceRepository {
     const clean = instanceRecord(record as unknown as Row);
     await this.repo.upsert({ ...clean }, { conflictPaths: ['id'] });
     return clean;
+  }
+
+  async update(id: string, changes: InstanceChanges, expectStatus?: readonly InstanceStatus[]): Promise<InstanceRecord | null> {
+    const where: FindOptionsWhere<ObjectLiteral> = { id };
+    if (expectStatus) where.status = In([...expectStatus]);
+    const set: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(changes)) if (value !== undefined) set[key] = value;
+    if (((await this.repo.update(where, set)).affected ?? 0) === 0) return null;
+    return this.get(id);
   }
 
   async delete(id: string): Promise<boolean> {

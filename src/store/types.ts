@@ -145,9 +145,19 @@ export interface InstanceRepository {
   get(id: string): Promise<InstanceRecord | null>;
   /** Insert or replace by id. */
   upsert(record: InstanceRecord): Promise<InstanceRecord>;
+  /**
+   * Changes only the given fields, and only while the record exists (and,
+   * with `expectStatus`, has one of those statuses), in one atomic write:
+   * the controller and a host may change one record at the same time, and
+   * neither may bring back a record the other deleted. The record after, or
+   * null when it is gone or in another status.
+   */
+  update(id: string, changes: InstanceChanges, expectStatus?: readonly InstanceStatus[]): Promise<InstanceRecord | null>;
   delete(id: string): Promise<boolean>;
   deleteByEndpoint(endpoint: string): Promise<number>;
 }
+
+export type InstanceChanges = Partial<Omit<InstanceRecord, 'id' | 'endpoint' | 'createdAt'>>;
 
 export interface EventRepository {
   append(event: EventRecord): Promise<void>;

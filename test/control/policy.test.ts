@@ -1,9 +1,10 @@
-// The control loop's scaling policy as tables: evaluation and trigger rounds, STOPPED, PAUSED, draining and recommissioning.
+// The controller's scaling policy as tables: evaluation and trigger rounds, STOPPED, PAUSED, draining and recommissioning.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEndpointConfig } from '../../src/config/index.js';
 import { ScalingPolicy, toEndpointPlan, type SampleView } from '../../src/control/policy.js';
-import type { RoundInput, RoundMode } from '../../src/instances/policy.js';
+import type { RoundInput } from '../../src/control/plan.js';
+import type { RoundMode } from '../../src/model/decision.js';
 import type { EndpointState, InstanceRecord, InstanceStatus } from '../../src/store/types.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -212,7 +213,7 @@ describe('toEndpointPlan', () => {
       { stopped: false, why: 'test' },
     );
     const { reasons, ...rest } = plan;
-    assert.deepEqual(rest, { launch: 2, remove: ['p', 's'], decommission: ['r'], recommission: [], why: 'test' });
+    assert.deepEqual(rest, { launch: 2, remove: ['p', 's'], decommission: ['r'], recommission: [], why: 'test', removedAtOnce: ['s'] });
     assert.deepEqual(Object.keys(reasons!).sort(), ['p', 'r', 's']);
   });
 });

@@ -146,7 +146,7 @@ describe('instances that heal, pause and go', () => {
   it('should change nothing while PAUSED', async () => {
     await t.gql(SET_STATE, { name: 'heal', state: 'PAUSED' });
     await t.gql(`mutation { setEndpointOption(name: "heal", section: "scaling", key: "min_instances", value: "2") { version } }`);
-    await t.server.services.reconciler!.reconcile('heal');
+    await t.server.services.controller!.reconcile('heal');
     assert.equal((await instancesOf(t, 'heal')).length, 1);
     assert.equal((await containersOf(t, 'heal')).length, 1);
   });

@@ -318,6 +318,25 @@ export function runStoreContract(
           assert.deepEqual(ids(await store.instances.list({ endpoint: 'none' })), []);
         }));
 
+      it('should change only the given fields, never bring back a deleted record, and honour a status guard', () =>
+        withStore(async (store) => {
+          const t = new Date('2026-01-01T00:00:00Z');
+          await store.instances.upsert({ ...anInstance('i-1', 'web', 'm-1', t), status: 'STARTING' });
+          const later = new Date('2026-01-01T00:00:05.5Z');
+          const started = await store.instances.update('i-1', { containerId: 'c-1', address: '127.0.0.1:3000', updatedAt: later });
+          assert.equal(started?.containerId, 'c-1');
+          assert.equal(started?.status, 'STARTING', 'fields not named are kept');
+          assert.deepEqual(started?.updatedAt, later);
+          assert.equal(await store.instances.update('i-1', { status: 'RUNNING' }, ['PENDING']), null, 'the guard refuses another status');
+          assert.equal((await store.instances.get('i-1'))?.status, 'STARTING');
+          const running = await store.instances.update('i-1', { status: 'RUNNING', reason: null }, ['STARTING']);
+          assert.equal(running?.status, 'RUNNING');
+          assert.equal(running?.address, '127.0.0.1:3000');
+          await store.instances.delete('i-1');
+          assert.equal(await store.instances.update('i-1', { status: 'LOST' }), null);
+          assert.equal(await store.instances.get('i-1'), null, 'an update never re-creates a deleted record');
+        }));
+
       it('should delete one instance, or all of an endpoint', () =>
         withStore(async (store) => {
           const t = new Date('2026-01-01T00:00:00Z');

@@ -1,10 +1,10 @@
-// Readiness check of a new instance: one HTTP request to its published address.
+// The readiness probe of an instance: one HTTP request to its published address (a new instance joins the balancer once it answers).
 import { request } from 'node:http';
 
 /** How long one probe waits for an answer before it counts as not ready. */
 const READINESS_TIMEOUT_MS = 1000;
 
-/** True when the instance answers; injected into the reconciler so tests can decide readiness. */
+/** True when the instance answers; injected into the host so tests can decide readiness. */
 export type ReadinessProbe = (address: string, healthPath: string) => Promise<boolean>;
 
 /**

@@ -1,0 +1,105 @@
+// Assembles this machine's host role: its manager record, the docker agent, and the engine sync with readiness, health and heartbeat.
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Agent } from '../agents/types.js';
+import { DockerAgent } from '../docker/agent.js';
+import type { EventBus } from '../events/bus.js';
+import type { EventRecorder } from '../events/recorder.js';
+import type { InstanceService } from '../instances/service.js';
+import { probeHost } from '../managers/probe.js';
+import type { ManagerService } from '../managers/service.js';
+import type { Store } from '../store/types.js';
+import { systemTime, type Time } from '../time/timers.js';
+import { EngineSync } from './engine-sync.js';
+import { httpReadiness, type ReadinessProbe } from './probe.js';
+
+export interface LocalHostOptions {
+  store: Store;
+  bus: EventBus;
+  events: EventRecorder;
+  instances: InstanceService;
+  managers: ManagerService;
+  dataDir: string;
+  /** The manager's name (`--name`). */
+  name: string;
+  /** Slots this host offers (`--slots`); default 1000. */
+  slots?: number;
+  /** Seconds between sweeps (`--interval`). */
+  intervalSeconds: number;
+  /** The agent to use instead of the local Docker engine (simulations and tests). */
+  agent?: Agent;
+  probe?: ReadinessProbe;
+  readinessPollMs?: number;
+  time?: Time;
+  log: (line: string) => void;
+}
+
+/** The local manager keeps its id across restarts, so its containers and slots stay its own. */
+export function localManagerId(dataDir: string): string {
+  const file = join(dataDir, 'manager-id');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const id = randomUUID();
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/**
+ * What every server does for its own machine: it registers its manager
+ * (slots, clouds, what it lacks), makes its engine match the instances
+ * assigned to that manager, and reports what it sees. It never imports the
+ * controller; the two meet in the store.
+ */
+export class LocalHost {
+  private apiUrl = '';
+
+  private constructor(
+    readonly managerId: string,
+    readonly agent: Agent,
+    readonly sync: EngineSync,
+  ) {}
+
+  static async create(options: LocalHostOptions): Promise<LocalHost> {
+    const problems = options.agent ? [] : await probeHost();
+    for (const problem of problems) options.log(`warning: ${problem}`);
+    const managerId = options.agent?.managerId ?? localManagerId(options.dataDir);
+    await options.managers.register({
+      id: managerId,
+      name: options.name,
+      address: '127.0.0.1',
+      slots: options.slots,
+      clouds: ['docker'],
+      loadbalancers: ['nginx'],
+      problems,
+    });
+    const agent = options.agent ?? new DockerAgent({ managerId, address: '127.0.0.1', log: options.log });
+    let host: LocalHost | undefined;
+    const sync = new EngineSync({
+      store: options.store,
+      bus: options.bus,
+      events: options.events,
+      instances: options.instances,
+      agent,
+      apiUrl: () => host?.apiUrl ?? '',
+      time: options.time ?? systemTime,
+      probe: options.probe ?? httpReadiness,
+      // A new instance should join the balancer as soon as it answers.
+      readinessPollMs: options.readinessPollMs ?? 50,
+      intervalSeconds: options.intervalSeconds,
+      log: options.log,
+    });
+    host = new LocalHost(managerId, agent, sync);
+    return host;
+  }
+
+  /** Starts once the API listens (its URL goes into containers as REACTOR_API); resolves after the first sweep. */
+  start(apiUrl: string): Promise<void> {
+    this.apiUrl = apiUrl;
+    return this.sync.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.sync.stop();
+    await this.agent.close();
+  }
+}
