@@ -5,6 +5,8 @@ import type {
   ManagerResolvers,
   ScalingDecisionResolvers,
 } from '../generated/graphql.js';
+import { decisionView, type DecisionView } from '../src/server/decision-view.js';
+import type { DecisionRecord } from '../src/store/types.js';
 
 export const Endpoint: EndpointResolvers = {
   config: (endpoint, _args, { services }) => services.endpoints.config(endpoint),
@@ -30,10 +32,32 @@ export const Instance: InstanceResolvers = {
   },
 };
 
-/** Decision records are values of src/scaling; these fields lift their headline numbers. */
+/** One view per stored decision and execution: every typed field reads the record once. */
+const views = new WeakMap<DecisionRecord, DecisionView>();
+function view(decision: DecisionRecord): DecisionView {
+  let found = views.get(decision);
+  if (!found) views.set(decision, (found = decisionView(decision.record)));
+  return found;
+}
+
+/** Decision records are values of src/model/decision.ts; src/server/decision-view.ts reads them into typed fields. */
 export const ScalingDecision: ScalingDecisionResolvers = {
-  current: (decision) => Number(decision.record.current ?? 0),
-  target: (decision) => Number(decision.record.target ?? 0),
-  summary: (decision) => String(decision.record.summary ?? ''),
+  round: (decision) => view(decision).round,
+  cause: (decision) => view(decision).cause,
+  state: (decision) => view(decision).state,
+  inputs: (decision) => view(decision).inputs,
+  current: (decision) => view(decision).current,
+  rules: (decision) => view(decision).rules,
+  ideal: (decision) => view(decision).ideal,
+  clamped: (decision) => view(decision).clamped,
+  conflict: (decision) => view(decision).conflict,
+  target: (decision) => view(decision).target,
+  after: (decision) => view(decision).after,
+  rampLimit: (decision) => view(decision).rampLimit,
+  rampCut: (decision) => view(decision).rampCut,
+  held: (decision) => view(decision).held,
+  notes: (decision) => view(decision).notes,
+  actions: (decision) => view(decision).actions,
+  summary: (decision) => view(decision).summary,
   record: (decision) => decision.record,
 };
