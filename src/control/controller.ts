@@ -278,7 +278,8 @@ export class Controller {
       for (const note of applied.notes) decision.notes.push(note);
       decision.summary += ` (${applied.notes.join('; ')})`;
     }
-    if (request.mode === 'evaluate' || planActs(plan)) {
+    // Kept: every evaluation, and a trigger round that acted or was held back (what it wanted and why it could not).
+    if (request.mode === 'evaluate' || planActs(plan) || applied.actions.length > 0) {
       await this.decisions.keep(decision, applied.changed).catch((error: unknown) => this.log(`controller: ${endpoint}: keeping the decision failed: ${(error as Error).message}`));
     }
   }
