@@ -5,7 +5,7 @@ import type { EndpointConfig } from '../config/model.js';
 import type { EventBus } from '../events/bus.js';
 import { RECONFIGURING_KINDS } from '../events/recorder.js';
 import type { EndpointRecord, EventRecord, InstanceRecord, Store } from '../store/types.js';
-import type { ApplyResult } from './driver.js';
+import type { ApplyResult } from './transaction.js';
 import type { Backend, BalancedEndpoint } from './render.js';
 import { groupBy } from '../util/group.js';
 
