@@ -1,5 +1,6 @@
 // Runs Reactor's own nginx under the data directory: the one object the rest of Reactor uses, over the supervisor, the config transaction, the error log and the control client.
 import { resolve, join } from 'node:path';
+import { systemTime, type Time } from '../time/timers.js';
 import { freePort } from '../util/ports.js';
 import { ControlClient } from './control-client.js';
 import { ErrorLog, fatalLine, firstNginxError, seriousLine } from './error-log.js';
@@ -25,10 +26,12 @@ export interface NginxDriverOptions {
   restartBackoffMs?: { initial: number; max: number };
   /** Signal-to-exit grace on stop before SIGTERM, then SIGKILL. Default 5 s. */
   stopTimeoutMs?: number;
-  now?: () => number;
+  /** The clock and timers of every wait, poll and restart back-off; default the system's. */
+  time?: Time;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Between two asks of the control server while a change waits to be served. */
+const POLL_MS = 20;
 
 /**
  * Usage: `start()` once (an empty configuration: only the loopback control
@@ -43,7 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class NginxDriver {
   private readonly reloadTimeoutMs: number;
-  private readonly now: () => number;
+  private readonly time: Time;
   private readonly log: (line: string) => void;
   private readonly errorLog: ErrorLog;
   private readonly control = new ControlClient();
@@ -55,7 +58,7 @@ export class NginxDriver {
   constructor(private readonly options: NginxDriverOptions) {
     const prefix = resolve(options.prefix);
     this.reloadTimeoutMs = options.reloadTimeoutMs ?? 8000;
-    this.now = options.now ?? Date.now;
+    this.time = options.time ?? systemTime;
     this.log = options.log ?? (() => {});
     this.errorLog = new ErrorLog(join(prefix, 'logs', 'error.log'));
     this.supervisor = new NginxSupervisor({
@@ -64,7 +67,7 @@ export class NginxDriver {
       errorLog: this.errorLog,
       backoff: options.restartBackoffMs ?? { initial: 250, max: 30_000 },
       stopTimeoutMs: options.stopTimeoutMs ?? 5000,
-      now: this.now,
+      time: this.time,
       log: this.log,
       failed: (report) => void this.emit({ endpoints: this.transaction.current.map((e) => e.name), ...report }),
       restart: () =>
@@ -166,18 +169,19 @@ export class NginxDriver {
 
   /** true once the control server answers `generation`; otherwise nginx's error (from its log), or a timeout. */
   private async awaitGeneration(generation: number, logOffset: number): Promise<true | string> {
-    const deadline = this.now() + this.reloadTimeoutMs;
+    const now = () => this.time.now().getTime();
+    const deadline = now() + this.reloadTimeoutMs;
     for (;;) {
       if ((await this.control.generation()) === generation) return true;
       const fresh = this.errorLog.since(logOffset);
       const fatal = fatalLine(fresh);
       if (fatal) return firstNginxError(fatal);
       if (this.supervisor.down) return 'nginx is not running';
-      if (this.now() > deadline) {
+      if (now() > deadline) {
         const seen = seriousLine(fresh);
         return seen ? firstNginxError(seen) : `nginx did not serve generation ${generation} within ${this.reloadTimeoutMs} ms`;
       }
-      await sleep(20);
+      await this.time.timers.sleep(POLL_MS);
     }
   }
 

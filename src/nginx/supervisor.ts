@@ -6,11 +6,10 @@ import { EventKinds } from '../model/events.js';
 import { firstNginxError, type ErrorLog } from './error-log.js';
 import { NGINX_TEMP_KINDS } from './render.js';
 import type { DriverReport } from './report.js';
+import type { Time, Timer } from '../time/timers.js';
 
 /** A master that ran this long before it died starts the back-off over. */
 const STABLE_UPTIME_MS = 10_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function alive(pid: number): boolean {
   try {
@@ -60,7 +59,8 @@ export interface NginxSupervisorOptions {
   backoff: { initial: number; max: number };
   /** Signal-to-exit grace on stop before SIGTERM, then SIGKILL. */
   stopTimeoutMs: number;
-  now: () => number;
+  /** The clock of the uptime and the timers of the back-off and of every wait. */
+  time: Time;
   log: (line: string) => void;
   /** nginx died unasked: what to tell operators (once per distinct failure; every kill by a signal). */
   failed: (report: Omit<DriverReport, 'endpoints'>) => void;
@@ -81,7 +81,7 @@ export class NginxSupervisor {
   private childStderr = '';
   private startedAt = 0;
   private failures = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private restartTimer: Timer | undefined;
   private lastFailure: string | undefined;
   private halted = false;
 
@@ -126,7 +126,7 @@ export class NginxSupervisor {
     const child = spawn(binary, ['-p', `${prefix}/`, '-c', confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.childStderr = '';
-    this.startedAt = this.options.now();
+    this.startedAt = this.now();
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       this.childStderr = (this.childStderr + chunk).slice(-4096);
@@ -149,7 +149,7 @@ export class NginxSupervisor {
   /** No more restarts: cancels a pending one. `stop()` ends the processes. */
   halt(): void {
     this.halted = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer?.cancel();
     this.restartTimer = undefined;
   }
 
@@ -160,11 +160,9 @@ export class NginxSupervisor {
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGQUIT');
-      const graceful = await Promise.race([exited.then(() => true), sleep(this.options.stopTimeoutMs).then(() => false)]);
-      if (!graceful) {
+      if (!(await this.within(exited, this.options.stopTimeoutMs))) {
         child.kill('SIGTERM');
-        const fast = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
-        if (!fast) child.kill('SIGKILL');
+        if (!(await this.within(exited, 3000))) child.kill('SIGKILL');
         await exited;
       }
     }
@@ -174,7 +172,8 @@ export class NginxSupervisor {
 
   /** Ends nginx processes of this prefix that are not our live master: orphaned workers, or a master from a crashed run. */
   async endLeftovers(): Promise<void> {
-    const { prefix, now, log } = this.options;
+    const { prefix, log } = this.options;
+    const { sleep } = this.options.time.timers;
     const mine = this.child?.pid;
     const leftovers = markedProcesses(prefix).filter((pid) => pid !== mine && !this.isOurWorker(pid));
     if (leftovers.length === 0) return;
@@ -186,8 +185,8 @@ export class NginxSupervisor {
         // gone
       }
     }
-    const deadline = now() + 2000;
-    while (leftovers.some(alive) && now() < deadline) await sleep(25);
+    const deadline = this.now() + 2000;
+    while (leftovers.some(alive) && this.now() < deadline) await sleep(25);
     for (const pid of leftovers.filter(alive)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -195,7 +194,19 @@ export class NginxSupervisor {
         // gone
       }
     }
-    while (leftovers.some(alive) && now() < deadline + 1000) await sleep(25);
+    while (leftovers.some(alive) && this.now() < deadline + 1000) await sleep(25);
+  }
+
+  /** Whether `done` settles within `ms`; the timer is cancelled either way. */
+  private async within(done: Promise<void>, ms: number): Promise<boolean> {
+    const abort = new AbortController();
+    const finished = await Promise.race([done.then(() => true), this.options.time.timers.sleep(ms, abort.signal).then(() => false)]);
+    abort.abort();
+    return finished;
+  }
+
+  private now(): number {
+    return this.options.time.now().getTime();
   }
 
   private isOurWorker(pid: number): boolean {
@@ -214,8 +225,8 @@ export class NginxSupervisor {
     if (child !== this.child) return;
     this.child = undefined;
     if (this.halted) return;
-    const { backoff, errorLog, now, log } = this.options;
-    if (now() - this.startedAt > STABLE_UPTIME_MS) this.failures = 0;
+    const { backoff, errorLog, log } = this.options;
+    if (this.now() - this.startedAt > STABLE_UPTIME_MS) this.failures = 0;
     const delay = Math.min(backoff.max, backoff.initial * 2 ** this.failures);
     this.failures += 1;
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
@@ -231,10 +242,9 @@ export class NginxSupervisor {
         data: { code, signal, delayMs: delay },
       });
     }
-    this.restartTimer = setTimeout(() => {
+    this.restartTimer = this.options.time.timers.setTimeout(() => {
       this.restartTimer = undefined;
       this.options.restart();
     }, delay);
-    this.restartTimer.unref?.();
   }
 }
