@@ -2,7 +2,7 @@
 import { parseEndpointUrl } from '../config/endpoint.js';
 import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
-import { RECONFIGURING_KINDS } from '../events/recorder.js';
+import { RECONFIGURING_KINDS } from '../model/events.js';
 import type { EventRecord, Store } from '../store/types.js';
 import type { BalancedEndpoint } from './render.js';
 import type { ApplyResult } from './transaction.js';
