@@ -1,6 +1,7 @@
 // Custom metrics: checks `{"name": [weight, value]}` maps at the API boundary and stores them per endpoint or per instance.
 import { badInput, notFound } from '../errors/codes.js';
-import { EventKinds, type EventRecorder } from '../events/recorder.js';
+import type { EventRecorder } from '../events/recorder.js';
+import { EventKinds } from '../model/events.js';
 import { BUILTIN_METRICS } from '../scaling/aggregate.js';
 import type { CustomMetricsRecord, Store } from '../store/types.js';
 

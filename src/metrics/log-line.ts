@@ -1,5 +1,5 @@
-// Reads one access log line of Reactor's nginx (the `reactor` log_format, delivered over syslog) into numbers: pure, table-tested.
-import { LOG_MARKER } from '../nginx/render.js';
+// Reads one access log line of Reactor's nginx (src/model/access-log.ts, delivered over syslog) into numbers: pure, table-tested.
+import { LOG_MARKER } from '../model/access-log.js';
 
 /** One upstream attempt of a request: nginx tries the next server after an error or timeout. */
 export interface UpstreamAttempt {

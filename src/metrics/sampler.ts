@@ -1,9 +1,9 @@
 // Every interval: turns the balancer's totals and the custom metrics into one sample per endpoint, stores it, publishes it, prunes old ones.
+import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
 import { aggregateMetrics, type InstanceReport } from '../scaling/aggregate.js';
 import { newId } from '../store/ids.js';
 import type { CustomMetricsRecord, InstanceRecord, MetricSampleRecord, Store } from '../store/types.js';
-import { readEndpointViews, type EndpointView } from '../nginx/sync.js';
 import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulator.js';
 import type { ConnectionSampler } from './connections.js';
 import { groupBy } from '../util/group.js';

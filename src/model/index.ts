@@ -1,4 +1,5 @@
-// Reactor's domain vocabulary: states, statuses, event kinds and the decision record. Imports nothing.
+// Reactor's domain vocabulary: states, statuses, event kinds, the decision record and the access log line. Imports nothing.
 export * from './states.js';
 export * from './events.js';
 export * from './decision.js';
+export * from './access-log.js';

@@ -1,14 +1,8 @@
 // Renders the whole nginx.conf of Reactor's private nginx from the balanced endpoints: a pure function, table-tested.
 import type { NginxSection } from '../config/model.js';
 import type { EndpointUrl } from '../config/values.js';
-
-/** One backend an endpoint sends requests to. */
-export interface Backend {
-  /** `host:port` as nginx dials it (`[v6]:port` for IPv6). */
-  address: string;
-  /** The instance id, or `static:<address>` for a static instance. */
-  instance: string;
-}
+import type { Backend } from '../endpoints/backends.js';
+import { LOG_FIELDS, LOG_MARKER } from '../model/access-log.js';
 
 /** An endpoint as the balancer sees it: where it is served, how, and by whom. */
 export interface BalancedEndpoint {
@@ -66,11 +60,8 @@ export class RenderProblem extends Error {
   }
 }
 
-/** The `log_format` every endpoint request is logged with; src/metrics/log-line.ts reads it back. */
+/** The `log_format` every endpoint request is logged with; its line (marker and fields) is src/model/access-log.ts, which the traffic metrics read back. */
 export const LOG_FORMAT_NAME = 'reactor';
-export const LOG_MARKER = 'reactor1';
-export const LOG_FIELDS =
-  '$reactor_endpoint|$status|$body_bytes_sent|$request_time|$upstream_addr|$upstream_status|$upstream_response_time';
 /** Syslog tag of access log lines. */
 export const SYSLOG_TAG = 'reactor';
 /** Cookie that carries a client's sticky-session key. */

@@ -1,63 +1,11 @@
 // Keeps nginx in step with the store: on instance and endpoint events and on a timer, builds the balanced endpoints and applies them.
-import { parseEndpointConfigCached } from '../config/index.js';
 import { parseEndpointUrl } from '../config/endpoint.js';
-import type { EndpointConfig } from '../config/model.js';
+import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
-import { RECONFIGURING_KINDS } from '../events/recorder.js';
-import type { EndpointRecord, EventRecord, InstanceRecord, Store } from '../store/types.js';
-import type { ApplyResult } from './driver.js';
-import type { Backend, BalancedEndpoint } from './render.js';
-import { groupBy } from '../util/group.js';
-
-/**
- * Who serves an endpoint: its RUNNING instances that have an address, then
- * its static instances; nobody while it is STOPPED. Addresses appear once.
- */
-export function endpointBackends(
-  record: Pick<EndpointRecord, 'name' | 'state'>,
-  config: EndpointConfig,
-  instances: readonly InstanceRecord[],
-): Backend[] {
-  if (record.state === 'STOPPED') return [];
-  const seen = new Set<string>();
-  const backends: Backend[] = [];
-  for (const instance of instances) {
-    if (instance.endpoint !== record.name || instance.status !== 'RUNNING' || !instance.address) continue;
-    if (seen.has(instance.address)) continue;
-    seen.add(instance.address);
-    backends.push({ address: instance.address, instance: instance.id });
-  }
-  for (const address of config.endpoint.staticInstances) {
-    if (seen.has(address)) continue;
-    seen.add(address);
-    backends.push({ address, instance: `static:${address}` });
-  }
-  return backends;
-}
-
-export interface EndpointView {
-  record: EndpointRecord;
-  config: EndpointConfig;
-  backends: Backend[];
-}
-
-/** Every endpoint whose stored configuration parses, with its backends; `problems` names the others; `instances` as read. */
-export async function readEndpointViews(store: Store): Promise<{ views: EndpointView[]; problems: string[]; instances: InstanceRecord[] }> {
-  const [records, instances] = await Promise.all([store.endpoints.list(), store.instances.list()]);
-  const views: EndpointView[] = [];
-  const problems: string[] = [];
-  // Grouped once: with many endpoints, scanning every instance per endpoint is quadratic.
-  const byEndpoint = groupBy(instances, (instance) => instance.endpoint);
-  for (const record of records) {
-    try {
-      const config = parseEndpointConfigCached(record.configText);
-      views.push({ record, config, backends: endpointBackends(record, config, byEndpoint.get(record.name) ?? []) });
-    } catch (error) {
-      problems.push(`${record.name}: stored configuration does not parse: ${(error as Error).message}`);
-    }
-  }
-  return { views, problems, instances };
-}
+import { RECONFIGURING_KINDS } from '../model/events.js';
+import type { EventRecord, Store } from '../store/types.js';
+import type { BalancedEndpoint } from './render.js';
+import type { ApplyResult } from './transaction.js';
 
 /** The endpoints nginx balances: those with `loadbalancer=nginx`. */
 export function toBalanced(views: readonly EndpointView[]): BalancedEndpoint[] {

@@ -7,7 +7,7 @@ import type { LocalHost } from '../host/local.js';
 import type { InstanceService } from '../instances/service.js';
 import type { ManagerService } from '../managers/service.js';
 import type { CustomMetricsService } from '../metrics/custom.js';
-import type { MetricsPipeline } from '../metrics/pipeline.js';
+import type { HostTraffic } from '../host/traffic.js';
 import type { Store } from '../store/types.js';
 
 export interface Services {
@@ -25,7 +25,7 @@ export interface Services {
   /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
   metrics: CustomMetricsService;
   /** The local nginx, the log totals and the sampler; started once the API listens. */
-  pipeline: MetricsPipeline;
+  pipeline: HostTraffic;
   clock: () => Date;
   /** Stops background work (agents, loops) before the store closes. */
   stop(): Promise<void>;

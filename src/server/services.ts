@@ -8,7 +8,7 @@ import { LocalHost } from '../host/local.js';
 import { InstanceService } from '../instances/service.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
-import { MetricsPipeline } from '../metrics/pipeline.js';
+import { HostTraffic } from '../host/traffic.js';
 import type { Store } from '../store/types.js';
 import type { Services } from './context.js';
 import { packageVersion } from './paths.js';
@@ -39,7 +39,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     instances: new InstanceService(inputs.store, bus, events, clock),
     clock,
     metrics: new CustomMetricsService(inputs.store, events, clock),
-    pipeline: new MetricsPipeline({
+    pipeline: new HostTraffic({
       store: inputs.store,
       bus,
       events,

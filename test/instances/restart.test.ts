@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { markedProcesses } from '../../src/nginx/driver.js';
+import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { containersWithLabel, removeContainersWithLabel } from '../support/containers.js';
 import { ensureTestImage, TEST_IMAGE } from '../support/images.js';
 import { waitFor } from '../support/wait.js';

@@ -6,8 +6,7 @@ import { LogAccumulator } from '../../src/metrics/accumulator.js';
 import { countEstablished, decodeProcAddress } from '../../src/metrics/connections.js';
 import { parseLogLine, type BalancerLogLine } from '../../src/metrics/log-line.js';
 import { endpointSample } from '../../src/metrics/sampler.js';
-import type { EndpointView } from '../../src/nginx/sync.js';
-import { endpointBackends } from '../../src/nginx/sync.js';
+import { endpointBackends, type EndpointView } from '../../src/endpoints/backends.js';
 import { endpointConfig } from '../nginx/support.js';
 
 describe('parseLogLine', () => {

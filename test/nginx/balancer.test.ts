@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { markedProcesses } from '../../src/nginx/driver.js';
+import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { STICKY_COOKIE } from '../../src/nginx/render.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseEndpointUrl } from '../../src/config/endpoint.js';
 import type { NginxSection } from '../../src/config/model.js';
-import { errorLine, firstNginxError, modelKey } from '../../src/nginx/driver.js';
+import { errorLine, firstNginxError } from '../../src/nginx/error-log.js';
+import { modelKey } from '../../src/nginx/transaction.js';
 import { ensureSelfSignedPair } from '../../src/nginx/certificates.js';
 import {
   groupByUrl,

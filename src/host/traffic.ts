@@ -1,0 +1,138 @@
+// The host's balancer and traffic metrics, assembled: log receiver and accumulator, the nginx driver and its sync, the connection sampler and the metrics sampler.
+import { join } from 'node:path';
+import type { EventBus } from '../events/bus.js';
+import type { EventRecorder } from '../events/recorder.js';
+import { findExecutable } from '../managers/probe.js';
+import { LogAccumulator } from '../metrics/accumulator.js';
+import { ConnectionSampler } from '../metrics/connections.js';
+import { startLogReceiver, type LogReceiver } from '../metrics/receiver.js';
+import { MetricsSampler } from '../metrics/sampler.js';
+import { NginxDriver } from '../nginx/driver.js';
+import { BalancerSync } from '../nginx/sync.js';
+import type { Store } from '../store/types.js';
+import type { Time } from '../time/timers.js';
+
+export interface HostTrafficOptions {
+  store: Store;
+  bus: EventBus;
+  events: EventRecorder;
+  /** nginx's prefix is `<dataDir>/nginx`. */
+  dataDir: string;
+  /** Run the local nginx (the local agent's balancer). */
+  balancer: boolean;
+  /** Where endpoint servers listen; default 0.0.0.0. */
+  balancerAddress?: string;
+  /** Seconds between samples; default 10. */
+  intervalSeconds?: number;
+  /** Seconds samples are kept; default 24 h. */
+  retentionSeconds?: number;
+  clock?: () => Date;
+  /** The nginx driver's clock and timers (its polls and restart back-off); default the system's. */
+  time?: Time;
+  log: (line: string) => void;
+  /** false when the control loop drives the sampler (calls its tick before each evaluation); default true. */
+  sampleTimer?: boolean;
+}
+
+/** The running balancer of this host: nginx, what keeps it in step with the store, and where its access log lines go. */
+export interface LocalBalancer {
+  driver: NginxDriver;
+  sync: BalancerSync;
+  accumulator: LogAccumulator;
+  receiver: LogReceiver;
+  stop(): Promise<void>;
+}
+
+/**
+ * Log lines flow receiver → accumulator; the driver tells nginx to send them
+ * to the receiver's port, and records what it reports as endpoint events;
+ * the sync applies the store's endpoints to the driver.
+ */
+async function startLocalBalancer(options: HostTrafficOptions, binary: string, pollMs: number): Promise<LocalBalancer> {
+  const { log } = options;
+  const accumulator = new LogAccumulator();
+  const receiver = await startLogReceiver((line) => accumulator.add(line));
+  const driver = new NginxDriver({
+    binary,
+    prefix: join(options.dataDir, 'nginx'),
+    listenAddress: options.balancerAddress,
+    syslogPort: receiver.port,
+    time: options.time,
+    log,
+    report: async (report) => {
+      for (const endpoint of report.endpoints) {
+        await options.events.record(endpoint, report.kind, report.message, report.data);
+      }
+    },
+  });
+  try {
+    await driver.start();
+  } catch (error) {
+    await receiver.close();
+    throw error;
+  }
+  const sync = new BalancerSync({ store: options.store, bus: options.bus, driver, pollMs, log });
+  await sync.start();
+  return {
+    driver,
+    sync,
+    accumulator,
+    receiver,
+    async stop() {
+      await sync.stop();
+      await driver.stop();
+      await receiver.close();
+    },
+  };
+}
+
+/**
+ * `start()` once the API listens, `stop()` before the store closes. Without
+ * an nginx binary the balancer is left out (the manager already reports the
+ * problem) and samples still carry instance counts and custom metrics.
+ */
+export class HostTraffic {
+  balancer: LocalBalancer | undefined;
+  sampler: MetricsSampler | undefined;
+  private started = false;
+
+  constructor(private readonly options: HostTrafficOptions) {}
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { options } = this;
+    if (options.balancer) {
+      const binary = findExecutable('nginx');
+      if (!binary) {
+        options.log('warning: nginx: no nginx binary on PATH; endpoints are not balanced here (install nginx-light)');
+      } else {
+        try {
+          this.balancer = await startLocalBalancer(options, binary, Math.min(2000, (options.intervalSeconds ?? 10) * 1000));
+        } catch (error) {
+          options.log(`error: nginx: the balancer did not start: ${(error as Error).message}`);
+        }
+      }
+    }
+    this.sampler = new MetricsSampler({
+      store: options.store,
+      bus: options.bus,
+      intervalSeconds: options.intervalSeconds,
+      retentionSeconds: options.retentionSeconds,
+      accumulator: this.balancer?.accumulator,
+      connections: this.balancer ? new ConnectionSampler() : undefined,
+      clock: options.clock,
+      log: options.log,
+      ownTimer: options.sampleTimer,
+    });
+    this.sampler.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.sampler?.stop();
+    await this.balancer?.stop();
+    this.sampler = undefined;
+    this.balancer = undefined;
+    this.started = false;
+  }
+}
