@@ -1,4 +1,4 @@
-// Assembles this machine's host role: its manager record, the docker agent, and the engine sync with readiness, health and heartbeat.
+// Assembles this machine's host role: its manager record, the docker agent, the engine sync with readiness, health and heartbeat, and its balancer and traffic metrics.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import type { Store } from '../store/types.js';
 import { systemTime, type Time } from '../time/timers.js';
 import { EngineSync } from './engine-sync.js';
 import { httpReadiness, type ReadinessProbe } from './probe.js';
+import type { HostTraffic } from './traffic.js';
 
 export interface LocalHostOptions {
   store: Store;
@@ -27,6 +28,8 @@ export interface LocalHostOptions {
   slots?: number;
   /** Seconds between sweeps (`--interval`). */
   intervalSeconds: number;
+  /** This host's balancer and traffic metrics (started and stopped with the host). */
+  traffic: HostTraffic;
   /** The agent to use instead of the local Docker engine (simulations and tests). */
   agent?: Agent;
   probe?: ReadinessProbe;
@@ -57,6 +60,7 @@ export class LocalHost {
     readonly managerId: string,
     readonly agent: Agent,
     readonly sync: EngineSync,
+    readonly traffic: HostTraffic,
   ) {}
 
   static async create(options: LocalHostOptions): Promise<LocalHost> {
@@ -88,18 +92,25 @@ export class LocalHost {
       intervalSeconds: options.intervalSeconds,
       log: options.log,
     });
-    host = new LocalHost(managerId, agent, sync);
+    host = new LocalHost(managerId, agent, sync, options.traffic);
     return host;
   }
 
-  /** Starts once the API listens (its URL goes into containers as REACTOR_API); resolves after the first sweep. */
-  start(apiUrl: string): Promise<void> {
+  /**
+   * Starts once the API listens (its URL goes into containers as
+   * REACTOR_API). Resolves once nginx serves; the first sweep (adopting
+   * what an earlier process left) goes on.
+   */
+  async start(apiUrl: string): Promise<void> {
     this.apiUrl = apiUrl;
-    return this.sync.start();
+    void this.sync.start();
+    await this.traffic.start();
   }
 
+  /** Stops the engine sync, then the balancer; containers keep running (a restart adopts them). */
   async stop(): Promise<void> {
     await this.sync.stop();
     await this.agent.close();
+    await this.traffic.stop();
   }
 }

@@ -24,8 +24,8 @@ export interface Services {
   controller?: Controller;
   /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
   metrics: CustomMetricsService;
-  /** The local nginx, the log totals and the sampler; started once the API listens. */
-  pipeline: HostTraffic;
+  /** The local nginx, the log totals and the sampler (the host's when there is one); started once the API listens. */
+  traffic: HostTraffic;
   clock: () => Date;
   /** Stops background work (agents, loops) before the store closes. */
   stop(): Promise<void>;

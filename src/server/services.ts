@@ -39,7 +39,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     instances: new InstanceService(inputs.store, bus, events, clock),
     clock,
     metrics: new CustomMetricsService(inputs.store, events, clock),
-    pipeline: new HostTraffic({
+    traffic: new HostTraffic({
       store: inputs.store,
       bus,
       events,
@@ -50,7 +50,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       retentionSeconds: inputs.options.metricsRetention,
       clock,
       log: inputs.log,
-      // With a local agent the control loop takes each sample right before it decides.
+      // With a local agent the controller takes each sample right before it decides.
       sampleTimer: inputs.options.agent === false,
     }),
     stop: async () => {},
@@ -69,6 +69,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       name: inputs.options.name ?? hostname(),
       slots: inputs.options.slots,
       intervalSeconds,
+      traffic: services.traffic,
       log: inputs.log,
     });
     const controller = new Controller({
@@ -77,7 +78,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       events,
       instances: services.instances,
       intervalSeconds,
-      traffic: () => services.pipeline.sampler,
+      traffic: () => services.traffic.sampler,
       retentionSeconds: inputs.options.metricsRetention,
       log: inputs.log,
     });
@@ -87,12 +88,9 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       await controller.stop();
       await host.stop();
     };
+  } else {
+    // api (and no host): samples of instance counts and custom metrics, on the sampler's own timer.
+    services.stop = () => services.traffic.stop();
   }
-  // nginx and the sampler stop after everything else that was stopping, before the store closes.
-  const stopOthers = services.stop;
-  services.stop = async () => {
-    await stopOthers();
-    await services.pipeline.stop();
-  };
   return services;
 }

@@ -35,7 +35,7 @@ describe('nginx balancer', () => {
     return result.data.events;
   }
 
-  const balancer = () => t.server.services.pipeline.balancer!;
+  const balancer = () => t.server.services.traffic.balancer!;
 
   before(async () => {
     await removeBackends(LABEL);
