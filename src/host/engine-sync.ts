@@ -115,7 +115,16 @@ export class EngineSync {
         if (change.instance.managerId === this.managerId && (status === 'STARTING' || status === 'REMOVING')) void this.request(change.endpoint);
       }),
     );
-    if (intervalSeconds > 0) this.timer = time.timers.setInterval(() => void this.sweep(), intervalSeconds * 1000);
+    if (intervalSeconds > 0) {
+      // Half an interval out of phase with the controller's evaluations: the health probes of a sweep are
+      // connections to every instance, and must not be counted as traffic in the sample taken before a decision.
+      const ms = intervalSeconds * 1000;
+      this.timer = time.timers.setTimeout(() => {
+        if (this.stopped) return;
+        this.timer = time.timers.setInterval(() => void this.sweep(), ms);
+        void this.sweep();
+      }, ms / 2);
+    }
     return this.sweep();
   }
 
