@@ -1,4 +1,4 @@
-// The launch backoff, as a table (the instance policy itself is the control loop's: test/control/policy.test.ts).
+// The launch backoff as a table: how long the next launch waits after failures in a row, doubling up to a cap (the scaling policy is tested in test/control/policy.test.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffDelay } from '../../src/instances/policy.js';

@@ -1,4 +1,4 @@
-// Pure metrics code as tables: log lines, per-backend totals, /proc/net/tcp decoding and the endpoint sample.
+// Traffic counting as tables (pure code): balancer log lines, per-backend totals, /proc/net/tcp connection counts and the endpoint sample they make.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEndpointConfig } from '../../src/config/index.js';
