@@ -13,7 +13,7 @@ import { InstanceService } from '../../src/instances/service.js';
 import { ManagerService } from '../../src/managers/service.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
-import { conf } from './fixtures.js';
+import { unbalancedConf as conf } from '../support/configs.js';
 
 
 describe('Reconciler with in-memory agents', () => {

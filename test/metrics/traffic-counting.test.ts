@@ -8,7 +8,7 @@ import { parseLogLine, type BalancerLogLine } from '../../src/metrics/log-line.j
 import { endpointSample } from '../../src/metrics/sampler.js';
 import type { EndpointView } from '../../src/nginx/sync.js';
 import { endpointBackends } from '../../src/nginx/sync.js';
-import { endpointConfig } from '../nginx/support.js';
+import { staticBackendsConf } from '../support/configs.js';
 
 describe('parseLogLine', () => {
   const cases: { name: string; line: string; expected: BalancerLogLine | null }[] = [
@@ -100,7 +100,7 @@ describe('/proc/net/tcp', () => {
 
 describe('endpointSample', () => {
   const view = (state: 'RUNNING' | 'STOPPED', backends: string[], loadbalancer = 'nginx'): EndpointView => {
-    const config = parseEndpointConfig(endpointConfig('http://:81/', backends).replace('loadbalancer=nginx', `loadbalancer=${loadbalancer}`));
+    const config = parseEndpointConfig(staticBackendsConf('http://:81/', backends).replace('loadbalancer=nginx', `loadbalancer=${loadbalancer}`));
     const record = { name: 'web', state, configText: '', version: 1, createdAt: new Date(), updatedAt: new Date() };
     return { record, config, backends: endpointBackends(record, config, []) };
   };
