@@ -1,8 +1,9 @@
 // EventBus: publishing never waits; a subscriber that stops reading is cut off with a SLOW_CONSUMER error once its buffer is full, and the others keep receiving.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCodes, ReactorError } from '../../src/errors/codes.js';
+import { ErrorCodes } from '../../src/errors/codes.js';
 import { DEFAULT_SUBSCRIBER_BUFFER, EventBus } from '../../src/events/bus.js';
+import { rejectsWithCode } from '../support/errors.js';
 
 interface Item {
   id: string;
@@ -23,18 +24,14 @@ async function drain(iterator: AsyncIterableIterator<Item>, count: number): Prom
   return ids;
 }
 
-/** The SLOW_CONSUMER error a cut-off subscriber ends with. */
-function isSlowConsumer(capacity: number, lastDeliveredId: string | null) {
-  return (error: unknown) => {
-    assert.ok(error instanceof ReactorError, String(error));
-    assert.equal(error.code, ErrorCodes.UNAVAILABLE);
-    assert.deepEqual(error.details, { reason: 'SLOW_CONSUMER', lastDeliveredId });
-    assert.equal(
-      error.message,
-      `subscriber too slow: more than ${capacity} items queued; reconnect with afterId ${JSON.stringify(lastDeliveredId)} to resume`,
-    );
-    return true;
-  };
+/** The subscriber's next read fails with the SLOW_CONSUMER cut, naming the afterId to resume from. */
+async function assertCutOff(iterator: AsyncIterableIterator<Item>, capacity: number, lastDeliveredId: string | null): Promise<void> {
+  const error = await rejectsWithCode(iterator.next(), ErrorCodes.UNAVAILABLE);
+  assert.deepEqual(error.details, { reason: 'SLOW_CONSUMER', lastDeliveredId });
+  assert.equal(
+    error.message,
+    `subscriber too slow: more than ${capacity} items queued; reconnect with afterId ${JSON.stringify(lastDeliveredId)} to resume`,
+  );
 }
 
 describe('EventBus slow-consumer cut', () => {
@@ -49,7 +46,7 @@ describe('EventBus slow-consumer cut', () => {
     bus.publish('items', item(5)); // one more than the buffer holds
 
     // The queued items are dropped with the subscription: the client resumes from the store with afterId.
-    await assert.rejects(slow.next(), isSlowConsumer(3, 'e1'));
+    await assertCutOff(slow, 3, 'e1');
     assert.equal(bus.subscriberCount('items'), 0, 'the cut subscriber is gone');
     assert.deepEqual(await slow.next(), { value: undefined, done: true }, 'and stays ended');
   });
@@ -58,7 +55,7 @@ describe('EventBus slow-consumer cut', () => {
     const bus = new EventBus<TestTopics>();
     const slow = bus.subscribe('items', { capacity: 2 });
     for (const n of [1, 2, 3]) bus.publish('items', item(n));
-    await assert.rejects(slow.next(), isSlowConsumer(2, null));
+    await assertCutOff(slow, 2, null);
   });
 
   it('should keep delivering every item to the other subscribers, before and after the cut', async () => {
@@ -72,7 +69,7 @@ describe('EventBus slow-consumer cut', () => {
       bus.publish('items', item(n)); // publish returns at once, whoever is behind
       read.push(...(await drain(reader, 1)));
     }
-    await assert.rejects(slow.next(), isSlowConsumer(2, null));
+    await assertCutOff(slow, 2, null);
     assert.deepEqual(read, ['e1', 'e2', 'e3', 'e4', 'e5', 'e6'], 'the reading subscriber missed nothing');
 
     // A filtered subscriber counts only its own endpoint's items against its buffer.
@@ -90,7 +87,7 @@ describe('EventBus slow-consumer cut', () => {
     assert.equal(bus.subscriberCount('items'), 1);
     assert.deepEqual(await drain(slow, 2), ['e1', 'e2'], 'a full buffer is still delivered in order');
     for (let n = DEFAULT_SUBSCRIBER_BUFFER + 1; n <= DEFAULT_SUBSCRIBER_BUFFER + 3; n++) bus.publish('items', item(n));
-    await assert.rejects(slow.next(), isSlowConsumer(DEFAULT_SUBSCRIBER_BUFFER, 'e2'));
+    await assertCutOff(slow, DEFAULT_SUBSCRIBER_BUFFER, 'e2');
   });
 
   it('should wake a waiting reader with the cut, not leave it hanging', async () => {
@@ -103,6 +100,6 @@ describe('EventBus slow-consumer cut', () => {
     assert.deepEqual(await waiting, { value: item(2), done: false });
     bus.publish('items', item(3));
     bus.publish('items', item(4));
-    await assert.rejects(slow.next(), isSlowConsumer(1, 'e2'));
+    await assertCutOff(slow, 1, 'e2');
   });
 });
