@@ -13,6 +13,7 @@ import type {
   Store,
 } from '../../src/store/types.js';
 import { assertCode, rejectsWithCode } from '../support/errors.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * @param openFresh opens a store on new, empty data (a new file, a new database)
@@ -94,7 +95,8 @@ export function runStoreContract(
       it('should update state and config, bumping the version and updatedAt', () =>
         withStore(async (store) => {
           const created = await store.endpoints.create({ name: 'web', state: 'PAUSED', configText: 'v1' });
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          // The store stamps updatedAt with the wall clock: wait until it has moved past the creation's millisecond.
+          await waitFor(() => Date.now() > created.updatedAt.getTime(), { intervalMs: 1, what: 'the clock to pass createdAt' });
           const started = await store.endpoints.update('web', 1, { state: 'RUNNING' });
           assert.equal(started.version, 2);
           assert.equal(started.state, 'RUNNING');
