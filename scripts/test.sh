@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The full test suite: generated types, type check, explorer bundle, then every test file on Node's runner.
+# The full test suite: generated types, type check, layering rules, explorer bundle, then every test file on Node's runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx graphql-codegen --config codegen.ts --silent
 npx tsc -p tsconfig.json --noEmit
+# A wrong import between layers fails here, like a type error (rules: .dependency-cruiser.cjs).
+npm run --silent layering
 node scripts/build-explorer.mjs >/dev/null
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)

@@ -1,5 +1,5 @@
 // Value codecs for configuration keys: how one INI value string becomes a typed value, what is allowed, and how it is written back.
-import { isIP } from 'node:net';
+import { ipFamily as isIP } from './ip.js';
 
 /**
  * Why a value was refused. Thrown by codecs, which know the value but not

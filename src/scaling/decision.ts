@@ -1,6 +1,5 @@
 // One autoscaler decision for one endpoint: rules → ranges → target → round plan, returned as a JSON-serialisable record.
 import { isReactorError } from '../errors/codes.js';
-import type { ScalingSection } from '../config/model.js';
 import type { ScalingDecisionRecord } from '../model/decision.js';
 import type { EndpointState } from '../model/states.js';
 import { calculateScaling, toJsonMax, type RuleEvaluation, type ScalingCalculation } from './calculator.js';
@@ -10,7 +9,8 @@ import { parseRulesCached, type Rule } from './rules.js';
 export interface DecisionInput {
   endpoint: string;
   state: EndpointState;
-  scaling: Pick<ScalingSection, 'minInstances' | 'maxInstances' | 'rules' | 'rampLimit'>;
+  /** The endpoint's `[scaling]` section (rules as written, comma-separated). */
+  scaling: { minInstances: number; maxInstances: number; rules: string; rampLimit: number };
   /** Seconds a decommissioned instance drains before it is deleted (`decommissioned_timeout`). */
   decommissionedTimeout: number;
   /**

@@ -12,7 +12,7 @@ import { HostTraffic } from '../host/traffic.js';
 import type { Store } from '../store/types.js';
 import type { Services } from './context.js';
 import { packageVersion } from './paths.js';
-import type { ServerOptions } from './server.js';
+import type { ServerOptions } from './options.js';
 
 export interface ServiceInputs {
   store: Store;

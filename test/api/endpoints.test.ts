@@ -1,8 +1,8 @@
 // The endpoint contract over real HTTP and WebSocket: manage, read, change state and options, events, bad input.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SEED_CONFIG } from '../support/configs.js';
 import { startTestServer, take, type TestServer } from '../support/server.js';
-import { SEED_CONFIG } from './fixtures.js';
 
 const MANAGE = `mutation($name: String!, $config: String!) {
   manageEndpoint(name: $name, config: $config) { name state version configText config { endpoint { url port } scaling { minInstances maxInstances rules } docker { image command } } }

@@ -7,8 +7,9 @@ import { describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startServer } from '../../src/server/server.js';
+import { SEED_CONFIG } from '../support/configs.js';
+import { manage, setOption, setState } from '../support/graphql.js';
 import { startTestServer, take } from '../support/server.js';
-import { SEED_CONFIG } from './fixtures.js';
 
 describe('API key', () => {
   it('should refuse HTTP requests without the key and accept them with it', async () => {
@@ -43,7 +44,7 @@ describe('API key', () => {
       const client = t.ws({ apiKey: 'sesame' });
       const sub = take(client, 'subscription { endpointEvents { kind } }', {}, 1);
       await t.subscribed('endpointEvents');
-      await t.gql('mutation($c: String!) { manageEndpoint(name: "k", config: $c) { name } }', { c: SEED_CONFIG });
+      await manage(t, 'k', SEED_CONFIG);
       assert.deepEqual(await sub.done, [{ endpointEvents: { kind: 'ENDPOINT_MANAGED' } }]);
     } finally {
       await t.close();
@@ -65,10 +66,10 @@ describe('restart', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'reactor-test-'));
     try {
       const first = await startTestServer({ dataDir });
-      await first.gql('mutation($c: String!) { manageEndpoint(name: "a", config: $c) { name } }', { c: SEED_CONFIG });
-      await first.gql('mutation($c: String!) { manageEndpoint(name: "b", config: $c) { name } }', { c: SEED_CONFIG });
-      await first.gql('mutation { setEndpointState(name: "b", state: RUNNING) { state } }');
-      await first.gql('mutation { setEndpointOption(name: "a", section: "scaling", key: "rules", value: "0 < rate < 1") { version } }');
+      await manage(first, 'a', SEED_CONFIG);
+      await manage(first, 'b', SEED_CONFIG);
+      await setState(first, 'b', 'RUNNING');
+      await setOption(first, 'a', 'scaling', 'rules', '0 < rate < 1');
       const before = await first.gql('{ endpoints { name state version configText } events { id kind } }');
       await first.close();
 

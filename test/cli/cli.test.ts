@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { reactor } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SEED_CONFIG } from '../api/fixtures.js';
+import { SEED_CONFIG } from '../support/configs.js';
 
 
 describe('reactor CLI', () => {

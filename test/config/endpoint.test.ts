@@ -14,7 +14,7 @@ import {
   validateEndpointConfig,
   type EndpointConfig,
 } from '../../src/config/index.js';
-import { ReactorError } from '../../src/errors/codes.js';
+import { expectBadInput } from '../support/errors.js';
 
 /** DESIGN.md, "Endpoint configuration (Reactor INI, accepted verbatim)", copied with its inline comments. */
 const DESIGN_EXAMPLE = `[endpoint]
@@ -101,18 +101,6 @@ ssl_certificate=/etc/ssl/app.pem
 ssl_key=/etc/ssl/app.key
 redirect=https://status.example.com/down
 `;
-
-function expectBadInput(fn: () => unknown, mentions: string[]): ReactorError {
-  let caught: unknown;
-  assert.throws(fn, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof ReactorError, `expected a ReactorError, got ${String(caught)}`);
-  assert.equal(caught.code, 'BAD_USER_INPUT');
-  for (const m of mentions) assert.ok(caught.message.includes(m), `"${caught.message}" should mention ${JSON.stringify(m)}`);
-  return caught;
-}
 
 describe('parseEndpointConfig: documented examples', () => {
   it("should parse DESIGN.md's example verbatim, inline comments included", () => {

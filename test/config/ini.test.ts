@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIniSafeValue, parseIni, renderIni } from '../../src/config/ini.js';
-import { ReactorError } from '../../src/errors/codes.js';
+import { expectBadInput } from '../support/errors.js';
 
 /** The document as plain [section, [[key, value], …]] pairs, easy to compare. */
 function shape(text: string): Array<[string, Array<[string, string]>]> {
@@ -49,17 +49,9 @@ describe('parseIni', () => {
   ];
   for (const c of refused) {
     it(`should refuse ${c.name}, naming line ${c.line}`, () => {
-      assert.throws(
-        () => parseIni(c.text),
-        (error: unknown) => {
-          assert.ok(error instanceof ReactorError);
-          assert.equal(error.code, 'BAD_USER_INPUT');
-          assert.match(error.message, new RegExp(`^line ${c.line}: `));
-          assert.equal(error.details.line, c.line);
-          for (const m of c.mentions) assert.ok(error.message.includes(m), `"${error.message}" should mention ${m}`);
-          return true;
-        },
-      );
+      const error = expectBadInput(() => parseIni(c.text), c.mentions);
+      assert.match(error.message, new RegExp(`^line ${c.line}: `));
+      assert.equal(error.details.line, c.line);
     });
   }
 });

@@ -11,16 +11,7 @@ import {
   validateManagerConfig,
   type ManagerConfig,
 } from '../../src/config/index.js';
-import { ReactorError } from '../../src/errors/codes.js';
-
-function expectBadInput(fn: () => unknown, mentions: string[]): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof ReactorError);
-    assert.equal(error.code, 'BAD_USER_INPUT');
-    for (const m of mentions) assert.ok(error.message.includes(m), `"${error.message}" should mention ${JSON.stringify(m)}`);
-    return true;
-  });
-}
+import { expectBadInput } from '../support/errors.js';
 
 describe('manager configuration', () => {
   it('should default slots to DEFAULT_MANAGER_SLOTS (1000)', () => {
@@ -46,7 +37,9 @@ describe('manager configuration', () => {
     { name: 'an unknown key', key: 'slot', value: '1', mentions: ['"slot"', 'slots'] },
   ];
   for (const c of refused) {
-    it(`should refuse ${c.name}, naming the key`, () => expectBadInput(() => parseManagerOption(c.key, c.value), c.mentions));
+    it(`should refuse ${c.name}, naming the key`, () => {
+      expectBadInput(() => parseManagerOption(c.key, c.value), c.mentions);
+    });
   }
 
   it('should set a key without mutating the input, and get it back', () => {
@@ -71,8 +64,9 @@ describe('manager configuration', () => {
     { name: 'a missing key', config: {}, mentions: ['slots'] },
   ];
   for (const c of typed) {
-    it(`should refuse a typed configuration with ${c.name}`, () =>
-      expectBadInput(() => validateManagerConfig(c.config as ManagerConfig), c.mentions));
+    it(`should refuse a typed configuration with ${c.name}`, () => {
+      expectBadInput(() => validateManagerConfig(c.config as ManagerConfig), c.mentions);
+    });
   }
 
   it('should accept a valid typed configuration', () => assert.deepEqual(validateManagerConfig({ slots: 3 }), { slots: 3 }));

@@ -5,22 +5,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { containersWithLabel } from '../support/containers.js';
+import { freePort } from '../../src/util/ports.js';
+import { balancedConf } from '../support/configs.js';
+import { containersOf } from '../support/containers.js';
+import { decisionsOf, eventsOf, instancesOf, manage, setOption, setState, type InstanceView } from '../support/graphql.js';
+import { request } from '../support/http.js';
 import { ensureTestImage } from '../support/images.js';
+import { holdConnection } from '../support/load.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { freePort, request } from '../nginx/support.js';
-import {
-  decisionsOf,
-  eventsOf,
-  holdConnection,
-  instancesOf,
-  loopConf,
-  manage,
-  setOption,
-  setState,
-  type InstanceRow,
-} from './support.js';
 
 const docker = new Docker();
 
@@ -34,8 +27,6 @@ describe('control loop', () => {
     await t?.close();
   });
 
-  const containersOf = async (endpoint: string) =>
-    (await containersWithLabel('reactor.manager', t.managerId)).filter((c) => c.Labels['reactor.endpoint'] === endpoint);
   const running = async (endpoint: string, count: number) =>
     waitFor(
       async () => {
@@ -53,15 +44,15 @@ describe('control loop', () => {
       return list.length >= start + count ? list.slice(start) : null;
     }, { timeoutMs: 15_000, what: `${count} evaluations of ${endpoint}` });
   };
-  const hostname = async (instance: InstanceRow) => (await docker.getContainer(instance.containerId!).inspect()).Config.Hostname;
+  const hostname = async (instance: InstanceView) => (await docker.getContainer(instance.containerId!).inspect()).Config.Hostname;
   const unmanage = async (endpoint: string) => {
     await t.gql('mutation($n: String!) { unmanageEndpoint(name: $n) }', { n: endpoint });
-    await waitFor(async () => (await containersOf(endpoint)).length === 0, { what: `no containers of ${endpoint}` });
+    await waitFor(async () => (await containersOf(t, endpoint)).length === 0, { what: `no containers of ${endpoint}` });
   };
 
   it('should put a new instance into nginx only once its port answers', async () => {
     const port = await freePort();
-    await manage(t, 'ready', loopConf({ port, command: `/bin/sh -c 'sleep 2; exec /usr/local/bin/runapp'` }));
+    await manage(t, 'ready', balancedConf({ port, command: `/bin/sh -c 'sleep 2; exec /usr/local/bin/runapp'` }));
     await setState(t, 'ready', 'RUNNING');
     const starting = await waitFor(async () => (await instancesOf(t, 'ready')).find((i) => i.status === 'STARTING' && i.address), {
       what: 'a STARTING instance with an address',
@@ -83,7 +74,7 @@ describe('control loop', () => {
 
   it('should mark an instance that is not ready within unregistered_timeout as errored and replace it', async () => {
     const port = await freePort();
-    await manage(t, 'mute', loopConf({ port, unregisteredTimeout: 2, command: '/bin/sleep 600' }));
+    await manage(t, 'mute', balancedConf({ port, unregisteredTimeout: 2, command: '/bin/sleep 600' }));
     await setState(t, 'mute', 'RUNNING');
     const events = await waitFor(async () => {
       const list = await eventsOf(t, 'mute');
@@ -99,7 +90,7 @@ describe('control loop', () => {
 
   it('should replace a RUNNING instance after error_marks failed health checks in a row', async () => {
     const port = await freePort();
-    await manage(t, 'sick', loopConf({ port, healthPath: '/index.html', errorMarks: 2 }));
+    await manage(t, 'sick', balancedConf({ port, healthPath: '/index.html', errorMarks: 2 }));
     await setState(t, 'sick', 'RUNNING');
     const [sick] = await running('sick', 1);
     // The page the health check asks for goes away; the container itself keeps running.
@@ -124,7 +115,7 @@ describe('control loop', () => {
 
   it('should decommission the least active instance, keep it out of nginx while it drains, and delete it when its connection closes', async () => {
     const port = await freePort();
-    await manage(t, 'drain', loopConf({ port, min: 2, max: 2, decommissionedTimeout: 60 }));
+    await manage(t, 'drain', balancedConf({ port, min: 2, max: 2, decommissionedTimeout: 60 }));
     await setState(t, 'drain', 'RUNNING');
     const [a, b] = await running('drain', 2);
     // a has one long request open, b two: a is the least active.
@@ -153,7 +144,7 @@ describe('control loop', () => {
       await waitFor(async () => !(await instancesOf(t, 'drain')).some((i) => i.id === a!.id), { what: 'a deleted once drained' });
       const removed = (await eventsOf(t, 'drain')).find((e) => e.kind === 'INSTANCE_REMOVED' && e.data.instanceId === a!.id);
       assert.match(removed!.message, /decommissioned and drained \(0 active connections\)/);
-      assert.deepEqual((await containersOf('drain')).map((c) => c.Id), [b!.containerId]);
+      assert.deepEqual((await containersOf(t, 'drain')).map((c) => c.Id), [b!.containerId]);
     } finally {
       heldA.close();
       for (const held of heldB) held.close();
@@ -184,7 +175,7 @@ describe('control loop', () => {
 
   it('should recommission draining instances when the target rises again, before launching any', async () => {
     const port = await freePort();
-    await manage(t, 'back', loopConf({ port, min: 1, max: 5, rules: '3 <= instances <= 3' }));
+    await manage(t, 'back', balancedConf({ port, min: 1, max: 5, rules: '3 <= instances <= 3' }));
     await setState(t, 'back', 'RUNNING');
     const three = await running('back', 3);
     const held = await Promise.all(three.map((i) => holdConnection(i.address!)));
@@ -221,10 +212,10 @@ describe('control loop', () => {
     const list = await instancesOf(t, 'back');
     assert.deepEqual(list.map((i) => i.id).sort(), before.map((i) => i.id).sort(), 'no instance added or deleted');
     assert.equal(list.find((i) => i.id === before[0]!.id)!.status, 'LOST', 'the vanished container is seen, not replaced');
-    assert.equal((await containersOf('back')).length, 2);
+    assert.equal((await containersOf(t, 'back')).length, 2);
 
     await setState(t, 'back', 'STOPPED');
-    await waitFor(async () => (await instancesOf(t, 'back')).length === 0 && (await containersOf('back')).length === 0, {
+    await waitFor(async () => (await instancesOf(t, 'back')).length === 0 && (await containersOf(t, 'back')).length === 0, {
       what: 'no instances or containers once STOPPED',
     });
     const stopped = (await decisionsOf(t, 'back')).at(-1)!;

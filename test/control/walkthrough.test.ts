@@ -4,14 +4,16 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { containersWithLabel } from '../support/containers.js';
+import { freePort } from '../../src/util/ports.js';
+import { CLI_ENTRY, reactor } from '../support/cli.js';
+import { seedConfig } from '../support/configs.js';
+import { containersOf } from '../support/containers.js';
+import { decisionsOf, eventsOf, instancesOf, type DecisionView } from '../support/graphql.js';
 import { httpGet } from '../support/http.js';
-import { ensureTestImage, TEST_IMAGE } from '../support/images.js';
+import { ensureTestImage } from '../support/images.js';
+import { load, type LoadResult } from '../support/load.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { freePort } from '../nginx/support.js';
-import { CLI_ENTRY, reactor } from '../support/cli.js';
-import { decisionsOf, eventsOf, instancesOf, load, type LoadResult } from './support.js';
 
 const docker = new Docker();
 
@@ -25,37 +27,13 @@ async function balancerPort(): Promise<number> {
   return free ? 80 : freePort();
 }
 
-/** The seed's docker.conf, with a local image and a short decommissioned_timeout. */
-function dockerConf(port: number): string {
-  return `[endpoint]
-url=http://${port === 80 ? '' : `:${port}`}
-cloud=docker
-loadbalancer=nginx
-port=5000
-decommissioned_timeout=5
-
-[scaling]
-min_instances=1
-max_instances=5
-
-[cloud:docker]
-image=${TEST_IMAGE}
-command=/usr/local/bin/runapp
-`;
-}
-
 interface Sample {
   id: string;
   at: string;
   instances: number;
   metrics: Record<string, number>;
 }
-interface Decision {
-  id: string;
-  current: number;
-  target: number;
-  summary: string;
-}
+type Decision = Omit<DecisionView, 'record'>;
 
 describe('the walkthrough', () => {
   let t: TestServer;
@@ -87,11 +65,10 @@ describe('the walkthrough', () => {
     assert.equal(run.code, 0, `reactor ${args.join(' ')}: ${run.stderr}`);
     return run.stdout;
   };
-  const containers = async () =>
-    (await containersWithLabel('reactor.manager', t.managerId)).filter((c) => c.Labels['reactor.endpoint'] === 'pyex');
+  const containers = () => containersOf(t, 'pyex');
 
   it('should manage pyex from docker.conf and start it', async () => {
-    assert.equal((await cli(['manage', 'pyex'], dockerConf(port))).trim(), 'pyex PAUSED');
+    assert.equal((await cli(['manage', 'pyex'], seedConfig({ port, decommissionedTimeout: 5 }))).trim(), 'pyex PAUSED');
     await cli(['start', 'pyex']);
     assert.equal((await cli(['state', 'pyex'])).trim(), 'RUNNING');
   });

@@ -3,11 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { buildProgram } from '../../src/cli/main.js';
+import { unbalancedConf as conf } from '../support/configs.js';
+import { containersOf } from '../support/containers.js';
+import { eventsOf, instancesOf, manageAndStart, SET_STATE } from '../support/graphql.js';
 import { httpGet } from '../support/http.js';
 import { ensureTestImage } from '../support/images.js';
 import { startTestServer, take, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { conf, containersOf, eventsOf, instancesOf, manageAndStart, SET_STATE } from './fixtures.js';
 
 const docker = new Docker();
 

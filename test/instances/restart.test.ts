@@ -5,41 +5,34 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
+import { CLI_ENTRY } from '../support/cli.js';
+import { unbalancedConf } from '../support/configs.js';
 import { containersWithLabel, removeContainersWithLabel } from '../support/containers.js';
+import { eventsOf, instancesOf, manageAndStart, postGraphQL, setOption, setState, type GraphQLClient } from '../support/graphql.js';
 import { ensureTestImage, TEST_IMAGE } from '../support/images.js';
 import { waitFor } from '../support/wait.js';
-import { conf, MANAGE, SET_STATE } from './fixtures.js';
 
-const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 const docker = new Docker();
 
-interface Server {
+interface Server extends GraphQLClient {
   child: ChildProcess;
   url: string;
-  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
 }
 
 /** Starts `reactor server` as its own process; resolves with its URL from the "listening on" line. */
 async function startServerProcess(dataDir: string): Promise<Server> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', ENTRY, 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--name', 'restart-host', '--interval', '1'],
+    ['--import', 'tsx', CLI_ENTRY, 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--name', 'restart-host', '--interval', '1'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(stderr)?.[1], { timeoutMs: 20_000, what: `the server to listen (${stderr})` });
-  const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-    const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
-    if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
-    return body.data;
-  };
-  return { child, url, gql };
+  return { child, url, gql: (query, variables) => postGraphQL(url, query, variables) };
 }
 
 function kill9(server: Server): Promise<void> {
@@ -63,12 +56,7 @@ describe('kill -9 and restart', () => {
   let managerId = '';
   let server: Server | undefined;
 
-  const instances = async (s: Server) =>
-    (await s.gql('{ endpoint(name: "keep") { instances { id status containerId address } } }')).endpoint.instances as {
-      id: string;
-      status: string;
-      containerId: string | null;
-    }[];
+  const instances = (s: Server) => instancesOf(s, 'keep');
   const containers = () => containersWithLabel('reactor.manager', managerId);
 
   /** Exactly `count` RUNNING instances, each with its own container, and no container without an instance. */
@@ -100,8 +88,7 @@ describe('kill -9 and restart', () => {
   });
 
   it('should adopt running containers after a kill -9, starting none', async () => {
-    await server!.gql(MANAGE, { name: 'keep', config: conf('keep', { min: 2 }) });
-    await server!.gql(SET_STATE, { name: 'keep', state: 'RUNNING' });
+    await manageAndStart(server!, 'keep', unbalancedConf('keep', { min: 2 }));
     const before = await settled(server!, 2);
     await kill9(server!);
     server = await startServerProcess(dataDir);
@@ -121,36 +108,33 @@ describe('kill -9 and restart', () => {
     server = await startServerProcess(dataDir);
     await waitFor(async () => !(await containers()).some((c) => c.Id === orphan.id), { what: 'the orphan removed' });
     await settled(server, 2);
-    const events = (await server.gql('{ events(endpoint: "keep", limit: 1000) { kind data } }')).events as { kind: string; data: any }[];
+    const events = await eventsOf(server, 'keep');
     assert.ok(events.some((e) => e.kind === 'ORPHAN_REMOVED' && e.data.containerId === orphan.id));
   });
 
   // Kills at moments inside a scale-up of 2 → 5: before, during and after the records and containers are written.
   for (const delayMs of [0, 15, 40, 80, 150, 300]) {
     it(`should leave no duplicate and no orphan after a kill -9 ${delayMs} ms into a scale-up`, async (t) => {
-      const seen = new Set((await server!.gql('{ events(endpoint: "keep", limit: 1000) { id } }')).events.map((e: { id: string }) => e.id));
+      const seen = new Set((await eventsOf(server!, 'keep')).map((e) => e.id));
       await settled(server!, 2);
-      const change = server!.gql(
-        `mutation { setEndpointOption(name: "keep", section: "scaling", key: "min_instances", value: "5") { version } }`,
-      );
-      await change;
+      await setOption(server!, 'keep', 'scaling', 'min_instances', '5');
       await new Promise((resolve) => setTimeout(resolve, delayMs)); // the moment of the crash is the point of this test
       await kill9(server!);
       server = await startServerProcess(dataDir);
       await settled(server, 5);
       // Which repairs the restart made (dropped records, adopted or orphaned containers) tells what moment the kill hit.
-      const repairs = (await server.gql('{ events(endpoint: "keep", limit: 1000) { id kind data } }')).events
-        .filter((e: { id: string; kind: string }) => !seen.has(e.id) && ['INSTANCE_ADOPTED', 'ORPHAN_REMOVED', 'INSTANCE_LOST'].concat('INSTANCE_REMOVED').includes(e.kind))
-        .map((e: { kind: string; data: { reason?: string } }) => (e.data.reason ? `${e.kind}(${e.data.reason})` : e.kind));
+      const repairs = (await eventsOf(server, 'keep'))
+        .filter((e) => !seen.has(e.id) && ['INSTANCE_ADOPTED', 'ORPHAN_REMOVED', 'INSTANCE_LOST'].concat('INSTANCE_REMOVED').includes(e.kind))
+        .map((e) => (e.data.reason ? `${e.kind}(${e.data.reason})` : e.kind));
       t.diagnostic(`repairs after the restart: ${repairs.join(', ') || 'none'}`);
       // Back to 2 for the next moment.
-      await server.gql(`mutation { setEndpointOption(name: "keep", section: "scaling", key: "min_instances", value: "2") { version } }`);
+      await setOption(server, 'keep', 'scaling', 'min_instances', '2');
       await settled(server, 2);
     });
   }
 
   it('should remove everything once STOPPED, across a restart', async () => {
-    await server!.gql(SET_STATE, { name: 'keep', state: 'STOPPED' });
+    await setState(server!, 'keep', 'STOPPED');
     await kill9(server!);
     server = await startServerProcess(dataDir);
     await waitFor(async () => (await instances(server!)).length === 0 && (await containers()).length === 0, {

@@ -3,12 +3,16 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { MetricSampleRecord } from '../../src/store/types.js';
-import { startTestServer, take, type TestServer } from '../support/server.js';
+import { freePort } from '../../src/util/ports.js';
 import { reactor as runReactor } from '../support/cli.js';
+import { staticBackendsConf } from '../support/configs.js';
+import { removeBackends, startBackends, type TestContainer } from '../support/containers.js';
+import { manage } from '../support/graphql.js';
+import { request } from '../support/http.js';
+import { startTestServer, take, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 const reactor = (args: string[], stdin = '') => runReactor(args, { stdin });
-import { endpointConfig, freePort, removeBackends, request, startBackends, type TestBackend } from '../nginx/support.js';
 
 const LABEL = 'metrics-pipeline';
 
@@ -39,7 +43,7 @@ async function load(url: string, total: number, concurrency: number): Promise<nu
 
 describe('metrics from the balancer', () => {
   let t: TestServer;
-  let backends: TestBackend[];
+  let backends: TestContainer[];
   let port: number;
 
   const samples = (endpoint: string) => t.server.services.store.samples.list(endpoint, { limit: 10_000 });
@@ -49,10 +53,7 @@ describe('metrics from the balancer', () => {
     backends = await startBackends(2, LABEL);
     port = await freePort();
     t = await startTestServer({ agent: true, name: 'metrics-host', interval: 1 });
-    const result = await t.gql('mutation($c: String!) { manageEndpoint(name: "load", config: $c) { name } }', {
-      c: endpointConfig(`http://:${port}/`, backends.map((b) => b.address)),
-    });
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    await manage(t, 'load', staticBackendsConf(`http://:${port}/`, backends.map((b) => b.address)));
     await waitFor(async () => (await request(`http://127.0.0.1:${port}/`)).status === 200, { what: 'load served' });
   });
 
@@ -121,7 +122,7 @@ describe('metrics from the balancer', () => {
 
   it('should count requests that find no instance as pending', async () => {
     const emptyPort = await freePort();
-    await t.gql('mutation($c: String!) { manageEndpoint(name: "nobody", config: $c) { name } }', { c: endpointConfig(`http://:${emptyPort}/`, []) });
+    await manage(t, 'nobody', staticBackendsConf(`http://:${emptyPort}/`, []));
     await waitFor(async () => (await request(`http://127.0.0.1:${emptyPort}/`)).status === 502, { what: 'nobody answering 502' });
     for (let i = 0; i < 20; i++) await request(`http://127.0.0.1:${emptyPort}/`);
     const sample = await waitFor(async () => (await samples('nobody')).find((s: MetricSampleRecord) => s.metrics.pending > 0), {

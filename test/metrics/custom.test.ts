@@ -3,14 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseCustomMetrics } from '../../src/metrics/custom.js';
 import type { InstanceRecord } from '../../src/store/types.js';
-import { startTestServer, type TestServer } from '../support/server.js';
 import { reactor as runReactor } from '../support/cli.js';
+import { staticBackendsConf } from '../support/configs.js';
+import { manage } from '../support/graphql.js';
+import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
 const reactor = (args: string[], stdin = '') => runReactor(args, { stdin });
-import { endpointConfig } from '../nginx/support.js';
-
-
 
 function instance(id: string, endpoint: string, address: string): InstanceRecord {
   const now = new Date();
@@ -52,10 +51,7 @@ describe('custom metrics over the API', () => {
   before(async () => {
     t = await startTestServer({ agent: false, interval: 0.2, keepDataDir: true });
     dataDir = t.dataDir;
-    const result = await t.gql('mutation($c: String!) { manageEndpoint(name: "app", config: $c) { name } }', {
-      c: endpointConfig('http://:1/', []),
-    });
-    assert.equal(result.errors, undefined);
+    await manage(t, 'app', staticBackendsConf('http://:1/', []));
     await t.server.services.store.instances.upsert(instance('i-1', 'app', '127.0.0.1:1001'));
     await t.server.services.store.instances.upsert(instance('i-2', 'app', '127.0.0.1:1002'));
   });

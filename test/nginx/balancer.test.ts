@@ -5,35 +5,21 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { STICKY_COOKIE } from '../../src/nginx/render.js';
+import { freePort } from '../../src/util/ports.js';
+import { staticBackendsConf } from '../support/configs.js';
+import { removeBackends, startBackends, type TestContainer } from '../support/containers.js';
+import { eventsOf, manage, setOption } from '../support/graphql.js';
+import { request } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { endpointConfig, freePort, removeBackends, request, startBackends, type TestBackend } from './support.js';
 
 const LABEL = 'nginx-balancer';
 
 describe('nginx balancer', () => {
   let t: TestServer;
-  let backends: TestBackend[];
+  let backends: TestContainer[];
   let prefix: string;
   const ports: Record<string, number> = {};
-
-  async function manage(name: string, config: string): Promise<void> {
-    const result = await t.gql('mutation($n: String!, $c: String!) { manageEndpoint(name: $n, config: $c) { name } }', { n: name, c: config });
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-  }
-
-  async function setOption(name: string, section: string, key: string, value: string): Promise<void> {
-    const result = await t.gql(
-      'mutation($n: String!, $s: String!, $k: String!, $v: String!) { setEndpointOption(name: $n, section: $s, key: $k, value: $v) { version } }',
-      { n: name, s: section, k: key, v: value },
-    );
-    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
-  }
-
-  async function events(name: string): Promise<{ kind: string; message: string }[]> {
-    const result = await t.gql('query($n: String!) { events(endpoint: $n, limit: 1000) { kind message } }', { n: name });
-    return result.data.events;
-  }
 
   const balancer = () => t.server.services.traffic.balancer!;
 
@@ -61,7 +47,7 @@ describe('nginx balancer', () => {
   });
 
   it('should spread requests over every instance', async () => {
-    await manage('spread', endpointConfig(`http://:${ports.spread}`, backends.map((b) => b.address)));
+    await manage(t, 'spread', staticBackendsConf(`http://:${ports.spread}`, backends.map((b) => b.address)));
     const url = `http://127.0.0.1:${ports.spread}/`;
     await waitFor(async () => (await request(url)).status === 200, { what: 'spread served' });
     const seen = new Map<string, number>();
@@ -75,7 +61,7 @@ describe('nginx balancer', () => {
   });
 
   it('should keep a client on one instance with sticky sessions, and spread new clients', async () => {
-    await manage('sticky', endpointConfig(`http://localhost:${ports.sticky}/`, backends.map((b) => b.address), { sticky_sessions: 'true' }));
+    await manage(t, 'sticky', staticBackendsConf(`http://localhost:${ports.sticky}/`, backends.map((b) => b.address), { sticky_sessions: 'true' }));
     const url = `http://127.0.0.1:${ports.sticky}/`;
     const headers = { host: `localhost:${ports.sticky}` };
     await waitFor(async () => (await request(url, { headers })).status === 200, { what: 'sticky served' });
@@ -95,7 +81,7 @@ describe('nginx balancer', () => {
   });
 
   it('should serve TLS with a generated self-signed pair, with upstream keepalive', async () => {
-    await manage('secure', endpointConfig(`https://:${ports.secure}/`, [backends[0].address], { keepalive: '4' }));
+    await manage(t, 'secure', staticBackendsConf(`https://:${ports.secure}/`, [backends[0].address], { keepalive: '4' }));
     const url = `https://127.0.0.1:${ports.secure}/`;
     await waitFor(async () => (await request(url)).status === 200, { what: 'secure served' });
     assert.equal((await request(url)).body.trim(), backends[0].hostname);
@@ -106,8 +92,8 @@ describe('nginx balancer', () => {
   });
 
   it('should answer 502 with no instance, and 301 to `redirect` when set', async () => {
-    await manage('empty', endpointConfig(`http://:${ports.empty}/`, []));
-    await manage('redirect', endpointConfig(`http://:${ports.redirect}/app`, [], { redirect: 'http://example.com/sorry' }));
+    await manage(t, 'empty', staticBackendsConf(`http://:${ports.empty}/`, []));
+    await manage(t, 'redirect', staticBackendsConf(`http://:${ports.redirect}/app`, [], { redirect: 'http://example.com/sorry' }));
     const empty = await waitFor(async () => {
       const answer = await request(`http://127.0.0.1:${ports.empty}/`);
       return answer.status === 502 ? answer : null;
@@ -124,7 +110,7 @@ describe('nginx balancer', () => {
 
   it('should serve a backend change within a second or so', async () => {
     const started = Date.now();
-    await setOption('empty', 'endpoint', 'static_instances', backends[1].address);
+    await setOption(t, 'empty', 'endpoint', 'static_instances', backends[1].address);
     const answer = await waitFor(async () => {
       const a = await request(`http://127.0.0.1:${ports.empty}/`);
       return a.status === 200 ? a : null;
@@ -136,11 +122,11 @@ describe('nginx balancer', () => {
 
   it('should refuse a config nginx rejects, record why, keep serving the old one, and let other endpoints move on', async () => {
     const generation = balancer().driver.generation;
-    await setOption('spread', 'loadbalancer:nginx', 'ssl_certificate', '/nonexistent/reactor-test.crt');
-    await setOption('spread', 'loadbalancer:nginx', 'ssl_key', '/nonexistent/reactor-test.key');
-    await setOption('spread', 'loadbalancer:nginx', 'ssl', 'true');
+    await setOption(t, 'spread', 'loadbalancer:nginx', 'ssl_certificate', '/nonexistent/reactor-test.crt');
+    await setOption(t, 'spread', 'loadbalancer:nginx', 'ssl_key', '/nonexistent/reactor-test.key');
+    await setOption(t, 'spread', 'loadbalancer:nginx', 'ssl', 'true');
     const refused = await waitFor(
-      async () => (await events('spread')).find((e) => e.kind === 'BALANCER_CONFIG_REFUSED'),
+      async () => (await eventsOf(t, 'spread')).find((e) => e.kind === 'BALANCER_CONFIG_REFUSED'),
       { what: 'a BALANCER_CONFIG_REFUSED event on spread' },
     );
     assert.match(refused.message, /reactor-test\.crt/);
@@ -150,15 +136,15 @@ describe('nginx balancer', () => {
     assert.ok(backends.some((b) => b.hostname === answer.body.trim()));
     assert.ok(!readFileSync(join(prefix, 'nginx.conf'), 'utf8').includes('/nonexistent/'));
     // Other endpoints still change while spread is held.
-    await setOption('redirect', 'loadbalancer:nginx', 'redirect', 'http://example.com/later');
+    await setOption(t, 'redirect', 'loadbalancer:nginx', 'redirect', 'http://example.com/later');
     await waitFor(async () => (await request(`http://127.0.0.1:${ports.redirect}/app`)).headers.location === 'http://example.com/later', {
       what: 'redirect changed while spread is refused',
     });
     assert.ok(balancer().driver.generation > generation);
     // Fixing the endpoint brings it back in.
-    await setOption('spread', 'loadbalancer:nginx', 'ssl', 'false');
-    await setOption('spread', 'loadbalancer:nginx', 'ssl_certificate', '');
-    await setOption('spread', 'loadbalancer:nginx', 'ssl_key', '');
+    await setOption(t, 'spread', 'loadbalancer:nginx', 'ssl', 'false');
+    await setOption(t, 'spread', 'loadbalancer:nginx', 'ssl_certificate', '');
+    await setOption(t, 'spread', 'loadbalancer:nginx', 'ssl_key', '');
     await waitFor(async () => (await request(`http://127.0.0.1:${ports.spread}/`)).status === 200, { what: 'spread served again' });
   });
 
@@ -171,7 +157,7 @@ describe('nginx balancer', () => {
     }, { what: 'a new nginx master' });
     assert.notEqual(after, before);
     await waitFor(async () => (await request(`http://127.0.0.1:${ports.spread}/`)).status === 200, { what: 'spread served after the restart' });
-    const restarted = await waitFor(async () => (await events('spread')).find((e) => e.kind === 'BALANCER_RESTARTED'), {
+    const restarted = await waitFor(async () => (await eventsOf(t, 'spread')).find((e) => e.kind === 'BALANCER_RESTARTED'), {
       what: 'a BALANCER_RESTARTED event',
     });
     assert.match(restarted.message, /SIGKILL/);

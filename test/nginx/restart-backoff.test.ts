@@ -10,7 +10,7 @@ import type { DriverReport } from '../../src/nginx/report.js';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { ManualTime } from '../../src/time/timers.js';
 import { waitFor } from '../support/wait.js';
-import { freePort } from './support.js';
+import { freePort } from '../../src/util/ports.js';
 
 describe('nginx restart back-off', () => {
   const time = new ManualTime();

@@ -2,7 +2,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ReactorError } from '../../src/errors/codes.js';
 import {
   clamp,
   combine,
@@ -15,6 +14,7 @@ import {
   type CountRange,
   type ScalingEvaluationInput,
 } from '../../src/scaling/index.js';
+import { expectBadInput } from '../support/errors.js';
 
 const INF = Infinity;
 const r = (min: number, max: number): CountRange => ({ min, max });
@@ -260,15 +260,8 @@ describe('evaluateScaling: input validation', () => {
   ];
   for (const c of cases) {
     it(`should refuse ${c.name} with BAD_USER_INPUT`, () => {
-      assert.throws(
-        () => evaluateScaling(c.input as ScalingEvaluationInput),
-        (error: unknown) => {
-          assert.ok(error instanceof ReactorError);
-          assert.equal(error.code, 'BAD_USER_INPUT');
-          assert.match(error.message, c.says);
-          return true;
-        },
-      );
+      const error = expectBadInput(() => evaluateScaling(c.input as ScalingEvaluationInput));
+      assert.match(error.message, c.says);
     });
   }
 });

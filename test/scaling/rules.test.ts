@@ -3,17 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ReactorError } from '../../src/errors/codes.js';
+import { expectBadInput } from '../support/errors.js';
 import { formatRule, parseRule, parseRules, parseRulesCached, type Rule } from '../../src/scaling/index.js';
-
-function caught(fn: () => unknown): ReactorError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ReactorError, `expected a ReactorError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected an error, none was thrown');
-}
 
 const bounds = (r: Rule) => [r.metric, r.lower, r.lowerInclusive, r.upper, r.upperInclusive];
 
@@ -77,8 +68,7 @@ describe('parseRules: invalid rules are BAD_USER_INPUT naming the rule and the p
   ];
   for (const c of cases) {
     it(`should refuse ${c.name}: ${JSON.stringify(c.text)}`, () => {
-      const error = caught(() => parseRules(c.text));
-      assert.equal(error.code, 'BAD_USER_INPUT');
+      const error = expectBadInput(() => parseRules(c.text));
       assert.ok(error.message.startsWith(`rule "${c.rule}": `), error.message);
       assert.match(error.message, c.says);
       assert.equal(error.details.rule, c.rule);
@@ -86,8 +76,7 @@ describe('parseRules: invalid rules are BAD_USER_INPUT naming the rule and the p
   }
 
   it('should refuse an empty element in a list (stray comma), saying which', () => {
-    const error = caught(() => parseRules('0 < rate < 1,,2 <= instances'));
-    assert.equal(error.code, 'BAD_USER_INPUT');
+    const error = expectBadInput(() => parseRules('0 < rate < 1,,2 <= instances'));
     assert.match(error.message, /rule 2 of 3 is empty/);
     assert.match(error.message, /"0 < rate < 1,,2 <= instances"/);
     assert.throws(() => parseRules('0 < rate < 1,'), /rule 2 of 2 is empty/);

@@ -10,14 +10,21 @@ function recorder() {
   let maxRunning = 0;
   let gate: Promise<void> | undefined;
   let open = () => {};
+  let arrived = () => {};
+  let waiting: Promise<void> = Promise.resolve();
   let failNext: Error | undefined;
   return {
     batches,
     get maxRunning() {
       return maxRunning;
     },
+    /** Holds the next writes at a gate; `waiting` resolves once one of them has reached it. */
     hold() {
       gate = new Promise((resolve) => (open = resolve));
+      waiting = new Promise((resolve) => (arrived = resolve));
+    },
+    get waiting() {
+      return waiting;
     },
     release() {
       gate = undefined;
@@ -30,6 +37,7 @@ function recorder() {
       running++;
       maxRunning = Math.max(maxRunning, running);
       try {
+        if (gate) arrived();
         await gate;
         if (failNext) {
           const error = failNext;
@@ -61,7 +69,7 @@ describe('BatchedAppend', () => {
     const appender = new BatchedAppend(store.write);
     store.hold();
     const first = [appender.append(1), appender.append(2)];
-    await new Promise((resolve) => setImmediate(resolve)); // the first write has started and waits
+    await store.waiting; // the first write has started and waits at the gate
     const second = [appender.append(3), appender.append(4), appender.append(5)];
     store.release();
     await Promise.all([...first, ...second]);

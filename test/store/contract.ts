@@ -1,7 +1,7 @@
 // The store contract as tests: the same cases run against every backend (SQLite file, MongoDB/FerretDB).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, ReactorError, type ErrorCode } from '../../src/errors/codes.js';
+import { ErrorCodes } from '../../src/errors/codes.js';
 import { newId } from '../../src/store/ids.js';
 import type {
   DecisionRecord,
@@ -12,6 +12,8 @@ import type {
   MetricSampleRecord,
   Store,
 } from '../../src/store/types.js';
+import { assertCode, rejectsWithCode } from '../support/errors.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * @param openFresh opens a store on new, empty data (a new file, a new database)
@@ -70,7 +72,7 @@ export function runStoreContract(
       it('should refuse to create a name that exists with ALREADY_EXISTS', () =>
         withStore(async (store) => {
           await store.endpoints.create({ name: 'web', state: 'PAUSED', configText: 'a' });
-          await rejectsWith(store.endpoints.create({ name: 'web', state: 'RUNNING', configText: 'b' }), ErrorCodes.ALREADY_EXISTS);
+          await rejectsWithCode(store.endpoints.create({ name: 'web', state: 'RUNNING', configText: 'b' }), ErrorCodes.ALREADY_EXISTS);
           const kept = await store.endpoints.get('web');
           assert.equal(kept?.configText, 'a');
           assert.equal(kept?.state, 'PAUSED');
@@ -93,7 +95,8 @@ export function runStoreContract(
       it('should update state and config, bumping the version and updatedAt', () =>
         withStore(async (store) => {
           const created = await store.endpoints.create({ name: 'web', state: 'PAUSED', configText: 'v1' });
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          // The store stamps updatedAt with the wall clock: wait until it has moved past the creation's millisecond.
+          await waitFor(() => Date.now() > created.updatedAt.getTime(), { intervalMs: 1, what: 'the clock to pass createdAt' });
           const started = await store.endpoints.update('web', 1, { state: 'RUNNING' });
           assert.equal(started.version, 2);
           assert.equal(started.state, 'RUNNING');
@@ -113,7 +116,7 @@ export function runStoreContract(
         withStore(async (store) => {
           await store.endpoints.create({ name: 'web', state: 'PAUSED', configText: 'v1' });
           await store.endpoints.update('web', 1, { configText: 'v2' });
-          await rejectsWith(store.endpoints.update('web', 1, { configText: 'lost' }), ErrorCodes.CONFLICT);
+          await rejectsWithCode(store.endpoints.update('web', 1, { configText: 'lost' }), ErrorCodes.CONFLICT);
           const kept = await store.endpoints.get('web');
           assert.equal(kept?.version, 2);
           assert.equal(kept?.configText, 'v2');
@@ -165,7 +168,7 @@ export function runStoreContract(
           for (let version = 1; version <= 5; version++) {
             await store.endpoints.update('web', version, { configText: `v${version + 1}` });
           }
-          await rejectsWith(store.endpoints.create({ name: 'web', state: 'PAUSED', configText: 'again' }), ErrorCodes.ALREADY_EXISTS);
+          await rejectsWithCode(store.endpoints.create({ name: 'web', state: 'PAUSED', configText: 'again' }), ErrorCodes.ALREADY_EXISTS);
           const kept = await store.endpoints.get('web');
           assert.equal(kept?.version, 6);
           assert.equal(kept?.configText, 'v6');
@@ -188,18 +191,18 @@ export function runStoreContract(
 
       it('should fail with NOT_FOUND when updating an endpoint that does not exist', () =>
         withStore(async (store) => {
-          await rejectsWith(store.endpoints.update('ghost', 1, { state: 'RUNNING' }), ErrorCodes.NOT_FOUND);
+          await rejectsWithCode(store.endpoints.update('ghost', 1, { state: 'RUNNING' }), ErrorCodes.NOT_FOUND);
         }));
 
       it('should refuse a bad state or version with BAD_USER_INPUT', () =>
         withStore(async (store) => {
           await store.endpoints.create({ name: 'web', state: 'PAUSED', configText: '' });
-          await rejectsWith(
+          await rejectsWithCode(
             store.endpoints.update('web', 1, { state: 'FLYING' as never }),
             ErrorCodes.BAD_USER_INPUT,
           );
-          await rejectsWith(store.endpoints.update('web', 0, { state: 'RUNNING' }), ErrorCodes.BAD_USER_INPUT);
-          await rejectsWith(
+          await rejectsWithCode(store.endpoints.update('web', 0, { state: 'RUNNING' }), ErrorCodes.BAD_USER_INPUT);
+          await rejectsWithCode(
             store.endpoints.create({ name: 'other', state: 'SLEEPING' as never, configText: '' }),
             ErrorCodes.BAD_USER_INPUT,
           );
@@ -215,7 +218,7 @@ export function runStoreContract(
           assert.equal(await store.endpoints.delete('web'), false);
           assert.equal(await store.endpoints.get('web'), null);
           assert.deepEqual((await store.endpoints.list()).map((e) => e.name), ['keep']);
-          await rejectsWith(store.endpoints.update('web', 1, { state: 'RUNNING' }), ErrorCodes.NOT_FOUND);
+          await rejectsWithCode(store.endpoints.update('web', 1, { state: 'RUNNING' }), ErrorCodes.NOT_FOUND);
           const again = await store.endpoints.create({ name: 'web', state: 'RUNNING', configText: 'new' });
           assert.equal(again.version, 1);
         }));
@@ -506,8 +509,8 @@ export function runStoreContract(
 
       it('should refuse a bad limit with BAD_USER_INPUT', () =>
         withStore(async (store) => {
-          await rejectsWith(log(store).list('web', { limit: 0 }), ErrorCodes.BAD_USER_INPUT);
-          await rejectsWith(log(store).list('web', { limit: 2.5 }), ErrorCodes.BAD_USER_INPUT);
+          await rejectsWithCode(log(store).list('web', { limit: 0 }), ErrorCodes.BAD_USER_INPUT);
+          await rejectsWithCode(log(store).list('web', { limit: 2.5 }), ErrorCodes.BAD_USER_INPUT);
         }));
 
       it('should prune items strictly older than a time and report how many', () =>
@@ -524,7 +527,7 @@ export function runStoreContract(
       it('should refuse a duplicate id with ALREADY_EXISTS', () =>
         withStore(async (store) => {
           const [item] = await fill(store, 'web', 1);
-          await rejectsWith(log(store).append({ ...item }), ErrorCodes.ALREADY_EXISTS);
+          await rejectsWithCode(log(store).append({ ...item }), ErrorCodes.ALREADY_EXISTS);
           assert.equal((await log(store).list('web')).length, 1);
         }));
 
@@ -564,17 +567,6 @@ export function runStoreContract(
   }
 }
 
-function assertCode(error: unknown, code: ErrorCode): void {
-  assert.ok(error instanceof ReactorError, `expected a ReactorError ${code}, got ${String(error)}`);
-  assert.equal(error.code, code, error.message);
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assertCode(error, code);
-    return true;
-  });
-}
 
 function aManager(id: string): ManagerRecord {
   return {

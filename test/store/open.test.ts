@@ -2,70 +2,40 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, ReactorError } from '../../src/errors/codes.js';
+import { ErrorCodes } from '../../src/errors/codes.js';
 import { openStore, redactStoreUrl } from '../../src/store/open.js';
+import { freePort } from '../../src/util/ports.js';
+import { rejectsWithCode } from '../support/errors.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'reactor-store-open-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-function expectCode(code: string, check: (error: ReactorError) => void = () => undefined) {
-  return (error: unknown) => {
-    assert.ok(error instanceof ReactorError, String(error));
-    assert.equal(error.code, code, error.message);
-    check(error);
-    return true;
-  };
-}
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe('openStore', () => {
   for (const url of ['postgres://localhost/reactor', '/var/lib/reactor.db', '', 'sqlite:', 'mongodb://']) {
     it(`should refuse ${JSON.stringify(url)} with BAD_USER_INPUT naming the accepted forms`, async () => {
-      await assert.rejects(
-        openStore(url),
-        expectCode(ErrorCodes.BAD_USER_INPUT, (error) => {
-          assert.ok(error.message.includes(`"${url}"`), error.message);
-          assert.match(error.message, /sqlite:PATH/);
-          assert.match(error.message, /mongodb:\/\//);
-        }),
-      );
+      await rejectsWithCode(openStore(url), ErrorCodes.BAD_USER_INPUT, [`"${url}"`, 'sqlite:PATH', 'mongodb://']);
     });
   }
 
   it('should fail with a one-line UNAVAILABLE naming a MongoDB store nobody serves, without its password', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nobody listens there
     const url = `mongodb://reactor:s3cret@127.0.0.1:${port}/reactor?serverSelectionTimeoutMS=300`;
-    await assert.rejects(
-      openStore(url),
-      expectCode(ErrorCodes.UNAVAILABLE, (error) => {
-        assert.ok(error.message.startsWith(`store mongodb://reactor:***@127.0.0.1:${port}/reactor`), error.message);
-        assert.ok(!error.message.includes('s3cret'), error.message);
-        assert.ok(!error.message.includes('\n'), error.message);
-      }),
-    );
+    const error = await rejectsWithCode(openStore(url), ErrorCodes.UNAVAILABLE);
+    assert.ok(error.message.startsWith(`store mongodb://reactor:***@127.0.0.1:${port}/reactor`), error.message);
+    assert.ok(!error.message.includes('s3cret'), error.message);
+    assert.ok(!error.message.includes('\n'), error.message);
   });
 
   it('should fail with UNAVAILABLE when a SQLite file cannot be opened', async () => {
     const notADirectory = path.join(root, 'file');
     writeFileSync(notADirectory, 'x');
-    await assert.rejects(
-      openStore(`sqlite:${notADirectory}/store.db`),
-      expectCode(ErrorCodes.UNAVAILABLE, (error) => assert.match(error.message, /^store sqlite:.*store\.db is unavailable: /)),
-    );
+    const error = await rejectsWithCode(openStore(`sqlite:${notADirectory}/store.db`), ErrorCodes.UNAVAILABLE);
+    assert.match(error.message, /^store sqlite:.*store\.db is unavailable: /);
     const notADatabase = path.join(root, 'garbage.db');
     writeFileSync(notADatabase, 'this is not a database file, just text that is long enough to look like a header');
-    await assert.rejects(openStore(`sqlite:${notADatabase}`), expectCode(ErrorCodes.UNAVAILABLE));
+    await rejectsWithCode(openStore(`sqlite:${notADatabase}`), ErrorCodes.UNAVAILABLE);
   });
 
   it('should redact only the password of a store URL', () => {

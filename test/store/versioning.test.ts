@@ -1,9 +1,10 @@
 // The optimistic update flow on its own: which outcome each race between read and compare-and-set gives.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, ReactorError } from '../../src/errors/codes.js';
+import { ErrorCodes } from '../../src/errors/codes.js';
 import type { EndpointRecord } from '../../src/store/types.js';
 import { updateEndpointVersioned, type EndpointWrite, type VersionedEndpointOps } from '../../src/store/versioning.js';
+import { rejectsWithCode } from '../support/errors.js';
 
 const stored: EndpointRecord = {
   name: 'web',
@@ -26,12 +27,6 @@ function ops(reads: (EndpointRecord | null)[], matched: number, writes: Endpoint
   };
 }
 
-const code = (expected: string) => (error: unknown) => {
-  assert.ok(error instanceof ReactorError);
-  assert.equal(error.code, expected);
-  return true;
-};
-
 describe('updateEndpointVersioned', () => {
   const now = new Date('2026-01-02T00:00:00Z');
 
@@ -51,22 +46,19 @@ describe('updateEndpointVersioned', () => {
 
   it('should fail with CONFLICT without writing when the read version differs', async () => {
     const writes: EndpointWrite[] = [];
-    await assert.rejects(updateEndpointVersioned(ops([stored], 1, writes), 'web', 2, {}, now), code(ErrorCodes.CONFLICT));
+    await rejectsWithCode(updateEndpointVersioned(ops([stored], 1, writes), 'web', 2, {}, now), ErrorCodes.CONFLICT);
     assert.deepEqual(writes, []);
   });
 
   it('should fail with CONFLICT when another writer wins between the read and the write', async () => {
-    await assert.rejects(
-      updateEndpointVersioned(ops([stored, { ...stored, version: 4 }], 0), 'web', 3, {}, now),
-      code(ErrorCodes.CONFLICT),
-    );
+    await rejectsWithCode(updateEndpointVersioned(ops([stored, { ...stored, version: 4 }], 0), 'web', 3, {}, now), ErrorCodes.CONFLICT);
   });
 
   it('should fail with NOT_FOUND when the endpoint is deleted between the read and the write', async () => {
-    await assert.rejects(updateEndpointVersioned(ops([stored, null], 0), 'web', 3, {}, now), code(ErrorCodes.NOT_FOUND));
+    await rejectsWithCode(updateEndpointVersioned(ops([stored, null], 0), 'web', 3, {}, now), ErrorCodes.NOT_FOUND);
   });
 
   it('should fail with NOT_FOUND when there is no such endpoint', async () => {
-    await assert.rejects(updateEndpointVersioned(ops([null], 0), 'web', 1, {}, now), code(ErrorCodes.NOT_FOUND));
+    await rejectsWithCode(updateEndpointVersioned(ops([null], 0), 'web', 1, {}, now), ErrorCodes.NOT_FOUND);
   });
 });

@@ -1,4 +1,4 @@
-// Docker in tests: starts the test image as a plain backend, and finds and removes the containers a test left, by their labels.
+// Docker in tests: starts the test image as plain backends, and finds and removes containers by their labels.
 import Docker from 'dockerode';
 import { httpGet } from './http.js';
 import { ensureTestImage } from './images.js';
@@ -9,6 +9,11 @@ const docker = new Docker();
 /** Containers carrying `label=value` (running or not). */
 export async function containersWithLabel(label: string, value: string): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`${label}=${value}`] } });
+}
+
+/** The containers of one endpoint on a server's local manager (`reactor.manager` and `reactor.endpoint` labels). */
+export async function containersOf(server: { managerId: string }, endpoint: string): Promise<Docker.ContainerInfo[]> {
+  return (await containersWithLabel('reactor.manager', server.managerId)).filter((c) => c.Labels['reactor.endpoint'] === endpoint);
 }
 
 /** Force-removes every container carrying `label=value`; returns how many there were. */
@@ -55,4 +60,17 @@ export async function startTestContainer(labels: Record<string, string>, { pollM
   const address = `127.0.0.1:${port}`;
   await waitFor(async () => (await httpGet(address)).status === 200, { intervalMs: pollMs, what: `test container ${address}` });
   return { address, hostname: info.Config.Hostname, containerId: info.Id };
+}
+
+/** The label of backends a test starts by hand (not through Reactor); its value names the test. */
+const TEST_LABEL = 'reactor.test';
+
+/** Starts `count` test containers labelled `reactor.test=<label>`, published on loopback and answering HTTP. */
+export function startBackends(count: number, label: string): Promise<TestContainer[]> {
+  return Promise.all(Array.from({ length: count }, () => startTestContainer({ [TEST_LABEL]: label })));
+}
+
+/** Removes the backends `startBackends(…, label)` started; returns how many there were. */
+export function removeBackends(label: string): Promise<number> {
+  return removeContainersWithLabel(TEST_LABEL, label);
 }

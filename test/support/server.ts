@@ -4,15 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { waitFor } from './wait.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
 import { localManagerId } from '../../src/server/services.js';
 import { removeContainersWithLabel } from './containers.js';
-
-export interface GraphQLResult {
-  data?: any;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
+import { postGraphQL, type GraphQLResult } from './graphql.js';
+import { waitFor } from './wait.js';
 
 export interface TestServer {
   url: string;
@@ -61,14 +57,9 @@ export async function startTestServer(
     managerId,
     server,
     logs,
-    async gql(query, variables = {}, headers = {}) {
+    gql(query, variables = {}, headers = {}) {
       const apiKey: Record<string, string> = options.apiKey ? { 'x-auth-key': options.apiKey } : {};
-      const response = await fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...apiKey, ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as GraphQLResult;
+      return postGraphQL(server.url, query, variables, { ...apiKey, ...headers });
     },
     async subscribed(topic, count = 1) {
       await waitFor(() => server.services.bus.subscriberCount(topic) >= count, { what: `${count} ${topic} subscriber(s)` });

@@ -1,42 +1,6 @@
-// Helpers of the control loop tests: endpoint configs, held-open connections, bounded HTTP load (the CLI runs through test/support/cli.ts).
+// Traffic for tests: bounded HTTP load from a child process, and connections held open to an instance.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { TEST_IMAGE } from '../support/images.js';
-import type { TestServer } from '../support/server.js';
-
-export interface LoopConf {
-  port: number;
-  min?: number;
-  max?: number;
-  rules?: string;
-  decommissionedTimeout?: number;
-  unregisteredTimeout?: number;
-  errorMarks?: number;
-  healthPath?: string;
-  command?: string;
-}
-
-/** An nginx-balanced endpoint on the test image, served at http://127.0.0.1:PORT/. */
-export function loopConf(c: LoopConf): string {
-  return `[endpoint]
-url=http://:${c.port}/
-loadbalancer=nginx
-port=5000
-decommissioned_timeout=${c.decommissionedTimeout ?? 60}
-unregistered_timeout=${c.unregisteredTimeout ?? 120}
-error_marks=${c.errorMarks ?? 3}
-health_path=${c.healthPath ?? ''}
-
-[scaling]
-min_instances=${c.min ?? 1}
-max_instances=${c.max ?? 5}
-rules=${c.rules ?? ''}
-
-[cloud:docker]
-image=${TEST_IMAGE}
-command=${c.command ?? '/usr/local/bin/runapp'}
-`;
-}
 
 /**
  * A connection held open to `address` (an instance's published port): a CGI
@@ -132,46 +96,4 @@ export function load(
     child.on('error', reject);
     child.on('close', () => (last ? resolve(last) : reject(new Error('the load generator reported nothing'))));
   });
-}
-
-export interface InstanceRow {
-  id: string;
-  status: string;
-  address: string | null;
-  containerId: string | null;
-}
-
-export async function instancesOf(t: TestServer, endpoint: string): Promise<InstanceRow[]> {
-  const { data, errors } = await t.gql('query($n: String!) { endpoint(name: $n) { instances { id status address containerId } } }', { n: endpoint });
-  if (errors) throw new Error(errors.map((e) => e.message).join('; '));
-  return data.endpoint?.instances ?? [];
-}
-
-export async function eventsOf(t: TestServer, endpoint: string): Promise<{ id: string; kind: string; message: string; data: any }[]> {
-  const { data } = await t.gql('query($e: String) { events(endpoint: $e, limit: 10000) { id kind message data } }', { e: endpoint });
-  return data.events;
-}
-
-export async function decisionsOf(t: TestServer, endpoint: string): Promise<{ id: string; current: number; target: number; summary: string; record: any }[]> {
-  const { data, errors } = await t.gql('query($n: String!) { endpoint(name: $n) { decisions(limit: 10000) { id current target summary record } } }', { n: endpoint });
-  if (errors) throw new Error(errors.map((e) => e.message).join('; '));
-  return data.endpoint.decisions;
-}
-
-export async function setOption(t: TestServer, name: string, section: string, key: string, value: string): Promise<void> {
-  const result = await t.gql(
-    'mutation($n: String!, $s: String!, $k: String!, $v: String!) { setEndpointOption(name: $n, section: $s, key: $k, value: $v) { version } }',
-    { n: name, s: section, k: key, v: value },
-  );
-  if (result.errors) throw new Error(result.errors.map((e) => e.message).join('; '));
-}
-
-export async function setState(t: TestServer, name: string, state: 'RUNNING' | 'PAUSED' | 'STOPPED'): Promise<void> {
-  const result = await t.gql('mutation($n: String!, $s: EndpointState!) { setEndpointState(name: $n, state: $s) { state } }', { n: name, s: state });
-  if (result.errors) throw new Error(result.errors.map((e) => e.message).join('; '));
-}
-
-export async function manage(t: TestServer, name: string, config: string): Promise<void> {
-  const result = await t.gql('mutation($n: String!, $c: String!) { manageEndpoint(name: $n, config: $c) { name } }', { n: name, c: config });
-  if (result.errors) throw new Error(result.errors.map((e) => e.message).join('; '));
 }

@@ -1,4 +1,4 @@
-// Pure metrics code as tables: log lines, per-backend totals, /proc/net/tcp decoding and the endpoint sample.
+// Traffic counting as tables (pure code): balancer log lines, per-backend totals, /proc/net/tcp connection counts and the endpoint sample they make.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseEndpointConfig } from '../../src/config/index.js';
@@ -7,7 +7,7 @@ import { countEstablished, decodeProcAddress } from '../../src/metrics/connectio
 import { parseLogLine, type BalancerLogLine } from '../../src/metrics/log-line.js';
 import { endpointSample } from '../../src/metrics/sampler.js';
 import { endpointBackends, type EndpointView } from '../../src/endpoints/backends.js';
-import { endpointConfig } from '../nginx/support.js';
+import { staticBackendsConf } from '../support/configs.js';
 
 describe('parseLogLine', () => {
   const cases: { name: string; line: string; expected: BalancerLogLine | null }[] = [
@@ -99,7 +99,7 @@ describe('/proc/net/tcp', () => {
 
 describe('endpointSample', () => {
   const view = (state: 'RUNNING' | 'STOPPED', backends: string[], loadbalancer = 'nginx'): EndpointView => {
-    const config = parseEndpointConfig(endpointConfig('http://:81/', backends).replace('loadbalancer=nginx', `loadbalancer=${loadbalancer}`));
+    const config = parseEndpointConfig(staticBackendsConf('http://:81/', backends).replace('loadbalancer=nginx', `loadbalancer=${loadbalancer}`));
     const record = { name: 'web', state, configText: '', version: 1, createdAt: new Date(), updatedAt: new Date() };
     return { record, config, backends: endpointBackends(record, config, []) };
   };

@@ -1,0 +1,105 @@
+// EventBus: publishing never waits; a subscriber that stops reading is cut off with a SLOW_CONSUMER error once its buffer is full, and the others keep receiving.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ErrorCodes } from '../../src/errors/codes.js';
+import { DEFAULT_SUBSCRIBER_BUFFER, EventBus } from '../../src/events/bus.js';
+import { rejectsWithCode } from '../support/errors.js';
+
+interface Item {
+  id: string;
+  endpoint: string;
+}
+type TestTopics = { items: Item };
+
+const item = (n: number, endpoint = 'web'): Item => ({ id: `e${n}`, endpoint });
+
+/** The ids of the next `count` items (each must arrive; done fails the test). */
+async function drain(iterator: AsyncIterableIterator<Item>, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const next = await iterator.next();
+    assert.equal(next.done, false, `item ${i + 1} of ${count}`);
+    ids.push(next.value.id);
+  }
+  return ids;
+}
+
+/** The subscriber's next read fails with the SLOW_CONSUMER cut, naming the afterId to resume from. */
+async function assertCutOff(iterator: AsyncIterableIterator<Item>, capacity: number, lastDeliveredId: string | null): Promise<void> {
+  const error = await rejectsWithCode(iterator.next(), ErrorCodes.UNAVAILABLE);
+  assert.deepEqual(error.details, { reason: 'SLOW_CONSUMER', lastDeliveredId });
+  assert.equal(
+    error.message,
+    `subscriber too slow: more than ${capacity} items queued; reconnect with afterId ${JSON.stringify(lastDeliveredId)} to resume`,
+  );
+}
+
+describe('EventBus slow-consumer cut', () => {
+  it('should cut off a subscriber that stops reading once its buffer is full, naming the last item it was given', async () => {
+    const bus = new EventBus<TestTopics>();
+    const slow = bus.subscribe('items', { capacity: 3 });
+    bus.publish('items', item(1));
+    assert.deepEqual(await drain(slow, 1), ['e1'], 'it read one item, then stopped reading');
+
+    for (const n of [2, 3, 4]) bus.publish('items', item(n));
+    assert.equal(bus.subscriberCount('items'), 1, 'a full buffer is not yet an overflow');
+    bus.publish('items', item(5)); // one more than the buffer holds
+
+    // The queued items are dropped with the subscription: the client resumes from the store with afterId.
+    await assertCutOff(slow, 3, 'e1');
+    assert.equal(bus.subscriberCount('items'), 0, 'the cut subscriber is gone');
+    assert.deepEqual(await slow.next(), { value: undefined, done: true }, 'and stays ended');
+  });
+
+  it('should name no afterId when the cut subscriber was given nothing yet', async () => {
+    const bus = new EventBus<TestTopics>();
+    const slow = bus.subscribe('items', { capacity: 2 });
+    for (const n of [1, 2, 3]) bus.publish('items', item(n));
+    await assertCutOff(slow, 2, null);
+  });
+
+  it('should keep delivering every item to the other subscribers, before and after the cut', async () => {
+    const bus = new EventBus<TestTopics>();
+    const slow = bus.subscribe('items', { capacity: 2 });
+    const reader = bus.subscribe('items', { capacity: 2 });
+    const other = bus.subscribe('items', { endpoint: 'api', capacity: 2 });
+
+    const read: string[] = [];
+    for (let n = 1; n <= 6; n++) {
+      bus.publish('items', item(n)); // publish returns at once, whoever is behind
+      read.push(...(await drain(reader, 1)));
+    }
+    await assertCutOff(slow, 2, null);
+    assert.deepEqual(read, ['e1', 'e2', 'e3', 'e4', 'e5', 'e6'], 'the reading subscriber missed nothing');
+
+    // A filtered subscriber counts only its own endpoint's items against its buffer.
+    bus.publish('items', item(7, 'api'));
+    assert.deepEqual(await drain(other, 1), ['e7']);
+    bus.publish('items', item(8));
+    assert.deepEqual(await drain(reader, 2), ['e7', 'e8']);
+    assert.equal(bus.subscriberCount('items'), 2, 'only the slow one was removed');
+  });
+
+  it(`should hold ${DEFAULT_SUBSCRIBER_BUFFER} items by default before cutting`, async () => {
+    const bus = new EventBus<TestTopics>();
+    const slow = bus.subscribe('items');
+    for (let n = 1; n <= DEFAULT_SUBSCRIBER_BUFFER; n++) bus.publish('items', item(n));
+    assert.equal(bus.subscriberCount('items'), 1);
+    assert.deepEqual(await drain(slow, 2), ['e1', 'e2'], 'a full buffer is still delivered in order');
+    for (let n = DEFAULT_SUBSCRIBER_BUFFER + 1; n <= DEFAULT_SUBSCRIBER_BUFFER + 3; n++) bus.publish('items', item(n));
+    await assertCutOff(slow, DEFAULT_SUBSCRIBER_BUFFER, 'e2');
+  });
+
+  it('should wake a waiting reader with the cut, not leave it hanging', async () => {
+    const bus = new EventBus<TestTopics>();
+    const slow = bus.subscribe('items', { capacity: 1 });
+    bus.publish('items', item(1));
+    assert.deepEqual(await drain(slow, 1), ['e1']);
+    const waiting = slow.next(); // a reader parked on an empty queue
+    bus.publish('items', item(2));
+    assert.deepEqual(await waiting, { value: item(2), done: false });
+    bus.publish('items', item(3));
+    bus.publish('items', item(4));
+    await assertCutOff(slow, 1, 'e2');
+  });
+});
