@@ -19,6 +19,7 @@ import type {
   EndpointRecord,
   EventRecord,
   InstanceRecord,
+  LeaseRecord,
   ListOptions,
   ManagerRecord,
   MetricSampleRecord,
@@ -169,6 +170,7 @@ function memoryStore(): Store {
   const latest = new Map<string, MetricSampleRecord>();
   const decisions: DecisionRecord[] = [];
   const custom = new Map<string, CustomMetricsRecord>();
+  const leases = new Map<string, LeaseRecord>();
   const index = (endpoint: string) => {
     let map = byEndpoint.get(endpoint);
     if (!map) byEndpoint.set(endpoint, (map = new Map()));
@@ -217,17 +219,22 @@ function memoryStore(): Store {
         index(r.endpoint).set(r.id, r);
         return r;
       },
-      update: async (id, changes, expectStatus) => {
+      update: async (id, changes, guard = {}) => {
         const r = instances.get(id);
-        if (!r || (expectStatus && !expectStatus.includes(r.status))) return null;
+        if (!r || (guard.status && !guard.status.includes(r.status)) || (guard.term !== undefined && r.term > guard.term)) return null;
         const next = { ...r, ...changes };
         instances.set(id, next);
         index(next.endpoint).set(id, next);
         return next;
       },
-      delete: async (id) => {
+      claim: async (term) => {
+        let n = 0;
+        for (const r of instances.values()) if (r.term < term) (r.term = term), n++;
+        return n;
+      },
+      delete: async (id, guard = {}) => {
         const r = instances.get(id);
-        if (!r) return false;
+        if (!r || (guard.status && !guard.status.includes(r.status)) || (guard.term !== undefined && r.term > guard.term)) return false;
         instances.delete(id);
         byEndpoint.get(r.endpoint)?.delete(id);
         return true;
@@ -260,6 +267,17 @@ function memoryStore(): Store {
       set: async (r) => (custom.set(`${r.endpoint}\u0000${r.instance}`, r), r),
       list: async (endpoint) => [...custom.values()].filter((r) => endpoint === undefined || r.endpoint === endpoint),
       delete: async () => 0,
+    },
+    leases: {
+      get: async (name) => leases.get(name) ?? null,
+      create: async (r) => (leases.has(r.name) ? null : (leases.set(r.name, { ...r }), { ...r })),
+      swap: async (name, expected, next) => {
+        const lease = leases.get(name);
+        if (!lease || lease.term !== expected.term || lease.renewals !== expected.renewals) return null;
+        const swapped = { name, ...next };
+        leases.set(name, swapped);
+        return { ...swapped };
+      },
     },
     close: async () => {},
   };

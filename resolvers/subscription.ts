@@ -17,7 +17,7 @@ type History<K extends keyof Topics> = (
 
 /**
  * Subscribes first, then reads history after `afterId`, so nothing published
- * in between is lost (replayThenLive drops the overlap by id).
+ * in between is lost (replayThenLive drops the overlap by store sequence number).
  */
 function stream<K extends keyof Topics>(topic: K, history: History<K>) {
   return {

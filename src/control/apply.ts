@@ -116,7 +116,7 @@ export class DesiredStateWriter {
       InstanceEventKinds.INSTANCE_REMOVING,
       `instance ${record.id} removing (${why})`,
       { why },
-      ['PENDING', 'STARTING', 'RUNNING', 'DECOMMISSIONED', 'ERROR', 'LOST'],
+      { status: ['PENDING', 'STARTING', 'RUNNING', 'DECOMMISSIONED', 'ERROR', 'LOST'] },
     );
     return changed !== null;
   }
@@ -130,7 +130,7 @@ export class DesiredStateWriter {
       InstanceEventKinds.INSTANCE_DECOMMISSIONED,
       `instance ${record.id} decommissioned: out of the balancer, draining until its connections close or ${timeoutSeconds} s pass`,
       { why },
-      ['RUNNING'],
+      { status: ['RUNNING'] },
     );
     return changed !== null;
   }
@@ -144,7 +144,7 @@ export class DesiredStateWriter {
       InstanceEventKinds.INSTANCE_RECOMMISSIONED,
       `instance ${record.id} recommissioned: back in the balancer at ${record.address}`,
       { why },
-      ['DECOMMISSIONED'],
+      { status: ['DECOMMISSIONED'] },
     );
     return changed !== null;
   }
@@ -185,7 +185,7 @@ export class DesiredStateWriter {
             InstanceEventKinds.INSTANCE_PLACED,
             message,
             {},
-            ['PENDING'],
+            { status: ['PENDING'] },
           );
         } else {
           await instances.create(

@@ -13,6 +13,8 @@ export interface InstanceChangeRecord {
   at: Date;
   change: InstanceChangeKind;
   instance: InstanceRecord;
+  /** The sequence number of that event in the store's log. */
+  seq?: number;
   /** What the change's event recorded besides the instance (why, failure kind and details…). */
   data?: Record<string, unknown>;
 }

@@ -276,7 +276,7 @@ export class EngineSync {
           `instance ${record.id} lost: ${why}`,
           // A container that never became ready counts as a failed launch (a crash loop backs off).
           beforeReady ? { failure: 'EXITED_BEFORE_READY', message: why } : {},
-          [record.status],
+          { status: [record.status] },
         );
         return true;
       }
@@ -319,7 +319,7 @@ export class EngineSync {
         InstanceEventKinds.INSTANCE_STARTED,
         `instance ${record.id} started container ${short(launched.containerId)} at ${launched.address}`,
         {},
-        ['STARTING'],
+        { status: ['STARTING'] },
       );
       if (started) this.health.watch(started, config);
       else if (!(await this.options.store.instances.get(record.id))) await agent.remove(launched.containerId);
@@ -334,7 +334,7 @@ export class EngineSync {
           InstanceEventKinds.INSTANCE_PENDING,
           `instance ${record.id} pending: image ${config.docker.image} unavailable`,
           { failure: 'IMAGE_UNAVAILABLE', message, ...details },
-          ['STARTING'],
+          { status: ['STARTING'] },
         );
       } else {
         await instances.change(
@@ -343,7 +343,7 @@ export class EngineSync {
           InstanceEventKinds.INSTANCE_ERROR,
           `instance ${record.id} failed to start: ${message}`,
           { failure: error instanceof LaunchError ? error.kind : 'ENGINE', message, ...details },
-          ['STARTING'],
+          { status: ['STARTING'] },
         );
       }
     }

@@ -98,7 +98,7 @@ export class Health {
           InstanceEventKinds.INSTANCE_ERROR,
           `instance ${instance.id} failed: ${why}; replacing it`,
           { failure: 'HEALTH_CHECK', errorMarks: marks },
-          ['RUNNING'],
+          { status: ['RUNNING'] },
         ),
       );
     }
@@ -121,7 +121,7 @@ export class Health {
       InstanceEventKinds.INSTANCE_RUNNING,
       `instance ${instance.id} is running at ${current.address}`,
       { ready: true },
-      ['STARTING'],
+      { status: ['STARTING'] },
     );
   }
 
@@ -135,7 +135,7 @@ export class Health {
       InstanceEventKinds.INSTANCE_ERROR,
       `instance ${instance.id} failed: ${why}`,
       { failure: 'NOT_READY', message: why },
-      ['STARTING'],
+      { status: ['STARTING'] },
     );
   }
 }

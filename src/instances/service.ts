@@ -4,7 +4,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceChangeRecord } from '../events/types.js';
 import { InstanceEventKinds, type InstanceChangeKind, type InstanceEventKind } from '../model/events.js';
 import { newId } from '../store/ids.js';
-import type { EventRecord, InstanceChanges, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
+import type { EventRecord, InstanceChanges, InstanceGuard, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
 
 export { InstanceEventKinds, type InstanceEventKind } from '../model/events.js';
 
@@ -34,7 +34,7 @@ export function instanceChangeFromEvent(event: EventRecord): InstanceChangeRecor
     decommissionedAt: date(data.decommissionedAt),
   };
   const { instance: _instance, change: _change, ...rest } = event.data;
-  return { id: event.id, endpoint: event.endpoint, at: event.at, change, instance, data: rest };
+  return { id: event.id, seq: event.seq, endpoint: event.endpoint, at: event.at, change, instance: { ...instance, term: Number(data.term ?? 0) }, data: rest };
 }
 
 export interface NewInstance {
@@ -45,6 +45,8 @@ export interface NewInstance {
   reason: string | null;
   /** Default: a new time-ordered id. */
   id?: string;
+  /** The term of the controller that writes it (0 outside any). */
+  term?: number;
 }
 
 export class InstanceService {
@@ -83,6 +85,7 @@ export class InstanceService {
       decommissionedAt: null,
       createdAt: now,
       updatedAt: now,
+      term: input.term ?? 0,
     };
     await this.store.instances.upsert(record);
     await this.announce(record, 'CREATED', kind, message, data);
@@ -90,9 +93,9 @@ export class InstanceService {
   }
 
   /**
-   * Changes the named fields of a record that still exists (and, with
-   * `expectStatus`, is in one of those statuses), then tells the world. Null
-   * when it is gone or was in another status: nothing was written or told.
+   * Changes the named fields of a record that still exists (and meets
+   * `guard`: a status, a term at most the writer's), then tells the world.
+   * Null when it is gone or does not meet the guard: nothing was written or told.
    */
   async change(
     id: string,
@@ -100,18 +103,19 @@ export class InstanceService {
     kind: InstanceEventKind,
     message: string,
     data: Record<string, unknown> = {},
-    expectStatus?: readonly InstanceStatus[],
+    guard: InstanceGuard = {},
   ): Promise<InstanceRecord | null> {
-    const next = await this.store.instances.update(id, { ...changes, updatedAt: this.clock() }, expectStatus);
+    const next = await this.store.instances.update(id, { ...changes, updatedAt: this.clock() }, guard);
     if (next) await this.announce(next, 'STATUS_CHANGED', kind, message, data);
     return next;
   }
 
-  /** Deletes a record (its container must be gone first), then tells the world. */
-  async remove(record: InstanceRecord, message: string, data: Record<string, unknown> = {}): Promise<void> {
-    const existed = await this.store.instances.delete(record.id);
-    if (!existed) return;
+  /** Deletes a record (its container must be gone first), then tells the world; false when it was gone or did not meet `guard`. */
+  async remove(record: InstanceRecord, message: string, data: Record<string, unknown> = {}, guard: InstanceGuard = {}): Promise<boolean> {
+    const existed = await this.store.instances.delete(record.id, guard);
+    if (!existed) return false;
     await this.announce({ ...record, updatedAt: this.clock() }, 'REMOVED', InstanceEventKinds.INSTANCE_REMOVED, message, data);
+    return true;
   }
 
   private async announce(
@@ -127,6 +131,6 @@ export class InstanceService {
       change,
       instance: recordData(record),
     });
-    this.bus.publish('instanceChanges', { id: event.id, endpoint: record.endpoint, at: event.at, change, instance: record, data });
+    this.bus.publish('instanceChanges', { id: event.id, seq: event.seq, endpoint: record.endpoint, at: event.at, change, instance: record, data });
   }
 }

@@ -9,6 +9,7 @@ import type {
   EventRecord,
   InstanceRecord,
   InstanceStatus,
+  LeaseRecord,
   ManagerRecord,
   MetricSampleRecord,
 } from './types.js';
@@ -57,6 +58,7 @@ export class InstanceEntity implements InstanceRecord {
   decommissionedAt!: Date | null;
   createdAt!: Date;
   updatedAt!: Date;
+  term!: number;
 }
 
 export class EventEntity implements EventRecord {
@@ -67,6 +69,7 @@ export class EventEntity implements EventRecord {
   message!: string;
   data!: Record<string, unknown>;
   at!: Date;
+  seq?: number;
 }
 
 export class MetricSampleEntity implements MetricSampleRecord {
@@ -76,6 +79,7 @@ export class MetricSampleEntity implements MetricSampleRecord {
   at!: Date;
   instances!: number;
   metrics!: Record<string, number>;
+  seq?: number;
 }
 
 export class DecisionEntity implements DecisionRecord {
@@ -84,6 +88,30 @@ export class DecisionEntity implements DecisionRecord {
   endpoint!: string;
   at!: Date;
   record!: Record<string, unknown>;
+  seq?: number;
+}
+
+export class LeaseEntity implements LeaseRecord {
+  _id?: ObjectId;
+  name!: string;
+  holder!: string;
+  term!: number;
+  renewals!: number;
+  expiresAt!: Date;
+  /** +1 on every write: on MongoDB each version is a document of its own under a unique (name, version) index. */
+  version!: number;
+}
+
+/**
+ * A named counter, as a chain of claims (MongoDB: where a log's sequence
+ * numbers are drawn from). Each claim extends the one before it: `prev` is
+ * the value it starts after, `value` the last number it takes.
+ */
+export class CounterEntity {
+  _id?: ObjectId;
+  name!: string;
+  prev!: number;
+  value!: number;
 }
 
 /** Custom metrics of one (endpoint, instance) scope; `id` is `endpoint/instance` (endpoint names hold no '/'). */
@@ -107,6 +135,8 @@ export const TableNames = {
   samples: 'metric_samples',
   decisions: 'decisions',
   customMetrics: 'custom_metrics',
+  leases: 'leases',
+  counters: 'counters',
 } as const;
 
 // Every column has an explicit type: under tsx there is no decorator metadata to infer one from.
@@ -114,6 +144,8 @@ const key: EntitySchemaColumnOptions = { type: 'varchar' };
 const text: EntitySchemaColumnOptions = { type: 'text' };
 const nullableText: EntitySchemaColumnOptions = { type: 'text', nullable: true };
 const integer: EntitySchemaColumnOptions = { type: 'integer' };
+/** A log item's sequence number: null for items stored before sequences existed. */
+const seq: EntitySchemaColumnOptions = { type: 'integer', nullable: true };
 const date: EntitySchemaColumnOptions = { type: 'datetime' };
 const nullableDate: EntitySchemaColumnOptions = { type: 'datetime', nullable: true };
 /** A list of plain strings: JSON text on SQLite, a BSON array on MongoDB. */
@@ -198,6 +230,7 @@ export function entitySchemas(backend: Backend) {
       decommissionedAt: nullableDate,
       createdAt: date,
       updatedAt: date,
+      term: { type: 'integer', default: 0 },
     }, [
       { name: 'IDX_instances_endpoint', columns: ['endpoint'] },
       { name: 'IDX_instances_managerId', columns: ['managerId'] },
@@ -209,9 +242,12 @@ export function entitySchemas(backend: Backend) {
       message: text,
       data: json,
       at: date,
+      seq,
     }, [
       { name: 'IDX_events_endpoint_id', columns: ['endpoint', 'id'] },
       { name: 'IDX_events_at', columns: ['at'] },
+      { name: 'IDX_events_seq', columns: ['seq'] },
+      { name: 'IDX_events_endpoint_seq', columns: ['endpoint', 'seq'] },
     ]),
     samples: schema(backend, MetricSampleEntity, TableNames.samples, 'id', {
       id: key,
@@ -219,18 +255,24 @@ export function entitySchemas(backend: Backend) {
       at: date,
       instances: integer,
       metrics: json,
+      seq,
     }, [
       { name: 'IDX_metric_samples_endpoint_id', columns: ['endpoint', 'id'] },
       { name: 'IDX_metric_samples_at', columns: ['at'] },
+      { name: 'IDX_metric_samples_seq', columns: ['seq'] },
+      { name: 'IDX_metric_samples_endpoint_seq', columns: ['endpoint', 'seq'] },
     ]),
     decisions: schema(backend, DecisionEntity, TableNames.decisions, 'id', {
       id: key,
       endpoint: key,
       at: date,
       record: json,
+      seq,
     }, [
       { name: 'IDX_decisions_endpoint_id', columns: ['endpoint', 'id'] },
       { name: 'IDX_decisions_at', columns: ['at'] },
+      { name: 'IDX_decisions_seq', columns: ['seq'] },
+      { name: 'IDX_decisions_endpoint_seq', columns: ['endpoint', 'seq'] },
     ]),
     customMetrics: schema(backend, CustomMetricsEntity, TableNames.customMetrics, 'id', {
       id: key,
@@ -239,6 +281,21 @@ export function entitySchemas(backend: Backend) {
       metrics: json,
       updatedAt: date,
     }, [{ name: 'IDX_custom_metrics_endpoint', columns: ['endpoint'] }]),
+    leases: schema(backend, LeaseEntity, TableNames.leases, 'name', {
+      name: key,
+      holder: key,
+      term: integer,
+      renewals: integer,
+      expiresAt: date,
+      version: integer,
+      // MongoDB keeps one document per (name, version), as for endpoints: see mongodb-store.ts for why.
+    }, [], ['name', 'version']),
+    counters: schema(backend, CounterEntity, TableNames.counters, 'name', {
+      name: key,
+      prev: integer,
+      value: integer,
+      // MongoDB: one claim per (name, prev), so two writers cannot extend the same claim (see mongodb-log.ts).
+    }, [], ['name', 'prev']),
   };
 }
 

@@ -3,7 +3,7 @@ import type { DataSource, EntitySchema, MongoEntityManager } from 'typeorm';
 import type { Document, Filter, IndexDescription } from 'mongodb';
 import { alreadyExists, alreadyExistsInBatch } from '../errors/codes.js';
 import type { EntitySchemas } from './entities.js';
-import { listWindow } from './list-window.js';
+import { MongoLog, withoutId, type Target } from './mongodb-log.js';
 import {
   customMetricsId,
   customMetricsRecord,
@@ -11,6 +11,7 @@ import {
   endpointRecord,
   eventRecord,
   instanceRecord,
+  leaseRecord,
   managerRecord,
   metricSampleRecord,
 } from './records.js';
@@ -22,9 +23,11 @@ import type {
   EndpointRepository,
   EventRecord,
   InstanceChanges,
+  InstanceGuard,
   InstanceRecord,
   InstanceRepository,
-  InstanceStatus,
+  LeaseRecord,
+  LeaseRepository,
   ListOptions,
   ManagerChanges,
   ManagerRecord,
@@ -37,15 +40,6 @@ import { checkState, updateEndpointVersioned, type EndpointChanges } from './ver
 /** True for a duplicate key on a unique index (E11000). */
 export function isMongoDuplicateKey(error: unknown): boolean {
   return (error as { code?: unknown })?.code === 11000;
-}
-
-type Target = EntitySchema<object>;
-
-/** Copies a stored document without its ObjectId. */
-function withoutId(doc: Document): Record<string, unknown> {
-  const { _id, ...rest } = doc;
-  void _id;
-  return rest;
 }
 
 /**
@@ -224,6 +218,14 @@ class MongoManagers implements ManagerRepository {
   }
 }
 
+/** The filter of a guarded write to one instance record. */
+function guarded(id: string, guard: InstanceGuard): Record<string, unknown> {
+  const filter: Record<string, unknown> = { id };
+  if (guard.status) filter.status = { $in: [...guard.status] };
+  if (guard.term !== undefined) filter.$or = [{ term: { $lte: guard.term } }, { term: { $exists: false } }];
+  return filter;
+}
+
 class MongoInstances implements InstanceRepository {
   constructor(
     private readonly manager: MongoEntityManager,
@@ -250,90 +252,25 @@ class MongoInstances implements InstanceRepository {
   }
 
   /** One `$set` guarded by the filter (atomic on MongoDB; FerretDB applies it as find-then-write). */
-  async update(id: string, changes: InstanceChanges, expectStatus?: readonly InstanceStatus[]): Promise<InstanceRecord | null> {
-    const filter: Record<string, unknown> = expectStatus ? { id, status: { $in: [...expectStatus] } } : { id };
+  async update(id: string, changes: InstanceChanges, guard: InstanceGuard = {}): Promise<InstanceRecord | null> {
     const set: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(changes)) if (value !== undefined) set[key] = value;
-    if ((await this.manager.updateOne(this.target, filter as Record<string, unknown>, { $set: set })).matchedCount === 0) return null;
+    if ((await this.manager.updateOne(this.target, guarded(id, guard), { $set: set })).matchedCount === 0) return null;
     return this.get(id);
   }
 
-  async delete(id: string): Promise<boolean> {
-    return (await this.manager.deleteOne(this.target, { id })).deletedCount > 0;
+  async delete(id: string, guard: InstanceGuard = {}): Promise<boolean> {
+    return (await this.manager.deleteOne(this.target, guarded(id, guard))).deletedCount > 0;
+  }
+
+  async claim(term: number): Promise<number> {
+    // Records stored before terms existed have none: they are older than any term.
+    const older = { $or: [{ term: { $lt: term } }, { term: { $exists: false } }] };
+    return (await this.manager.updateMany(this.target, older, { $set: { term } })).modifiedCount;
   }
 
   async deleteByEndpoint(endpoint: string): Promise<number> {
     return (await this.manager.deleteMany(this.target, { endpoint })).deletedCount;
-  }
-}
-
-/**
- * An append-only, id-ordered log (events, samples, decisions). `jsonField` is
- * the free-form object of each item, stored as JSON text (see entities.ts).
- */
-class MongoLog<T extends { id: string; endpoint: string; at: Date }> {
-  constructor(
-    private readonly manager: MongoEntityManager,
-    private readonly target: Target,
-    private readonly kind: string,
-    private readonly jsonField: keyof T & string,
-    private readonly toRecord: (row: Record<string, unknown>) => T,
-  ) {}
-
-  private decode(doc: Document): T {
-    const row = withoutId(doc);
-    const raw = row[this.jsonField];
-    row[this.jsonField] = typeof raw === 'string' ? JSON.parse(raw) : raw;
-    return this.toRecord(row);
-  }
-
-  private encode(item: T): Record<string, unknown> {
-    const clean = this.toRecord(item as unknown as Record<string, unknown>) as Record<string, unknown>;
-    return { ...clean, [this.jsonField]: JSON.stringify(clean[this.jsonField] ?? {}) };
-  }
-
-  async append(item: T): Promise<void> {
-    try {
-      await this.manager.insertOne(this.target, this.encode(item));
-    } catch (error) {
-      if (isMongoDuplicateKey(error)) throw alreadyExists(this.kind, item.id);
-      throw error;
-    }
-  }
-
-  /** One ordered insertMany: the items land in order, and an id clash stops the batch there. */
-  async appendMany(items: readonly T[]): Promise<void> {
-    if (items.length === 0) return;
-    try {
-      await this.manager.insertMany(this.target, items.map((item) => this.encode(item)), { ordered: true });
-    } catch (error) {
-      if (isMongoDuplicateKey(error)) throw alreadyExistsInBatch(this.kind, items.map((i) => i.id));
-      throw error;
-    }
-  }
-
-  async list(endpoint: string | undefined, options?: ListOptions): Promise<T[]> {
-    const window = listWindow(options);
-    const query: Filter<Document> = {};
-    if (endpoint !== undefined) query.endpoint = endpoint;
-    if (window.afterId !== undefined) query.id = { $gt: window.afterId };
-    if (window.since !== undefined) query.at = { $gte: window.since };
-    const docs = await this.manager
-      .createCursor(this.target, query)
-      .sort({ id: window.newestFirst ? -1 : 1 })
-      .limit(window.limit)
-      .toArray();
-    if (window.newestFirst) docs.reverse();
-    return docs.map((doc) => this.decode(doc));
-  }
-
-  async latest(endpoint: string): Promise<T | null> {
-    const doc = await this.manager.createCursor(this.target, { endpoint }).sort({ id: -1 }).limit(1).next();
-    return doc ? this.decode(doc) : null;
-  }
-
-  async prune(before: Date): Promise<number> {
-    return (await this.manager.deleteMany(this.target, { at: { $lt: before } })).deletedCount;
   }
 }
 
@@ -370,6 +307,60 @@ class MongoCustomMetrics implements CustomMetricsRepository {
 }
 
 /** A Store over an initialized MongoDB DataSource (indexes created by `createMongoIndexes`). */
+/** Lease versions kept behind the current one (the rest are deleted as leases are renewed). */
+const KEPT_LEASE_VERSIONS = 2;
+
+/**
+ * Leases, compare-and-set by (term, renewals). Like endpoints, every write
+ * inserts the next version under a unique (name, version) index: a server
+ * that implements updateOne as find-then-write (FerretDB) would let two
+ * simultaneous takeovers both succeed, while only one insert of version v+1
+ * can. If v+1 is free, v is still the current lease, so checking `expected`
+ * against v and inserting v+1 is one atomic compare-and-set.
+ */
+class MongoLeases implements LeaseRepository {
+  constructor(
+    private readonly manager: MongoEntityManager,
+    private readonly target: Target,
+  ) {}
+
+  private async current(name: string): Promise<(LeaseRecord & { version: number }) | null> {
+    const doc = await this.manager.createCursor(this.target, { name }).sort({ version: -1 }).limit(1).next();
+    return doc ? { ...leaseRecord(withoutId(doc)), version: Number(doc.version) } : null;
+  }
+
+  async get(name: string): Promise<LeaseRecord | null> {
+    const lease = await this.current(name);
+    if (!lease) return null;
+    const { version: _version, ...record } = lease;
+    return record;
+  }
+
+  async create(record: LeaseRecord): Promise<LeaseRecord | null> {
+    return this.insert({ ...leaseRecord(record as unknown as Record<string, unknown>), version: 1 });
+  }
+
+  async swap(name: string, expected: Pick<LeaseRecord, 'term' | 'renewals'>, next: Omit<LeaseRecord, 'name'>): Promise<LeaseRecord | null> {
+    const lease = await this.current(name);
+    if (!lease || lease.term !== expected.term || lease.renewals !== expected.renewals) return null;
+    const swapped = await this.insert({ name, ...next, version: lease.version + 1 });
+    if (swapped) await this.manager.deleteMany(this.target, { name, version: { $lt: lease.version + 1 - KEPT_LEASE_VERSIONS } });
+    return swapped;
+  }
+
+  /** Inserts one version; null when that version exists already (someone else wrote first). */
+  private async insert(doc: LeaseRecord & { version: number }): Promise<LeaseRecord | null> {
+    try {
+      await this.manager.insertOne(this.target, { ...doc });
+    } catch (error) {
+      if (isMongoDuplicateKey(error)) return null;
+      throw error;
+    }
+    const { version: _version, ...record } = doc;
+    return leaseRecord(record as unknown as Record<string, unknown>);
+  }
+}
+
 export function mongoStore(dataSource: DataSource, schemas: EntitySchemas): Store {
   const manager = dataSource.mongoManager;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schemas of different entity types
@@ -379,10 +370,11 @@ export function mongoStore(dataSource: DataSource, schemas: EntitySchemas): Stor
     endpoints: new MongoEndpoints(manager, t(schemas.endpoints)),
     managers: new MongoManagers(manager, t(schemas.managers)),
     instances: new MongoInstances(manager, t(schemas.instances)),
-    events: new MongoLog<EventRecord>(manager, t(schemas.events), 'event', 'data', eventRecord),
+    events: new MongoLog<EventRecord>(manager, t(schemas.events), t(schemas.counters), 'event', 'data', eventRecord),
     samples: new MongoLog<MetricSampleRecord>(
       manager,
       t(schemas.samples),
+      t(schemas.counters),
       'metric sample',
       'metrics',
       metricSampleRecord,
@@ -390,11 +382,13 @@ export function mongoStore(dataSource: DataSource, schemas: EntitySchemas): Stor
     decisions: new MongoLog<DecisionRecord>(
       manager,
       t(schemas.decisions),
+      t(schemas.counters),
       'scaling decision',
       'record',
       decisionRecord,
     ),
     customMetrics: new MongoCustomMetrics(manager, t(schemas.customMetrics)),
+    leases: new MongoLeases(manager, t(schemas.leases)),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

@@ -5,6 +5,7 @@ import type {
   EndpointRecord,
   EventRecord,
   InstanceRecord,
+  LeaseRecord,
   ManagerRecord,
   MetricSampleRecord,
 } from './types.js';
@@ -67,37 +68,53 @@ export function instanceRecord(row: Row): InstanceRecord {
     decommissionedAt: asNullableDate(row.decommissionedAt),
     createdAt: asDate(row.createdAt),
     updatedAt: asDate(row.updatedAt),
+    term: row.term === null || row.term === undefined ? 0 : Number(row.term),
+  };
+}
+
+/** The sequence number of a log item, when it has one (items stored before sequences existed have none). */
+function withSeq<T extends object>(record: T, row: Row): T & { seq?: number } {
+  return row.seq === null || row.seq === undefined ? record : Object.assign(record, { seq: Number(row.seq) });
+}
+
+export function leaseRecord(row: Row): LeaseRecord {
+  return {
+    name: String(row.name),
+    holder: String(row.holder),
+    term: Number(row.term),
+    renewals: Number(row.renewals),
+    expiresAt: asDate(row.expiresAt),
   };
 }
 
 export function eventRecord(row: Row): EventRecord {
-  return {
+  return withSeq({
     id: String(row.id),
     endpoint: String(row.endpoint),
     kind: String(row.kind),
     message: String(row.message),
     data: (row.data ?? {}) as Record<string, unknown>,
     at: asDate(row.at),
-  };
+  }, row);
 }
 
 export function metricSampleRecord(row: Row): MetricSampleRecord {
-  return {
+  return withSeq({
     id: String(row.id),
     endpoint: String(row.endpoint),
     at: asDate(row.at),
     instances: Number(row.instances),
     metrics: (row.metrics ?? {}) as Record<string, number>,
-  };
+  }, row);
 }
 
 export function decisionRecord(row: Row): DecisionRecord {
-  return {
+  return withSeq({
     id: String(row.id),
     endpoint: String(row.endpoint),
     at: asDate(row.at),
     record: (row.record ?? {}) as Record<string, unknown>,
-  };
+  }, row);
 }
 
 export function customMetricsRecord(row: Row): CustomMetricsRecord {

@@ -1,5 +1,5 @@
 // The SQLite backend of the store: TypeORM repositories over one better-sqlite3 file.
-import { In, MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral, type Repository } from 'typeorm';
+import { In, LessThan, LessThanOrEqual, MoreThan, MoreThanOrEqual, type DataSource, type FindOptionsWhere, type ObjectLiteral, type Repository } from 'typeorm';
 import { alreadyExists, alreadyExistsInBatch } from '../errors/codes.js';
 import type { EntitySchemas } from './entities.js';
 import { listWindow } from './list-window.js';
@@ -10,6 +10,7 @@ import {
   endpointRecord,
   eventRecord,
   instanceRecord,
+  leaseRecord,
   managerRecord,
   metricSampleRecord,
 } from './records.js';
@@ -23,9 +24,11 @@ import type {
   EventRecord,
   EventRepository,
   InstanceChanges,
+  InstanceGuard,
   InstanceRecord,
   InstanceRepository,
-  InstanceStatus,
+  LeaseRecord,
+  LeaseRepository,
   ListOptions,
   ManagerChanges,
   ManagerRecord,
@@ -131,6 +134,14 @@ class SqlManagers implements ManagerRepository {
   }
 }
 
+/** The WHERE of a guarded write to one instance record. */
+function guarded(id: string, guard: InstanceGuard): FindOptionsWhere<ObjectLiteral> {
+  const where: FindOptionsWhere<ObjectLiteral> = { id };
+  if (guard.status) where.status = In([...guard.status]);
+  if (guard.term !== undefined) where.term = LessThanOrEqual(guard.term);
+  return where;
+}
+
 class SqlInstances implements InstanceRepository {
   constructor(private readonly repo: Repository<ObjectLiteral>) {}
 
@@ -152,17 +163,19 @@ class SqlInstances implements InstanceRepository {
     return clean;
   }
 
-  async update(id: string, changes: InstanceChanges, expectStatus?: readonly InstanceStatus[]): Promise<InstanceRecord | null> {
-    const where: FindOptionsWhere<ObjectLiteral> = { id };
-    if (expectStatus) where.status = In([...expectStatus]);
+  async update(id: string, changes: InstanceChanges, guard: InstanceGuard = {}): Promise<InstanceRecord | null> {
     const set: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(changes)) if (value !== undefined) set[key] = value;
-    if (((await this.repo.update(where, set)).affected ?? 0) === 0) return null;
+    if (((await this.repo.update(guarded(id, guard), set)).affected ?? 0) === 0) return null;
     return this.get(id);
   }
 
-  async delete(id: string): Promise<boolean> {
-    return ((await this.repo.delete({ id })).affected ?? 0) > 0;
+  async delete(id: string, guard: InstanceGuard = {}): Promise<boolean> {
+    return ((await this.repo.delete(guarded(id, guard))).affected ?? 0) > 0;
+  }
+
+  async claim(term: number): Promise<number> {
+    return (await this.repo.update({ term: LessThan(term) }, { term })).affected ?? 0;
   }
 
   async deleteByEndpoint(endpoint: string): Promise<number> {
@@ -173,15 +186,45 @@ class SqlInstances implements InstanceRepository {
 /** Rows per INSERT statement in `appendMany`. */
 const APPEND_BATCH = 500;
 
-/** An append-only, id-ordered log (events, samples, decisions). */
-class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
+/**
+ * An append-only log (events, samples, decisions), ordered by sequence
+ * number. One process writes a SQLite store (the data directory is locked),
+ * so numbers come from a counter in memory, started from the largest stored.
+ */
+class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }> {
+  private last: Promise<number> | undefined;
+
   constructor(
     private readonly repo: Repository<ObjectLiteral>,
     private readonly kind: string,
     private readonly toRecord: (row: Row) => T,
   ) {}
 
+  /** Numbers `items` in order (on the items themselves, so whoever publishes them has them too). */
+  private async number(items: readonly T[]): Promise<void> {
+    const start =
+      this.last ??
+      this.repo
+        .createQueryBuilder()
+        .select('MAX(seq)', 'max')
+        .getRawOne<{ max: number | null }>()
+        .then((row) => Number(row?.max ?? 0));
+    // Chained before any await, so appends started together take consecutive numbers.
+    const end = start.then((last) => {
+      let next = last;
+      for (const item of items) item.seq = ++next;
+      return next;
+    });
+    this.last = end;
+    // A failed read of the largest number is tried again by the next append.
+    end.catch(() => {
+      if (this.last === end) this.last = undefined;
+    });
+    await end;
+  }
+
   async append(item: T): Promise<void> {
+    await this.number([item]);
     try {
       await this.repo.insert({ ...this.toRecord(item as unknown as Row) });
     } catch (error) {
@@ -192,6 +235,8 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
 
   /** Multi-row INSERTs of APPEND_BATCH rows each, well under SQLite's limit of bound parameters per statement. */
   async appendMany(items: readonly T[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.number(items);
     for (let from = 0; from < items.length; from += APPEND_BATCH) {
       const batch = items.slice(from, from + APPEND_BATCH);
       try {
@@ -207,11 +252,13 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
     const window = listWindow(options);
     const where: FindOptionsWhere<ObjectLiteral> = {};
     if (endpoint !== undefined) where.endpoint = endpoint;
-    if (window.afterId !== undefined) where.id = MoreThan(window.afterId);
+    const after = window.afterSeq ?? (window.afterId === undefined ? undefined : await this.seqOf(window.afterId));
+    if (after !== undefined) where.seq = MoreThan(after);
+    else if (window.afterId !== undefined) where.id = MoreThan(window.afterId);
     if (window.since !== undefined) where.at = MoreThanOrEqual(window.since);
     const rows = await this.repo.find({
       where,
-      order: { id: window.newestFirst ? 'DESC' : 'ASC' },
+      order: { seq: window.newestFirst ? 'DESC' : 'ASC' },
       take: window.limit,
     });
     if (window.newestFirst) rows.reverse();
@@ -219,7 +266,7 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
   }
 
   async latest(endpoint: string): Promise<T | null> {
-    const row = await this.repo.findOne({ where: { endpoint }, order: { id: 'DESC' } });
+    const row = await this.repo.findOne({ where: { endpoint }, order: { seq: 'DESC' } });
     return row ? this.toRecord(row) : null;
   }
 
@@ -230,6 +277,42 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
       .where('at < :before', { before })
       .execute();
     return result.affected ?? 0;
+  }
+
+  /** The sequence number of a stored item, or undefined when it is gone (the caller then compares ids). */
+  private async seqOf(id: string): Promise<number | undefined> {
+    const row = await this.repo.findOne({ where: { id }, select: { seq: true } });
+    return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
+  }
+}
+
+/** Leases: compare-and-set by (term, renewals). */
+class SqlLeases implements LeaseRepository {
+  constructor(private readonly repo: Repository<ObjectLiteral>) {}
+
+  async get(name: string): Promise<LeaseRecord | null> {
+    const row = await this.repo.findOneBy({ name });
+    return row ? leaseRecord(row) : null;
+  }
+
+  async create(record: LeaseRecord): Promise<LeaseRecord | null> {
+    try {
+      await this.repo.insert({ ...leaseRecord(record as unknown as Row), version: 1 });
+      return this.get(record.name);
+    } catch (error) {
+      if (isSqliteUniqueViolation(error)) return null;
+      throw error;
+    }
+  }
+
+  async swap(name: string, expected: Pick<LeaseRecord, 'term' | 'renewals'>, next: Omit<LeaseRecord, 'name'>): Promise<LeaseRecord | null> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ ...next, version: () => 'version + 1' })
+      .where('name = :name AND term = :term AND renewals = :renewals', { name, term: expected.term, renewals: expected.renewals })
+      .execute();
+    return (result.affected ?? 0) === 0 ? null : this.get(name);
   }
 }
 
@@ -275,6 +358,7 @@ export function sqliteStore(dataSource: DataSource, schemas: EntitySchemas): Sto
     samples: samples satisfies MetricSampleRepository,
     decisions: decisions satisfies DecisionRepository,
     customMetrics: new SqlCustomMetrics(dataSource.getRepository(schemas.customMetrics)),
+    leases: new SqlLeases(dataSource.getRepository(schemas.leases)),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

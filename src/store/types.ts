@@ -48,6 +48,13 @@ export interface InstanceRecord {
   decommissionedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * The controller term that last wrote this record's desired state (0 before
+   * any controller did). A controller's writes are fenced by it: a record a
+   * newer term wrote is never changed by an older one, and hosts act only on
+   * records of the current term (see LeaseRepository).
+   */
+  term: number;
 }
 
 /** One change to an endpoint (config, state, instances, errors): the endpoint's log. */
@@ -61,6 +68,8 @@ export interface EventRecord {
   message: string;
   data: Record<string, unknown>;
   at: Date;
+  /** Position in the store's log of events, assigned when stored (see `LogSequence`). */
+  seq?: number;
 }
 
 /** One aggregated metric reading of an endpoint. */
@@ -72,6 +81,8 @@ export interface MetricSampleRecord {
   instances: number;
   /** Metric name → per-instance average (built-in and custom). */
   metrics: Record<string, number>;
+  /** Position in the store's log of samples, assigned when stored. */
+  seq?: number;
 }
 
 /**
@@ -95,11 +106,25 @@ export interface DecisionRecord {
   endpoint: string;
   at: Date;
   record: Record<string, unknown>;
+  /** Position in the store's log of decisions, assigned when stored. */
+  seq?: number;
 }
 
+/**
+ * Every log (events, samples, decisions) is ordered by `seq`, a number the
+ * store gives each item when it is stored, increasing across every server
+ * that writes to the store. Ids are UUIDv7, ordered by the clock of the
+ * server that made them; with several servers whose clocks differ by a
+ * second or two, "ids after the last one seen" would skip items, so readers
+ * resume by sequence. Two writers may store their items in another order
+ * than they drew their numbers: a reader that finds a gap waits for it to
+ * fill (see events/feed.ts).
+ */
 export interface ListOptions {
-  /** Only items strictly after this id (resume after the last one seen). */
+  /** Only items strictly after this one (resume after the last one seen): by its sequence number when it is still stored, else by id. */
   afterId?: string;
+  /** Only items with a sequence number above this one. */
+  afterSeq?: number;
   /** Only items at or after this time. */
   since?: Date;
   /** Most items returned, newest last. Default 100. */
@@ -140,6 +165,14 @@ export interface ManagerRepository {
 
 export type ManagerChanges = Partial<Omit<ManagerRecord, 'id' | 'createdAt'>>;
 
+/** What an instance update requires of the stored record, checked in the same atomic write. */
+export interface InstanceGuard {
+  /** It has one of these statuses. */
+  status?: readonly InstanceStatus[];
+  /** Its term is at most this one (a controller's fenced write: a newer term's record is not an older term's to change). */
+  term?: number;
+}
+
 export interface InstanceRepository {
   list(filter?: { endpoint?: string; managerId?: string }): Promise<InstanceRecord[]>;
   get(id: string): Promise<InstanceRecord | null>;
@@ -152,8 +185,11 @@ export interface InstanceRepository {
    * neither may bring back a record the other deleted. The record after, or
    * null when it is gone or in another status.
    */
-  update(id: string, changes: InstanceChanges, expectStatus?: readonly InstanceStatus[]): Promise<InstanceRecord | null>;
-  delete(id: string): Promise<boolean>;
+  update(id: string, changes: InstanceChanges, guard?: InstanceGuard): Promise<InstanceRecord | null>;
+  /** True if it existed (and met the guard). */
+  delete(id: string, guard?: InstanceGuard): Promise<boolean>;
+  /** A new controller term takes over every record of older terms; returns how many. */
+  claim(term: number): Promise<number>;
   deleteByEndpoint(endpoint: string): Promise<number>;
 }
 
@@ -186,6 +222,28 @@ export interface DecisionRepository {
   prune(before: Date): Promise<number>;
 }
 
+/**
+ * A lease: who holds a role (the controller) for which term. `renewals`
+ * counts the holder's renewals; the others watch it change instead of
+ * comparing `expiresAt` with their own clocks, which may differ from the
+ * holder's. `expiresAt` is the holder's own estimate, for operators.
+ */
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  term: number;
+  renewals: number;
+  expiresAt: Date;
+}
+
+export interface LeaseRepository {
+  get(name: string): Promise<LeaseRecord | null>;
+  /** Creates the lease if there is none; null when one exists already. */
+  create(record: LeaseRecord): Promise<LeaseRecord | null>;
+  /** Compare-and-set: writes `next` only if the stored lease still has `expected`'s term and renewals; null otherwise. */
+  swap(name: string, expected: Pick<LeaseRecord, 'term' | 'renewals'>, next: Omit<LeaseRecord, 'name'>): Promise<LeaseRecord | null>;
+}
+
 export interface CustomMetricsRepository {
   /** Inserts or replaces the record of (endpoint, instance). */
   set(record: CustomMetricsRecord): Promise<CustomMetricsRecord>;
@@ -206,6 +264,7 @@ export interface Store {
   readonly samples: MetricSampleRepository;
   readonly decisions: DecisionRepository;
   readonly customMetrics: CustomMetricsRepository;
+  readonly leases: LeaseRepository;
   /** Flushes and closes connections. */
   close(): Promise<void>;
 }

@@ -39,6 +39,7 @@ function inst(id: string, status: InstanceStatus, { minute = 0, decommissioned }
     decommissionedAt: decommissioned === undefined ? null : new Date(NOW.getTime() - decommissioned * 60_000),
     createdAt: new Date(T0 + minute * 60_000),
     updatedAt: new Date(T0),
+    term: 0,
   };
 }
 

@@ -9,7 +9,7 @@ import type { InstanceRecord } from '../../src/store/types.js';
 const T = new Date(Date.UTC(2026, 0, 1));
 
 function rec(id: string, status: InstanceStatus, { manager = 'me', container = null as string | null, address = null as string | null } = {}): InstanceRecord {
-  return { id, endpoint: 'web', managerId: manager, containerId: container, address, status, slots: 1, reason: null, decommissionedAt: null, createdAt: T, updatedAt: T };
+  return { id, endpoint: 'web', managerId: manager, containerId: container, address, status, slots: 1, reason: null, decommissionedAt: null, createdAt: T, updatedAt: T, term: 0 };
 }
 
 function box(containerId: string, instanceId: string, { running = true, address = `127.0.0.1:${containerId.length}` } = {}): AgentContainer {

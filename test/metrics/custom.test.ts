@@ -13,7 +13,7 @@ const reactor = (args: string[], stdin = '') => runReactor(args, { stdin });
 
 function instance(id: string, endpoint: string, address: string): InstanceRecord {
   const now = new Date();
-  return { id, endpoint, managerId: null, containerId: null, address, status: 'RUNNING', slots: 1, reason: null, decommissionedAt: null, createdAt: now, updatedAt: now };
+  return { id, endpoint, managerId: null, containerId: null, address, status: 'RUNNING', slots: 1, reason: null, decommissionedAt: null, createdAt: now, updatedAt: now, term: 0 };
 }
 
 describe('parseCustomMetrics', () => {

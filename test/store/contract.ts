@@ -330,14 +330,29 @@ export function runStoreContract(
           assert.equal(started?.containerId, 'c-1');
           assert.equal(started?.status, 'STARTING', 'fields not named are kept');
           assert.deepEqual(started?.updatedAt, later);
-          assert.equal(await store.instances.update('i-1', { status: 'RUNNING' }, ['PENDING']), null, 'the guard refuses another status');
+          assert.equal(await store.instances.update('i-1', { status: 'RUNNING' }, { status: ['PENDING'] }), null, 'the guard refuses another status');
           assert.equal((await store.instances.get('i-1'))?.status, 'STARTING');
-          const running = await store.instances.update('i-1', { status: 'RUNNING', reason: null }, ['STARTING']);
+          const running = await store.instances.update('i-1', { status: 'RUNNING', reason: null }, { status: ['STARTING'] });
           assert.equal(running?.status, 'RUNNING');
           assert.equal(running?.address, '127.0.0.1:3000');
           await store.instances.delete('i-1');
           assert.equal(await store.instances.update('i-1', { status: 'LOST' }), null);
           assert.equal(await store.instances.get('i-1'), null, 'an update never re-creates a deleted record');
+        }));
+
+      it('should refuse a write fenced by an older term, and let a new term claim every older record', () =>
+        withStore(async (store) => {
+          const t = new Date('2026-01-01T00:00:00Z');
+          await store.instances.upsert({ ...anInstance('i-1', 'web', 'm-1', t), status: 'STARTING', term: 4 });
+          await store.instances.upsert({ ...anInstance('i-2', 'web', 'm-1', t), term: 2 });
+          assert.equal(await store.instances.update('i-1', { status: 'REMOVING', term: 3 }, { term: 3 }), null, 'term 3 may not change what term 4 wrote');
+          assert.equal((await store.instances.get('i-1'))?.status, 'STARTING');
+          assert.equal(await store.instances.delete('i-1', { term: 3 }), false);
+          assert.equal((await store.instances.update('i-1', { status: 'REMOVING', term: 4 }, { term: 4 }))?.status, 'REMOVING');
+          assert.equal(await store.instances.claim(5), 2);
+          assert.deepEqual((await store.instances.list()).map((i) => i.term), [5, 5]);
+          assert.equal(await store.instances.claim(5), 0, 'nothing older left');
+          assert.equal(await store.instances.delete('i-2', { term: 5 }), true);
         }));
 
       it('should delete one instance, or all of an endpoint', () =>
@@ -350,6 +365,32 @@ export function runStoreContract(
           assert.equal(await store.instances.deleteByEndpoint('a'), 2);
           assert.equal(await store.instances.deleteByEndpoint('a'), 0);
           assert.deepEqual((await store.instances.list()).map((i) => i.id), ['b1']);
+        }));
+    });
+
+    describe('leases', () => {
+      const lease = (holder: string, term: number, renewals: number) => ({ name: 'controller', holder, term, renewals, expiresAt: new Date('2026-01-01T00:00:10Z') });
+
+      it('should create a lease once, and swap it only from what the swapper saw', () =>
+        withStore(async (store) => {
+          assert.equal(await store.leases.get('controller'), null);
+          assert.deepEqual(await store.leases.create(lease('h1', 1, 0)), lease('h1', 1, 0));
+          assert.equal(await store.leases.create(lease('h2', 1, 0)), null, 'a second create loses');
+          const renewed = await store.leases.swap('controller', { term: 1, renewals: 0 }, { holder: 'h1', term: 1, renewals: 1, expiresAt: new Date('2026-01-01T00:00:20Z') });
+          assert.equal(renewed?.renewals, 1);
+          assert.equal(await store.leases.swap('controller', { term: 1, renewals: 0 }, { holder: 'h2', term: 2, renewals: 0, expiresAt: new Date() }), null, 'stale view: refused');
+          const taken = await store.leases.swap('controller', { term: 1, renewals: 1 }, { holder: 'h2', term: 2, renewals: 0, expiresAt: new Date('2026-01-01T00:00:30Z') });
+          assert.deepEqual(taken, { name: 'controller', holder: 'h2', term: 2, renewals: 0, expiresAt: new Date('2026-01-01T00:00:30Z') });
+          assert.equal(await store.leases.swap('controller', { term: 1, renewals: 1 }, { holder: 'h1', term: 1, renewals: 2, expiresAt: new Date() }), null, 'the old holder cannot renew');
+        }));
+
+      it('should let exactly one of many simultaneous swaps win', () =>
+        withStore(async (store) => {
+          await store.leases.create(lease('h0', 1, 0));
+          const results = await Promise.all(
+            ['a', 'b', 'c', 'd'].map((holder) => store.leases.swap('controller', { term: 1, renewals: 0 }, { holder, term: 2, renewals: 0, expiresAt: new Date() })),
+          );
+          assert.equal(results.filter((r) => r !== null).length, 1);
         }));
     });
 
@@ -486,6 +527,33 @@ export function runStoreContract(
           assert.deepEqual(listed.map((i) => i.id), items.slice(3).map((i) => i.id));
         }));
 
+      it('should number items in the order they were stored, and order by that number, not by id', () =>
+        withStore(async (store) => {
+          // Ids made on a server whose clock is behind: the later item has the smaller id.
+          const late = { ...make('web', at(5), 5), id: '01aaaaaa-0000-7000-8000-000000000002' } as T;
+          const early = { ...make('web', at(1), 1), id: '01aaaaaa-0000-7000-8000-000000000001' } as T;
+          await log(store).append(late);
+          await log(store).appendMany([early]);
+          const listed = (await log(store).list('web')) as (T & { seq?: number })[];
+          assert.deepEqual(listed.map((i) => i.id), [late.id, early.id], 'stored order, not id order');
+          assert.ok(Number.isInteger(listed[0]!.seq) && listed[1]!.seq! === listed[0]!.seq! + 1, JSON.stringify(listed.map((i) => i.seq)));
+          assert.equal((late as T & { seq?: number }).seq, listed[0]!.seq, 'the appended item carries its number');
+          assert.deepEqual((await log(store).list('web', { afterId: late.id })).map((i) => i.id), [early.id], 'afterId resumes by number');
+          assert.deepEqual((await log(store).list(undefined, { afterSeq: listed[0]!.seq })).map((i) => i.id), [early.id]);
+          assert.deepEqual(await log(store).list(undefined, { afterSeq: listed[1]!.seq }), []);
+        }));
+
+      it('should give every item its own number when many append at once', () =>
+        withStore(async (store) => {
+          await Promise.all([
+            ...Array.from({ length: 20 }, (_, n) => log(store).append(make('web', at(n), n))),
+            ...Array.from({ length: 5 }, (_, n) => log(store).appendMany([make('api', at(n), 100 + n), make('api', at(n), 200 + n)])),
+          ]);
+          const seqs = ((await log(store).list(undefined, { afterSeq: 0, limit: 100 })) as (T & { seq?: number })[]).map((i) => i.seq!);
+          assert.equal(seqs.length, 30);
+          assert.deepEqual(seqs, Array.from({ length: 30 }, (_, n) => n + 1), 'one number each, none twice, none skipped');
+        }));
+
       it('should return the first `limit` items after `afterId`', () =>
         withStore(async (store) => {
           const items = await fill(store, 'web', 6);
@@ -596,6 +664,7 @@ function anInstance(id: string, endpoint: string, managerId: string | null, crea
     decommissionedAt: null,
     createdAt,
     updatedAt: createdAt,
+    term: 0,
   };
 }
 
