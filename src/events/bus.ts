@@ -40,9 +40,26 @@ export interface SubscribeOptions {
   capacity?: number;
 }
 
+export interface EventBusOptions {
+  /**
+   * True with several servers on one store: items reach the bus only through
+   * `deliver`, from the store feed (events/feed.ts), in the store's order;
+   * `publish` by the server's own writers is then ignored, since their items
+   * come back through the feed like everyone else's.
+   */
+  fedByStore?: boolean;
+}
+
 export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
   private readonly subscribers = new Map<keyof T, Set<Subscriber>>();
   private readonly watchers = new Map<keyof T, Set<(item: never) => void>>();
+
+  constructor(private readonly options: EventBusOptions = {}) {}
+
+  /** Whether items come from the store feed rather than from `publish`. */
+  get fedByStore(): boolean {
+    return this.options.fedByStore === true;
+  }
 
   /**
    * Calls `handler` synchronously with every item published on `topic`, for
@@ -59,7 +76,14 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
     return () => set.delete(entry);
   }
 
+  /** What a writer calls once its item is stored (ignored when the bus is fed by the store). */
   publish<K extends keyof T>(topic: K, item: T[K]): void {
+    if (this.options.fedByStore) return;
+    this.deliver(topic, item);
+  }
+
+  /** Hands an item to every watcher and subscriber of its topic. */
+  deliver<K extends keyof T>(topic: K, item: T[K]): void {
     for (const handler of this.watchers.get(topic) ?? []) (handler as (item: T[K]) => void)(item);
     for (const subscriber of this.subscribers.get(topic) ?? []) {
       if (subscriber.closed || !subscriber.filter(item)) continue;

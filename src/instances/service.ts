@@ -18,24 +18,7 @@ function recordData(record: InstanceRecord): Record<string, unknown> {
   };
 }
 
-/**
- * Rebuilds the instanceChanges item an event recorded, or null if the event is
- * not about an instance (the subscription's history replays these).
- */
-export function instanceChangeFromEvent(event: EventRecord): InstanceChangeRecord | null {
-  const change = event.data.change as InstanceChangeKind | undefined;
-  const data = event.data.instance as Record<string, unknown> | undefined;
-  if (!change || !data || typeof data.id !== 'string') return null;
-  const date = (value: unknown) => (value == null ? null : new Date(String(value)));
-  const instance = {
-    ...(data as unknown as InstanceRecord),
-    createdAt: date(data.createdAt)!,
-    updatedAt: date(data.updatedAt)!,
-    decommissionedAt: date(data.decommissionedAt),
-  };
-  const { instance: _instance, change: _change, ...rest } = event.data;
-  return { id: event.id, seq: event.seq, endpoint: event.endpoint, at: event.at, change, instance: { ...instance, term: Number(data.term ?? 0) }, data: rest };
-}
+export { instanceChangeFromEvent } from '../events/instance-change.js';
 
 export interface NewInstance {
   endpoint: string;
