@@ -6,6 +6,7 @@ export const Query: QueryResolvers = {
   version: (_root, _args, { services }) => services.version,
   managers: (_root, _args, { services }) => services.managers.list(),
   manager: (_root, { id }, { services }) => services.managers.get(id),
+  controller: (_root, _args, { services }) => services.managers.controller(),
   endpoints: (_root, _args, { services }) => services.endpoints.list(),
   endpoint: (_root, { name }, { services }) => services.endpoints.get(name),
   instances: async (_root, { endpoint, status }, { services }) =>

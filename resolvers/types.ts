@@ -21,6 +21,7 @@ export const Endpoint: EndpointResolvers = {
 };
 
 export const Manager: ManagerResolvers = {
+  status: (manager) => manager.status ?? 'READY',
   instances: (manager, _args, { services }) => services.store.instances.list({ managerId: manager.id }),
 };
 

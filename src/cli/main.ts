@@ -206,15 +206,18 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
     .description('list managers (hosts) and their slots')
     .action(async () => {
       const data = await request<{
-        managers: { id: string; name: string; address: string; slots: number; usedSlots: number; problems: string[]; lastSeen: string }[];
-      }>('{ managers { id name address slots usedSlots clouds loadbalancers problems lastSeen } }');
-      if (globals().json) return out(data.managers);
+        managers: { id: string; name: string; address: string; slots: number; usedSlots: number; problems: string[]; lastSeen: string; status: string }[];
+        controller: { holder: string; term: number; expiresAt: string } | null;
+      }>('{ managers { id name address slots usedSlots clouds loadbalancers problems lastSeen status } controller { holder term expiresAt } }');
+      const leader = data.controller?.holder;
+      if (globals().json) return out(data.managers.map((m) => ({ ...m, controller: m.name === leader })));
       out(
         table(
-          ['ID', 'NAME', 'ADDRESS', 'SLOTS', 'USED', 'LAST SEEN', 'PROBLEMS'],
-          data.managers.map((m) => [m.id, m.name, m.address, m.slots, m.usedSlots, isoSeconds(m.lastSeen), m.problems.join('; ') || '-']),
+          ['ID', 'NAME', 'ADDRESS', 'STATUS', 'SLOTS', 'USED', 'LAST SEEN', 'PROBLEMS'],
+          data.managers.map((m) => [m.id, m.name + (m.name === leader ? ' (controller)' : ''), m.address, m.status, m.slots, m.usedSlots, isoSeconds(m.lastSeen), m.problems.join('; ') || '-']),
         ),
       );
+      out(data.controller ? `controller: ${data.controller.holder} (term ${data.controller.term})` : 'controller: none yet');
     });
 
   program

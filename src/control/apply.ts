@@ -5,8 +5,9 @@ import type { AppliedAction, PlannedAction } from '../model/decision.js';
 import { InstanceEventKinds } from '../model/events.js';
 import { planPlacements, type ManagerView, type PlacementRequest } from '../scheduler/placement.js';
 import { newId } from '../store/ids.js';
-import type { InstanceRecord, ManagerRecord, Store } from '../store/types.js';
+import type { InstanceRecord, Store } from '../store/types.js';
 import type { LaunchBackoff } from './backoff.js';
+import type { ManagerWatch } from './managers.js';
 import type { EndpointPlan } from './plan.js';
 
 /** The cloud a problem line is about (`docker: engine not reachable…` → docker); placement only cares about its own. */
@@ -17,8 +18,16 @@ export interface DesiredStateOptions {
   instances: InstanceService;
   backoff: LaunchBackoff;
   now: () => Date;
-  /** A manager whose host has not been seen for this long gets no new instances. */
-  managerTimeoutMs: number;
+  /** Which managers' hosts are alive: a LOST one gets no new instances. */
+  managers: ManagerWatch;
+}
+
+/** The store refused a write because a newer controller term wrote the record: this controller is stale. */
+export class FencedOut extends Error {
+  constructor(readonly instanceId: string, readonly term: number, readonly newer: number) {
+    super(`instance ${instanceId} was written by term ${newer}; this controller's term ${term} is over`);
+    this.name = 'FencedOut';
+  }
 }
 
 /** What applying a plan did. */
@@ -52,7 +61,11 @@ export class DesiredStateWriter {
 
   constructor(private readonly options: DesiredStateOptions) {}
 
-  async apply(endpoint: string, config: EndpointConfig | null, instances: readonly InstanceRecord[], plan: EndpointPlan): Promise<Applied> {
+  /** The term of the controller writing now (every write is fenced by it). */
+  private term = 0;
+
+  async apply(endpoint: string, config: EndpointConfig | null, instances: readonly InstanceRecord[], plan: EndpointPlan, term: number): Promise<Applied> {
+    this.term = term;
     const applied: Applied = { actions: [], changed: false, deferredUntil: null, notes: [] };
     let index: Map<string, InstanceRecord> | undefined;
     const byId = (id: string) => (index ??= new Map(instances.map((i) => [i.id, i]))).get(id);
@@ -107,18 +120,17 @@ export class DesiredStateWriter {
   private async remove(record: InstanceRecord | undefined, why: string): Promise<boolean> {
     if (!record || record.status === 'REMOVING') return false;
     if (record.managerId === null) {
-      await this.options.instances.remove(record, `instance ${record.id} removed (${why})`, { why });
-      return true;
+      return this.fenced(record.id, await this.options.instances.remove(record, `instance ${record.id} removed (${why})`, { why }, { term: this.term }));
     }
     const changed = await this.options.instances.change(
       record.id,
-      { status: 'REMOVING', reason: why },
+      { status: 'REMOVING', reason: why, term: this.term },
       InstanceEventKinds.INSTANCE_REMOVING,
       `instance ${record.id} removing (${why})`,
       { why },
-      { status: ['PENDING', 'STARTING', 'RUNNING', 'DECOMMISSIONED', 'ERROR', 'LOST'] },
+      { status: ['PENDING', 'STARTING', 'RUNNING', 'DECOMMISSIONED', 'ERROR', 'LOST'], term: this.term },
     );
-    return changed !== null;
+    return this.fenced(record.id, changed !== null);
   }
 
   /** Out of the balancer (the balancer serves RUNNING instances only); it drains until a later round removes it. */
@@ -126,13 +138,13 @@ export class DesiredStateWriter {
     if (!record || record.status !== 'RUNNING') return false;
     const changed = await this.options.instances.change(
       record.id,
-      { status: 'DECOMMISSIONED', decommissionedAt: this.options.now(), reason: why },
+      { status: 'DECOMMISSIONED', decommissionedAt: this.options.now(), reason: why, term: this.term },
       InstanceEventKinds.INSTANCE_DECOMMISSIONED,
       `instance ${record.id} decommissioned: out of the balancer, draining until its connections close or ${timeoutSeconds} s pass`,
       { why },
-      { status: ['RUNNING'] },
+      { status: ['RUNNING'], term: this.term },
     );
-    return changed !== null;
+    return this.fenced(record.id, changed !== null);
   }
 
   /** Back into the balancer: it is still running and warm, cheaper than a launch. */
@@ -140,13 +152,13 @@ export class DesiredStateWriter {
     if (!record || record.status !== 'DECOMMISSIONED') return false;
     const changed = await this.options.instances.change(
       record.id,
-      { status: 'RUNNING', decommissionedAt: null, reason: null },
+      { status: 'RUNNING', decommissionedAt: null, reason: null, term: this.term },
       InstanceEventKinds.INSTANCE_RECOMMISSIONED,
       `instance ${record.id} recommissioned: back in the balancer at ${record.address}`,
       { why },
-      { status: ['DECOMMISSIONED'] },
+      { status: ['DECOMMISSIONED'], term: this.term },
     );
-    return changed !== null;
+    return this.fenced(record.id, changed !== null);
   }
 
   /**
@@ -174,22 +186,23 @@ export class DesiredStateWriter {
     ];
     const pendingById = new Map(pending.map((p) => [p.id, p]));
     await this.withPlacementLock(async () => {
-      const plan = planPlacements({ managers: await this.managerViews(nowMs), requests });
+      const plan = planPlacements({ managers: await this.managerViews(), requests });
       for (const placement of plan.placements) {
         const message = `instance ${placement.instanceId} placed on ${placement.reason}`;
         const waiting = pendingById.get(placement.instanceId);
         if (waiting) {
-          await instances.change(
+          const placed = await instances.change(
             waiting.id,
-            { status: 'STARTING', managerId: placement.managerId, reason: null },
+            { status: 'STARTING', managerId: placement.managerId, reason: null, term: this.term },
             InstanceEventKinds.INSTANCE_PLACED,
             message,
             {},
-            { status: ['PENDING'] },
+            { status: ['PENDING'], term: this.term },
           );
+          await this.fenced(waiting.id, placed !== null);
         } else {
           await instances.create(
-            { id: placement.instanceId, endpoint, slots, status: 'STARTING', managerId: placement.managerId, reason: null },
+            { id: placement.instanceId, endpoint, slots, status: 'STARTING', managerId: placement.managerId, reason: null, term: this.term },
             InstanceEventKinds.INSTANCE_CREATED,
             message,
           );
@@ -203,14 +216,14 @@ export class DesiredStateWriter {
         if (!waiting) {
           applied.changed = true;
           await instances.create(
-            { id: wait.instanceId, endpoint, slots, status: 'PENDING', managerId: null, reason: wait.reason },
+            { id: wait.instanceId, endpoint, slots, status: 'PENDING', managerId: null, reason: wait.reason, term: this.term },
             InstanceEventKinds.INSTANCE_PENDING,
             `instance ${wait.instanceId} pending: ${wait.reason}`,
             data,
           );
         } else if (waiting.reason !== wait.reason) {
           applied.changed = true;
-          await instances.change(waiting.id, { reason: wait.reason }, InstanceEventKinds.INSTANCE_PENDING, `instance ${wait.instanceId} pending: ${wait.reason}`, data);
+          await instances.change(waiting.id, { reason: wait.reason, term: this.term }, InstanceEventKinds.INSTANCE_PENDING, `instance ${wait.instanceId} pending: ${wait.reason}`, data, { term: this.term });
         }
         applied.actions.push({ kind: 'launch', direction: 'up', instanceId: wait.instanceId, managerId: null, outcome: 'no-room', reason: `${why}; ${wait.reason}`, until: null });
       }
@@ -218,9 +231,22 @@ export class DesiredStateWriter {
     });
   }
 
+  /**
+   * After a write the store refused: if a newer term wrote the record, this
+   * controller is stale (FencedOut); otherwise the record had just changed
+   * (a host reported it, or it is gone) and `done` stays false.
+   */
+  private async fenced(id: string, done: boolean): Promise<boolean> {
+    if (done) return true;
+    const current = await this.options.store.instances.get(id);
+    if (current && current.term > this.term) throw new FencedOut(id, this.term, current.term);
+    return false;
+  }
+
   /** The scheduler's view of the managers: used slots from their hosts' reports or our records, whichever is more. */
-  private async managerViews(nowMs: number): Promise<ManagerView[]> {
+  private async managerViews(): Promise<ManagerView[]> {
     const [managers, instances] = await Promise.all([this.options.store.managers.list(), this.options.store.instances.list()]);
+    this.options.managers.observe(managers);
     const placed = new Map<string, number>();
     for (const instance of instances) {
       if (instance.status === 'PENDING' || !instance.managerId) continue;
@@ -231,16 +257,9 @@ export class DesiredStateWriter {
       name: manager.name,
       slots: manager.slots,
       usedSlots: Math.max(manager.usedSlots, placed.get(manager.id) ?? 0),
-      problems: [...this.liveness(manager, nowMs), ...manager.problems.filter((p) => DOCKER_PROBLEM.test(p))],
+      problems: [...this.options.managers.problems(manager), ...manager.problems.filter((p) => DOCKER_PROBLEM.test(p))],
       clouds: manager.clouds,
     }));
-  }
-
-  /** A manager whose host stopped reporting gets nothing new. */
-  private liveness(manager: ManagerRecord, nowMs: number): string[] {
-    const silentMs = nowMs - manager.lastSeen.getTime();
-    if (silentMs <= this.options.managerTimeoutMs) return [];
-    return [`host not seen for ${Math.round(silentMs / 1000)} s (manager timeout ${Math.round(this.options.managerTimeoutMs / 1000)} s)`];
   }
 
   private async withPlacementLock<T>(work: () => Promise<T>): Promise<T> {

@@ -1,60 +1,27 @@
 // The controller: one round per endpoint per interval (and at once on a change), in one direction — snapshot → decide → plan → place → write desired state and the decision.
 import { parseEndpointConfigCached } from '../config/index.js';
 import type { EndpointConfig } from '../config/model.js';
-import type { EventBus } from '../events/bus.js';
 import type { InstanceChangeRecord } from '../events/types.js';
-import type { EventRecorder } from '../events/recorder.js';
-import type { InstanceService } from '../instances/service.js';
 import { Lanes } from '../lanes/lanes.js';
 import type { RoundMode } from '../model/decision.js';
-import { InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
-import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
+import { CLUSTER, ClusterEventKinds, InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
+import type { EndpointRecord, InstanceRecord } from '../store/types.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 import { groupBy } from '../util/group.js';
-import { DesiredStateWriter } from './apply.js';
-import { DEFAULT_BACKOFF, LaunchBackoff, type BackoffOptions } from './backoff.js';
+import { DesiredStateWriter, FencedOut } from './apply.js';
+import { DEFAULT_BACKOFF, LaunchBackoff } from './backoff.js';
 import { DecisionKeeper } from './decisions.js';
+import { ControllerLease, leaseTiming } from './lease.js';
+import { checkManagers, dropStale, ManagerWatch } from './managers.js';
+import { HostReports } from './reports.js';
+import type { ControllerOptions } from './options.js';
+
+export type { ControllerOptions, TrafficReadings } from './options.js';
 import { planActs, type RoundInput } from './plan.js';
 import { ScalingPolicy, type SampleView } from './policy.js';
 
 /** See `ControllerOptions.roundConcurrency`. */
 export const DEFAULT_ROUND_CONCURRENCY = 32;
-
-/**
- * Where the controller reads traffic: the metric sample of every endpoint
- * (taken just before an evaluation) and open connections per backend
- * address. The local host's sampler is one; in a cluster it is the store.
- */
-export interface TrafficReadings {
-  tick(): Promise<readonly ({ endpoint: string } & SampleView)[]>;
-  /** Open connections per backend address at the last `tick`. */
-  readonly latestConnections: ReadonlyMap<string, number>;
-  /** Open connections per backend address now. */
-  connectionsNow(): Promise<ReadonlyMap<string, number>>;
-}
-
-export interface ControllerOptions {
-  store: Store;
-  bus: EventBus;
-  events: EventRecorder;
-  instances: InstanceService;
-  /** Seconds between evaluation rounds (`--interval`); 0 = no timer (tests and simulations call `tick`). */
-  intervalSeconds: number;
-  /** The traffic readings, once there are any. */
-  traffic?: () => TrafficReadings | undefined;
-  /** Decisions older than this are deleted; default 24 h. */
-  retentionSeconds?: number;
-  time?: Time;
-  backoff?: BackoffOptions;
-  /**
-   * Rounds of different endpoints that may run at once (default 32): it
-   * bounds what a sweep of many endpoints holds open together.
-   */
-  roundConcurrency?: number;
-  /** A manager not heard from for this long gets no new instances; default 3 intervals, at least 15 s. */
-  managerTimeoutSeconds?: number;
-  log?: (line: string) => void;
-}
 
 interface RoundRequest {
   mode: RoundMode;
@@ -93,8 +60,11 @@ export class Controller {
   private starting = false;
   private sweeping: Promise<void> | null = null;
   private readonly running = new Set<Promise<void>>();
-  private kick: Promise<void> | undefined;
   private stopped = false;
+  /** Who holds the controller role; rounds run only while this server does. */
+  readonly lease: ControllerLease;
+  readonly managers: ManagerWatch;
+  private readonly reports: HostReports;
 
   constructor(private readonly options: ControllerOptions) {
     this.time = options.time ?? systemTime;
@@ -102,17 +72,36 @@ export class Controller {
     this.backoff = new LaunchBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.decisions = new DecisionKeeper(options);
     const interval = options.intervalSeconds > 0 ? options.intervalSeconds : 10;
+    this.managers = new ManagerWatch((options.managerTimeoutSeconds ?? Math.max(15, 3 * interval)) * 1000, () => this.time.now().getTime());
     this.writer = new DesiredStateWriter({
       store: options.store,
       instances: options.instances,
       backoff: this.backoff,
       now: this.time.now,
-      managerTimeoutMs: (options.managerTimeoutSeconds ?? Math.max(15, 3 * interval)) * 1000,
+      managers: this.managers,
+    });
+    const timing = options.lease ?? leaseTiming(interval);
+    this.lease = new ControllerLease({
+      store: options.store,
+      holder: options.name ?? 'reactor',
+      time: this.time,
+      ...timing,
+      elected: (term) => this.elected(term),
+      deposed: (term, why) => this.deposed(term, why),
+      log: this.log,
     });
     this.policy = new ScalingPolicy({
       sample: (endpoint) => this.samples.get(endpoint) ?? null,
       // Evaluations read the connection counts taken with the sample; trigger rounds read them afresh.
       active: async (mode) => (mode === 'evaluate' ? this.connections : ((await this.options.traffic?.()?.connectionsNow()) ?? new Map())),
+    });
+    this.reports = new HostReports({
+      store: options.store,
+      events: options.events,
+      backoff: this.backoff,
+      now: () => this.time.now().getTime(),
+      reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause),
+      log: this.log,
     });
     this.lanes = new Lanes<RoundRequest>({
       run: (endpoint, request) => this.round(endpoint, request),
@@ -126,16 +115,37 @@ export class Controller {
     });
   }
 
-  /** Listens for changes, runs a trigger round of every endpoint now, and evaluates every interval from now on. */
-  start(): Promise<void> {
-    const { bus, intervalSeconds } = this.options;
+  /**
+   * Listens for changes and takes part in the controller election. Once
+   * elected it claims the desired state for its term, runs a trigger round
+   * of every endpoint, and evaluates every interval until it steps down.
+   */
+  async start(): Promise<void> {
+    const { bus } = this.options;
     this.unwatch.push(
       bus.watch('endpointEvents', (event) => {
         if (RECONFIGURING_KINDS.has(event.kind)) void this.reconcile(event.endpoint, 'trigger', event.kind);
       }),
       bus.watch('instanceChanges', (change) => this.onInstanceChange(change)),
     );
-    if (intervalSeconds > 0) {
+    await this.lease.start();
+    await this.sweeping;
+  }
+
+  /** The term this server leads, or null. */
+  leading(): number | null {
+    return this.stopped ? null : this.lease.leading();
+  }
+
+  private async elected(term: number): Promise<void> {
+    const { store, events, intervalSeconds } = this.options;
+    // Records an older controller wrote are this term's from now on; one it writes after this is fenced out.
+    const claimed = await store.instances.claim(term);
+    this.log(`controller: elected for term ${term} (claimed ${claimed} instance records)`);
+    await events
+      .record(CLUSTER, ClusterEventKinds.CONTROLLER_ELECTED, `${this.options.name ?? 'reactor'} is the controller (term ${term})`, { holder: this.options.name ?? 'reactor', term })
+      .catch(() => {});
+    if (intervalSeconds > 0 && !this.timer) {
       // The first evaluation is one interval away, so its sample covers a whole interval.
       this.timer = this.time.timers.setInterval(() => {
         if (this.starting) {
@@ -145,11 +155,23 @@ export class Controller {
         void this.tick();
       }, intervalSeconds * 1000);
     }
-    return this.sweep('trigger', 'start');
+    void this.sweep('trigger', 'elected');
+  }
+
+  private deposed(term: number, why: string): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const retry of this.retries.values()) retry.cancel();
+    this.retries.clear();
+    this.log(`controller: stepping down from term ${term}: ${why}`);
+    void this.options.events
+      .record(CLUSTER, ClusterEventKinds.CONTROLLER_STEPPED_DOWN, `${this.options.name ?? 'reactor'} stepped down from term ${term}: ${why}`, { holder: this.options.name ?? 'reactor', term, why })
+      .catch(() => {});
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.lease.stop();
     this.timer?.cancel();
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
@@ -179,7 +201,7 @@ export class Controller {
    * does not wait for that; tests and benchmarks may).
    */
   tick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.leading() === null) return Promise.resolve();
     this.starting = true;
     return this.track(
       (async () => {
@@ -196,6 +218,7 @@ export class Controller {
             }
           }
           this.samples = samples;
+          await this.checkManagers();
           await this.sweep('evaluate', '', () => (this.starting = false));
           await this.decisions.prune(this.time.now());
         } catch (error) {
@@ -209,7 +232,7 @@ export class Controller {
 
   /** A round of one endpoint, merged into the one queued in its lane. */
   reconcile(endpoint: string, mode: RoundMode = 'trigger', cause = ''): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.leading() === null) return Promise.resolve();
     return this.lanes.request(endpoint, { mode, causes: new Set(cause ? [cause] : []), snapshot: undefined });
   }
 
@@ -220,7 +243,10 @@ export class Controller {
    * round is queued.
    */
   sweep(mode: RoundMode, cause: string, onQueued?: () => void): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+    if (this.leading() === null) {
+      onQueued?.();
+      return Promise.resolve();
+    }
     if (this.sweeping && mode === 'trigger') return this.sweeping;
     const run = this.track(
       (async () => {
@@ -251,13 +277,16 @@ export class Controller {
 
   /** One round: snapshot → decide and plan (policy) → write the desired state → keep the decision. */
   private async round(endpoint: string, request: RoundRequest): Promise<void> {
+    const term = this.leading();
+    if (term === null) return;
     const { store } = this.options;
     const record = await store.endpoints.get(endpoint);
     const config = record ? this.parse(record) : null;
     // A stored configuration that no longer parses must not read as "min_instances 0": change nothing.
     if (record && !config) return;
     const snapshot = request.snapshot && this.lanes.unchangedSince(endpoint, request.snapshot.generations) ? request.snapshot : undefined;
-    const instances = snapshot ? (snapshot.instances.get(endpoint) ?? []) : await store.instances.list({ endpoint });
+    const listed = snapshot ? (snapshot.instances.get(endpoint) ?? []) : await store.instances.list({ endpoint });
+    const instances = await this.dropStale(listed, term);
     const input: RoundInput = {
       endpoint,
       state: record?.state ?? null,
@@ -268,68 +297,47 @@ export class Controller {
       now: this.time.now(),
     };
     const plan = await this.policy.plan(input);
-    const applied = await this.writer.apply(endpoint, config, instances, plan);
+    let applied;
+    try {
+      applied = await this.writer.apply(endpoint, config, instances, plan, term);
+    } catch (error) {
+      if (!(error instanceof FencedOut)) throw error;
+      this.lease.fencedOut(`the store refused a write: ${error.message}`);
+      return;
+    }
     if (applied.deferredUntil !== null) this.retryAt(endpoint, applied.deferredUntil);
     const decision = plan.decision;
     if (!decision) return;
     decision.applied = applied.actions;
+    decision.term = term;
     if (applied.notes.length > 0) {
       // What was wanted but not done belongs in the line operators read, not only in the record.
       for (const note of applied.notes) decision.notes.push(note);
       decision.summary += ` (${applied.notes.join('; ')})`;
     }
     // Kept: every evaluation, and a trigger round that acted or was held back (what it wanted and why it could not).
-    if (request.mode === 'evaluate' || planActs(plan) || applied.actions.length > 0) {
+    if ((request.mode === 'evaluate' || planActs(plan) || applied.actions.length > 0) && this.leading() === term) {
       await this.decisions.keep(decision, applied.changed).catch((error: unknown) => this.log(`controller: ${endpoint}: keeping the decision failed: ${(error as Error).message}`));
     }
   }
 
-  /**
-   * What hosts report back: a failed launch (the back-off counts it, and a
-   * missing image is told once per attempt with when the next one comes), an
-   * instance ERROR or LOST (replaced at once), an instance ready (launches
-   * work again), and a removal (its slots are free for endpoints waiting).
-   */
+  private dropStale(instances: readonly InstanceRecord[], term: number): Promise<InstanceRecord[]> {
+    return dropStale(this.options.instances, instances, term);
+  }
+
+  private async checkManagers(): Promise<void> {
+    const term = this.leading();
+    if (term === null) return;
+    await checkManagers({ ...this.options, watch: this.managers, term, reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause), kickPending: () => this.kickPending('') });
+  }
+
+  /** What hosts report back (see reports.ts), acted on while this server leads. */
   private onInstanceChange(change: InstanceChangeRecord): void {
-    const { instance } = change;
-    const endpoint = change.endpoint;
-    if (change.change === 'REMOVED') {
-      this.kickPending(endpoint);
-      return;
-    }
-    if (instance.status === 'RUNNING' && change.data?.ready) {
-      this.backoff.clear(endpoint);
-      return;
-    }
-    const failure = typeof change.data?.failure === 'string' ? change.data.failure : undefined;
-    if (failure && failure !== 'HEALTH_CHECK') {
-      const delay = this.backoff.fail(endpoint, this.time.now().getTime());
-      if (delay !== null && failure === 'IMAGE_UNAVAILABLE') void this.imageUnavailable(change, delay);
-    }
-    if (instance.status === 'ERROR' || instance.status === 'LOST' || (instance.status === 'PENDING' && failure)) {
-      void this.reconcile(endpoint, 'trigger', `instance ${instance.status}`);
-    }
+    if (this.leading() !== null) this.reports.heard(change);
   }
 
-  private async imageUnavailable(change: InstanceChangeRecord, delayMs: number): Promise<void> {
-    const { failure: _failure, message, instanceId: _id, ...details } = change.data ?? {};
-    await this.options.events
-      .record(change.endpoint, InstanceEventKinds.IMAGE_UNAVAILABLE, `${String(message)}; next attempt in ${Math.ceil(delayMs / 1000)} s`, {
-        ...details,
-        retryInMs: delayMs,
-      })
-      .catch((error: unknown) => this.log(`controller: ${change.endpoint}: ${(error as Error).message}`));
-  }
-
-  /** Re-runs the endpoints whose instances wait for room (once per turn of removals). */
   private kickPending(except: string): void {
-    if (this.kick || this.stopped) return;
-    this.kick = Promise.resolve().then(async () => {
-      this.kick = undefined;
-      const waiting = new Set((await this.options.store.instances.list()).filter((i) => i.status === 'PENDING' && i.endpoint !== except).map((i) => i.endpoint));
-      for (const endpoint of waiting) void this.reconcile(endpoint, 'trigger', 'slots freed');
-    });
-    void this.kick.catch((error: unknown) => this.log(`controller: ${(error as Error).message}`));
+    if (!this.stopped) this.reports.kickPending(except);
   }
 
   /** A trigger round once the launch back-off of `endpoint` ends. */

@@ -9,6 +9,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
 import { Lanes } from '../lanes/lanes.js';
 import { InstanceEventKinds } from '../model/events.js';
+import { CONTROLLER_LEASE } from '../model/states.js';
 import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
 import type { Time, Timer } from '../time/timers.js';
 import { groupBy } from '../util/group.js';
@@ -228,7 +229,10 @@ export class EngineSync {
     const containers = fresh ? (fresh.containers.get(endpoint) ?? []) : (await agent.list()).filter((c) => c.endpoint === endpoint);
     const endpointRecord = fresh ? (fresh.endpoints.get(endpoint) ?? null) : await store.endpoints.get(endpoint);
     const config = endpointRecord ? this.parse(endpointRecord) : null;
-    const actions = diffHost({ managerId: this.managerId, records, containers });
+    // Read after the records: a record written by a controller deposed before this read is then never acted on
+    // (one claimed meanwhile by a newer term waits for the next sync).
+    const term = (await store.leases.get(CONTROLLER_LEASE))?.term ?? 0;
+    const actions = diffHost({ managerId: this.managerId, records, containers, term });
     let changed = false;
     const launches: InstanceRecord[] = [];
     for (const action of actions) {

@@ -25,6 +25,13 @@ export interface RepairInput {
   records: readonly InstanceRecord[];
   /** This host's containers of the endpoint, running or not. */
   containers: readonly AgentContainer[];
+  /**
+   * The controller's current term: a record of an older term that asks for
+   * a launch or a removal was written by a controller that had already lost
+   * its lease, and is not acted on (the current controller deletes it).
+   * Default 0: act on every record.
+   */
+  term?: number;
 }
 
 /** Containers lists longer than this are indexed rather than scanned. */
@@ -39,6 +46,7 @@ const INDEX_ABOVE = 32;
  */
 export function diffHost(input: RepairInput): HostAction[] {
   const { managerId, records, containers } = input;
+  const term = input.term ?? 0;
   const actions: HostAction[] = [];
   const byInstance = containers.length > INDEX_ABOVE ? new Map(containers.map((c) => [c.instanceId, c])) : undefined;
   const find = (record: InstanceRecord): AgentContainer | undefined =>
@@ -53,14 +61,17 @@ export function diffHost(input: RepairInput): HostAction[] {
     }
     const container = find(record);
     if (container) owned.push(container.containerId);
+    const stale = record.term < term;
     if (record.status === 'REMOVING') {
-      actions.push({ kind: 'clear', record, container: container ?? null });
+      if (!stale) actions.push({ kind: 'clear', record, container: container ?? null });
       continue;
     }
     if (!HAS_CONTAINER.has(record.status)) continue;
     const beforeReady = record.status === 'STARTING';
     if (!container) {
-      if (record.containerId === null && record.status === 'STARTING') actions.push({ kind: 'launch', record });
+      if (record.containerId === null && record.status === 'STARTING') {
+        if (!stale) actions.push({ kind: 'launch', record });
+      }
       else actions.push({ kind: 'lost', record, why: `container ${short(record.containerId ?? '?')} is gone`, beforeReady, remove: null });
     } else if (!container.running) {
       actions.push({ kind: 'lost', record, why: `container ${short(container.containerId)} ${container.state}`, beforeReady, remove: container });

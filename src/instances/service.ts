@@ -1,10 +1,9 @@
 // Instance records: every create, status change and removal is stored, published on instanceChanges and logged as an endpoint event.
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
-import type { InstanceChangeRecord } from '../events/types.js';
 import { InstanceEventKinds, type InstanceChangeKind, type InstanceEventKind } from '../model/events.js';
 import { newId } from '../store/ids.js';
-import type { EventRecord, InstanceChanges, InstanceGuard, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
+import type { InstanceChanges, InstanceGuard, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
 
 export { InstanceEventKinds, type InstanceEventKind } from '../model/events.js';
 

@@ -2,7 +2,8 @@
 import { parseManagerOption } from '../config/index.js';
 import { DEFAULT_MANAGER_SLOTS } from '../config/model.js';
 import { notFound } from '../errors/codes.js';
-import type { ManagerRecord, Store } from '../store/types.js';
+import { CONTROLLER_LEASE } from '../model/states.js';
+import type { LeaseRecord, ManagerRecord, Store } from '../store/types.js';
 
 export interface ManagerRegistration {
   id: string;
@@ -47,6 +48,8 @@ export class ManagerService {
       problems: registration.problems,
       lastSeen: now,
       createdAt: existing?.createdAt ?? now,
+      // A host that registers is alive; the controller marks it LOST if its heartbeat stops.
+      status: existing?.status ?? 'READY',
     });
   }
 
@@ -56,6 +59,11 @@ export class ManagerService {
     const updated = await this.store.managers.update(id, changes);
     if (!updated) throw notFound('manager', id);
     return updated;
+  }
+
+  /** The controller lease as stored (who leads, which term), or null before any server took the role. */
+  controller(): Promise<LeaseRecord | null> {
+    return this.store.leases.get(CONTROLLER_LEASE);
   }
 
   async forget(id: string): Promise<boolean> {

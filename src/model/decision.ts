@@ -108,4 +108,6 @@ export type RoundDecision = ScalingDecisionRecord & {
   cause: string;
   /** The actions as applied, each with its outcome (absent on records stored before it existed). */
   applied?: AppliedAction[];
+  /** The controller term that made it (absent on records stored before terms existed). */
+  term?: number;
 };

@@ -60,5 +60,24 @@ export const ControlEventKinds = {
   SCALING_CONFLICT: 'SCALING_CONFLICT',
 } as const;
 
+/**
+ * Event kinds about the cluster rather than one endpoint: recorded with the
+ * endpoint '' (read them with `events` and no endpoint, or `reactor log`
+ * without a name).
+ */
+export const ClusterEventKinds = {
+  /** A server became the controller, for a new term. */
+  CONTROLLER_ELECTED: 'CONTROLLER_ELECTED',
+  /** A controller found another holding the lease, or its writes fenced by a newer term, and stopped acting. */
+  CONTROLLER_STEPPED_DOWN: 'CONTROLLER_STEPPED_DOWN',
+  /** A manager's host stopped beating its heartbeat for the manager timeout: its instances are replaced elsewhere. */
+  MANAGER_LOST: 'MANAGER_LOST',
+  /** A LOST manager's host beats again. */
+  MANAGER_READY: 'MANAGER_READY',
+} as const;
+
+/** The endpoint name cluster events are recorded under. */
+export const CLUSTER = '';
+
 /** How an instance record changed, as `instanceChanges` streams it. */
 export type InstanceChangeKind = 'CREATED' | 'STATUS_CHANGED' | 'REMOVED';

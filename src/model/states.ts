@@ -23,3 +23,13 @@ export const INSTANCE_STATUSES: readonly InstanceStatus[] = ['PENDING', 'STARTIN
 
 /** Statuses whose record should have a container on its manager's engine. */
 export const HAS_CONTAINER: ReadonlySet<InstanceStatus> = new Set<InstanceStatus>(['STARTING', 'RUNNING', 'DECOMMISSIONED']);
+
+/**
+ * A manager's status, as the controller sees it: READY while its host beats
+ * its heartbeat, LOST once it has not for the manager timeout (its instances
+ * are then replaced on the others, and no balancer sends traffic to it).
+ */
+export type ManagerStatus = 'READY' | 'LOST';
+
+/** The name of the controller's lease in the store (see control/lease.ts); hosts read its term. */
+export const CONTROLLER_LEASE = 'controller';

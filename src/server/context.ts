@@ -1,5 +1,6 @@
 // What every resolver receives: the services of this Reactor process.
 import type { Controller } from '../control/controller.js';
+import type { StoreFeed } from '../events/feed.js';
 import type { EndpointService } from '../endpoints/service.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
@@ -20,8 +21,10 @@ export interface Services {
   instances: InstanceService;
   /** The host role: this machine's engine made to match its instances (absent with --no-agent); started once the API listens, since its URL goes into containers. */
   host?: LocalHost;
-  /** The controller role (sample → decide → plan → place → record every interval); present with the local agent. */
+  /** The controller role (sample → decide → plan → place → record every interval), acting while this server holds the lease. */
   controller?: Controller;
+  /** With a shared (MongoDB) store: what feeds the bus from the store's logs. */
+  feed?: StoreFeed;
   /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
   metrics: CustomMetricsService;
   /** The local nginx, the log totals and the sampler (the host's when there is one); started once the API listens. */

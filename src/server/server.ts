@@ -136,6 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${hostForUrl}:${address.port}${GRAPHQL_PATH}`;
     log(`reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
+    await services.feed?.start();
     if (services.host) await services.host.start(url);
     else await services.traffic.start();
     void services.controller?.start();

@@ -4,7 +4,9 @@ import { Controller } from '../control/controller.js';
 import { EndpointService } from '../endpoints/service.js';
 import { EventBus } from '../events/bus.js';
 import { EventRecorder } from '../events/recorder.js';
+import { StoreFeed } from '../events/feed.js';
 import { LocalHost } from '../host/local.js';
+import { realTimers } from '../time/timers.js';
 import { InstanceService } from '../instances/service.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
@@ -26,7 +28,10 @@ export { localManagerId } from '../host/local.js';
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const clock = inputs.clock ?? (() => new Date());
-  const bus = new EventBus();
+  // With MongoDB several servers may share the store: each bus is fed from the store's logs, in their order.
+  const cluster = inputs.store.kind === 'mongodb';
+  const bus = new EventBus({ fedByStore: cluster });
+  const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log }) : undefined;
   const events = new EventRecorder(inputs.store, bus, clock);
   const managers = new ManagerService(inputs.store, clock);
   const services: Services = {
@@ -50,29 +55,19 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       retentionSeconds: inputs.options.metricsRetention,
       clock,
       log: inputs.log,
-      // With a local agent the controller takes each sample right before it decides.
-      sampleTimer: inputs.options.agent === false,
+      // The controller takes each sample right before it decides.
+      sampleTimer: false,
     }),
+    feed,
     stop: async () => {},
   };
-  if (inputs.options.agent !== false) {
-    // The host role (this machine's engine, readiness, health, heartbeat) and the controller role
-    // (sample → decide → plan → place → record); both start once the API listens.
-    const intervalSeconds = inputs.options.interval ?? 10;
-    const host = await LocalHost.create({
-      store: inputs.store,
-      bus,
-      events,
-      instances: services.instances,
-      managers,
-      dataDir: inputs.dataDir,
-      name: inputs.options.name ?? hostname(),
-      slots: inputs.options.slots,
-      intervalSeconds,
-      traffic: services.traffic,
-      log: inputs.log,
-    });
-    const controller = new Controller({
+  const name = inputs.options.name ?? hostname();
+  const intervalSeconds = inputs.options.interval ?? 10;
+  // The controller role (sample → decide → plan → place → record) acts while this server holds the lease; it starts
+  // once the API listens. Every server with a host takes part, and so does a --no-agent server on a shared store
+  // (api and controller only); on SQLite, with no host, there is nothing a controller could place anything on.
+  if (inputs.options.agent !== false || cluster) {
+    services.controller = new Controller({
       store: inputs.store,
       bus,
       events,
@@ -80,17 +75,39 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       intervalSeconds,
       traffic: () => services.traffic.sampler,
       retentionSeconds: inputs.options.metricsRetention,
+      name,
+      log: inputs.log,
+    });
+  }
+  const controller = services.controller;
+  if (inputs.options.agent !== false) {
+    // The host role: this machine's engine, readiness, health, heartbeat, balancer and traffic.
+    const host = await LocalHost.create({
+      store: inputs.store,
+      bus,
+      events,
+      instances: services.instances,
+      managers,
+      dataDir: inputs.dataDir,
+      name,
+      slots: inputs.options.slots,
+      intervalSeconds,
+      traffic: services.traffic,
       log: inputs.log,
     });
     services.host = host;
-    services.controller = controller;
     services.stop = async () => {
-      await controller.stop();
+      await controller?.stop();
       await host.stop();
+      await feed?.stop();
     };
   } else {
-    // api (and no host): samples of instance counts and custom metrics, on the sampler's own timer.
-    services.stop = () => services.traffic.stop();
+    // No host: samples of instance counts and custom metrics only.
+    services.stop = async () => {
+      await controller?.stop();
+      await services.traffic.stop();
+      await feed?.stop();
+    };
   }
   return services;
 }

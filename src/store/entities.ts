@@ -11,6 +11,7 @@ import type {
   InstanceStatus,
   LeaseRecord,
   ManagerRecord,
+  ManagerStatus,
   MetricSampleRecord,
 } from './types.js';
 
@@ -43,6 +44,7 @@ export class ManagerEntity implements ManagerRecord {
   problems!: string[];
   lastSeen!: Date;
   createdAt!: Date;
+  status?: ManagerStatus;
 }
 
 export class InstanceEntity implements InstanceRecord {
@@ -217,6 +219,7 @@ export function entitySchemas(backend: Backend) {
       problems: stringList,
       lastSeen: date,
       createdAt: date,
+      status: { type: 'varchar', default: 'READY' },
     }, []),
     instances: schema(backend, InstanceEntity, TableNames.instances, 'id', {
       id: key,

@@ -1,7 +1,7 @@
 // The MongoDB backend of the store: TypeORM's MongoEntityManager over one database (MongoDB or FerretDB).
 import type { DataSource, EntitySchema, MongoEntityManager } from 'typeorm';
 import type { Document, Filter, IndexDescription } from 'mongodb';
-import { alreadyExists, alreadyExistsInBatch } from '../errors/codes.js';
+import { alreadyExists } from '../errors/codes.js';
 import type { EntitySchemas } from './entities.js';
 import { MongoLog, withoutId, type Target } from './mongodb-log.js';
 import {
@@ -28,7 +28,6 @@ import type {
   InstanceRepository,
   LeaseRecord,
   LeaseRepository,
-  ListOptions,
   ManagerChanges,
   ManagerRecord,
   ManagerRepository,

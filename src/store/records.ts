@@ -52,6 +52,7 @@ export function managerRecord(row: Row): ManagerRecord {
     problems: asStrings(row.problems),
     lastSeen: asDate(row.lastSeen),
     createdAt: asDate(row.createdAt),
+    status: row.status === 'LOST' ? 'LOST' : 'READY',
   };
 }
 

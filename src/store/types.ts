@@ -1,8 +1,8 @@
 // The store contract: one repository interface for every piece of state Reactor keeps, whatever the backend.
 
-import type { EndpointState, InstanceStatus } from '../model/states.js';
+import type { EndpointState, InstanceStatus, ManagerStatus } from '../model/states.js';
 
-export type { EndpointState, InstanceStatus };
+export type { EndpointState, InstanceStatus, ManagerStatus };
 
 /** An endpoint as stored: its INI text is the source of truth for its configuration. */
 export interface EndpointRecord {
@@ -30,6 +30,8 @@ export interface ManagerRecord {
   problems: string[];
   lastSeen: Date;
   createdAt: Date;
+  /** What the controller makes of its heartbeat; absent = READY (see ManagerStatus). */
+  status?: ManagerStatus;
 }
 
 

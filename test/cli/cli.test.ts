@@ -77,10 +77,13 @@ describe('reactor CLI', () => {
     assert.match(run.stdout, /clamped 5\.\.5 → target 5/);
   });
 
-  it('should list managers', async () => {
+  it('should list managers with their status, and name the controller', async () => {
     const run = await reactor([...api, 'managers']);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /cli-host\s+127\.0\.0\.1\s+1000/);
+    assert.match(run.stdout, /cli-host \(controller\)\s+127\.0\.0\.1\s+READY\s+1000/);
+    assert.match(run.stdout, /^controller: cli-host \(term \d+\)$/m);
+    const json = JSON.parse((await reactor([...api, '--json', 'managers'])).stdout) as { name: string; status: string; controller: boolean }[];
+    assert.deepEqual(json.map((m) => [m.name, m.status, m.controller]), [['cli-host', 'READY', true]]);
   });
 
   it('should unmanage', async () => {

@@ -101,7 +101,8 @@ describe('the controller and the hosts, meeting in the store', () => {
     roles = await Roles.start({ managers: [{ id: 'm', slots: 100 }] });
     await roles.endpoint('web', roleConf('web', { min: 1 }), 'PAUSED');
     // What a kill -9 between "record written" and "container created" leaves (desired state the host has not met yet):
-    const ghost = await roles.instances.create({ endpoint: 'web', slots: 1, status: 'STARTING', managerId: 'm', reason: null }, 'INSTANCE_CREATED', 'test');
+    const term = (await roles.store.leases.get('controller'))!.term;
+    const ghost = await roles.instances.create({ endpoint: 'web', slots: 1, status: 'STARTING', managerId: 'm', reason: null, term }, 'INSTANCE_CREATED', 'test');
     // ...and one between "container removed" and "record deleted", the other way round:
     const agent = roles.agents.get('m')!;
     agent.containers.set('stray', { containerId: 'stray', instanceId: 'nobody', endpoint: 'web', slots: 1, running: true, state: 'running', address: '127.255.9.9:1' });
@@ -145,14 +146,47 @@ describe('the controller and the hosts, meeting in the store', () => {
     assert.match(orphan!.message, new RegExp(`its instance ${record.id} is assigned to manager b`));
   });
 
-  it('should never place on a manager whose host has not been seen within the manager timeout', async () => {
+  it('should never place on a manager whose heartbeat stopped for the manager timeout, timed on the controller\'s clock', async () => {
     roles = await Roles.start({ managers: [{ id: 'm', slots: 1 }], controller: { managerTimeoutSeconds: 30 } });
     const m = (await roles.store.managers.get('m'))!;
+    // Its lastSeen says "45 s ago" by some other clock: that alone proves nothing.
     await roles.store.managers.upsert({ ...m, id: 'silent', name: 'silent', slots: 100, lastSeen: new Date(roles.time.now().getTime() - 45_000) });
-    await roles.endpoint('web', roleConf('web', { min: 2 }));
+    await roles.endpoint('web', roleConf('web', { min: 1 }));
+    await roles.round('web');
+    assert.deepEqual((await roles.store.instances.list({ endpoint: 'web' })).map((i) => i.managerId), ['silent'], 'first seen just now: live');
+    // 31 s on the controller's clock with no heartbeat from silent, while m's host beats.
+    await roles.time.advance(31_000);
+    await roles.hosts.get('m')!.heartbeat();
+    await roles.store.endpoints.update('web', 1, { configText: roleConf('web', { min: 3 }) });
     await roles.round('web');
     const list = await roles.store.instances.list({ endpoint: 'web' });
-    assert.deepEqual(list.map((i) => i.managerId).sort(), ['m', null]);
-    assert.match(list.find((i) => i.status === 'PENDING')!.reason!, /silent: host not seen for 45 s \(manager timeout 30 s\)/);
+    assert.deepEqual(list.map((i) => i.managerId).sort(), ['m', 'silent', null].sort());
+    assert.match(list.find((i) => i.status === 'PENDING')!.reason!, /silent: host not seen for 31 s \(manager timeout 30 s\)/);
+  });
+
+  it('should mark a silent manager LOST at an evaluation, remove its instances and place them on the others, and READY again when it beats', async () => {
+    roles = await Roles.start({ managers: [{ id: 'a', slots: 10 }, { id: 'b', slots: 10 }], controller: { managerTimeoutSeconds: 30 } });
+    await roles.endpoint('web', roleConf('web', { min: 4 }));
+    await roles.round('web');
+    const before = await roles.store.instances.list({ endpoint: 'web' });
+    assert.deepEqual(before.map((i) => i.managerId).sort(), ['a', 'a', 'b', 'b']);
+    await roles.time.advance(31_000);
+    await roles.hosts.get('a')!.heartbeat(); // b's host is gone
+    await roles.controller.tick();
+    await roles.settle();
+    assert.equal((await roles.store.managers.get('b'))!.status, 'LOST');
+    const after = await roles.store.instances.list({ endpoint: 'web' });
+    assert.equal(after.length, 4);
+    assert.ok(after.every((i) => i.managerId === 'a' && i.status === 'RUNNING'), JSON.stringify(after.map((i) => [i.managerId, i.status])));
+    const cluster = await roles.store.events.list('');
+    assert.ok(cluster.some((e) => e.kind === 'MANAGER_LOST' && /manager b is LOST/.test(e.message)));
+    await roles.hosts.get('b')!.heartbeat();
+    await roles.controller.tick();
+    await roles.settle();
+    assert.equal((await roles.store.managers.get('b'))!.status, 'READY');
+    // Its host comes back: the containers no record owns any more are cleared away.
+    await roles.hosts.get('b')!.sweep();
+    await roles.settle();
+    assert.equal(roles.agents.get('b')!.containers.size, 0);
   });
 });

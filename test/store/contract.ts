@@ -648,6 +648,7 @@ function aManager(id: string): ManagerRecord {
     problems: [],
     lastSeen: new Date('2026-01-02T03:04:05.006Z'),
     createdAt: new Date('2026-01-01T00:00:00.000Z'),
+    status: 'READY',
   };
 }
 

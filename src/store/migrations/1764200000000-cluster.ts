@@ -1,4 +1,4 @@
-// SQLite migration 3: what cluster mode needs of every store — log sequence numbers, the instance term, leases, counters.
+// SQLite migration 3: what cluster mode needs of every store — log sequence numbers, the instance term, the manager status, leases, counters.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 const LOGS = ['events', 'metric_samples', 'decisions'] as const;
@@ -18,6 +18,7 @@ export class Cluster1764200000000 implements MigrationInterface {
       await queryRunner.query(`CREATE INDEX IF NOT EXISTS "IDX_${table}_endpoint_seq" ON "${table}" ("endpoint", "seq")`);
     }
     await queryRunner.query(`ALTER TABLE "instances" ADD COLUMN "term" integer NOT NULL DEFAULT (0)`);
+    await queryRunner.query(`ALTER TABLE "managers" ADD COLUMN "status" varchar NOT NULL DEFAULT ('READY')`);
     await queryRunner.query(
       `CREATE TABLE IF NOT EXISTS "leases" ("name" varchar PRIMARY KEY NOT NULL, "holder" varchar NOT NULL, "term" integer NOT NULL, "renewals" integer NOT NULL, "expiresAt" datetime NOT NULL, "version" integer NOT NULL)`,
     );
@@ -33,5 +34,6 @@ export class Cluster1764200000000 implements MigrationInterface {
       await queryRunner.query(`ALTER TABLE "${table}" DROP COLUMN "seq"`);
     }
     await queryRunner.query(`ALTER TABLE "instances" DROP COLUMN "term"`);
+    await queryRunner.query(`ALTER TABLE "managers" DROP COLUMN "status"`);
   }
 }

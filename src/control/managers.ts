@@ -1,0 +1,111 @@
+// Manager liveness as the controller sees it: a host that stops beating its heartbeat for the manager timeout is LOST (timed on the controller's own clock), and what a new term does with stale records.
+import type { EventRecorder } from '../events/recorder.js';
+import type { InstanceService } from '../instances/service.js';
+import { CLUSTER, ClusterEventKinds } from '../model/events.js';
+import type { InstanceRecord, ManagerRecord, Store } from '../store/types.js';
+
+/**
+ * The controller never compares a host's `lastSeen` with its own clock
+ * (they may differ by seconds): it notes when it saw `lastSeen` change, on
+ * its own clock, and a manager whose `lastSeen` has not changed for
+ * `timeoutMs` is LOST. A manager seen for the first time (a new controller,
+ * a new host) gets the whole timeout from that moment.
+ *
+ * The timeout is three intervals, at least 15 s (`--interval 10`: 30 s);
+ * each host beats once per interval.
+ */
+export class ManagerWatch {
+  private readonly seen = new Map<string, { lastSeen: number; at: number }>();
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Notes what the managers' records say now. */
+  observe(managers: readonly ManagerRecord[]): void {
+    const now = this.now();
+    for (const manager of managers) {
+      const lastSeen = manager.lastSeen.getTime();
+      const known = this.seen.get(manager.id);
+      if (!known || known.lastSeen !== lastSeen) this.seen.set(manager.id, { lastSeen, at: now });
+    }
+  }
+
+  /** Milliseconds since the manager's heartbeat last changed (0 for one never observed). */
+  silentFor(manager: ManagerRecord): number {
+    const known = this.seen.get(manager.id);
+    return known ? this.now() - known.at : 0;
+  }
+
+  lost(manager: ManagerRecord): boolean {
+    return this.silentFor(manager) > this.timeoutMs;
+  }
+
+  /** Why placement skips the manager, if it does. */
+  problems(manager: ManagerRecord): string[] {
+    if (!this.lost(manager)) return [];
+    return [`host not seen for ${Math.round(this.silentFor(manager) / 1000)} s (manager timeout ${Math.round(this.timeoutMs / 1000)} s)`];
+  }
+}
+
+/**
+ * Records of an older term than this one were written by a controller that
+ * had already lost the lease (after this term claimed everything): no host
+ * acts on them, and they are deleted unseen.
+ */
+export async function dropStale(instances: InstanceService, records: readonly InstanceRecord[], term: number): Promise<InstanceRecord[]> {
+  if (!records.some((i) => i.term < term)) return records as InstanceRecord[];
+  const kept: InstanceRecord[] = [];
+  for (const record of records) {
+    if (record.term >= term) {
+      kept.push(record);
+      continue;
+    }
+    await instances.remove(record, `instance ${record.id} dropped: written by a stale controller (term ${record.term}) after term ${term} began`, { staleTerm: record.term }, { term: record.term });
+  }
+  return kept;
+}
+
+export interface ManagerCheck {
+  store: Store;
+  events: EventRecorder;
+  instances: InstanceService;
+  watch: ManagerWatch;
+  term: number;
+  /** A trigger round of `endpoint`. */
+  reconcile: (endpoint: string, cause: string) => void;
+  /** Rounds of the endpoints whose instances wait for room. */
+  kickPending: () => void;
+}
+
+/**
+ * Marks managers whose heartbeat stopped LOST (and READY again when it comes
+ * back). A LOST manager's instance records are removed at once — its host
+ * is not there to do it — so the rounds that follow replace them on the
+ * other managers; the balancers stop sending traffic to them, as they serve
+ * only instances that have a record.
+ */
+export async function checkManagers(check: ManagerCheck): Promise<void> {
+  const { store, events, instances, watch, term } = check;
+  const managers = await store.managers.list();
+  watch.observe(managers);
+  for (const manager of managers) {
+    const lost = watch.lost(manager);
+    if (lost && manager.status !== 'LOST') {
+      const silent = Math.round(watch.silentFor(manager) / 1000);
+      await store.managers.update(manager.id, { status: 'LOST' });
+      await events.record(CLUSTER, ClusterEventKinds.MANAGER_LOST, `manager ${manager.name} is LOST: no heartbeat for ${silent} s; its instances are replaced elsewhere`, { managerId: manager.id, name: manager.name });
+      const affected = new Set<string>();
+      for (const instance of await store.instances.list({ managerId: manager.id })) {
+        affected.add(instance.endpoint);
+        await instances.remove(instance, `instance ${instance.id} removed: its manager ${manager.name} is LOST`, { managerLost: manager.id }, { term });
+      }
+      for (const endpoint of affected) check.reconcile(endpoint, `manager ${manager.name} lost`);
+    } else if (!lost && manager.status === 'LOST') {
+      await store.managers.update(manager.id, { status: 'READY' });
+      await events.record(CLUSTER, ClusterEventKinds.MANAGER_READY, `manager ${manager.name} is READY again`, { managerId: manager.id, name: manager.name });
+      check.kickPending();
+    }
+  }
+}
