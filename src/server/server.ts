@@ -17,7 +17,7 @@ import { explorerRouter } from '../explorer/serve.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { isLoopback, keyFromConnectionParams, keyMatches } from './auth.js';
-import type { ServerOptions } from './options.js';
+import { checkServerOptions, type ServerOptions } from './options.js';
 import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';
 import { parseListen } from './listen.js';
@@ -41,6 +41,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  checkServerOptions(options);
   const listen = parseListen(options.listen ?? '127.0.0.1:8080');
   if (!isLoopback(listen.host) && !options.apiKey) {
     throw badInput(
