@@ -5,7 +5,7 @@ import type { Agent, AgentContainer, ContainerExit, ContainerSpec, LaunchedConta
 import { LaunchError } from '../agents/types.js';
 import { isReactorError } from '../errors/codes.js';
 import { probeDocker } from '../managers/probe.js';
-import { buildCreateOptions, Labels, publishedAddress, userErrorMessage } from './spec.js';
+import { buildCreateOptions, joinHostPort, Labels, publishedAddress, userErrorMessage } from './spec.js';
 
 export interface DockerAgentOptions {
   managerId: string;
@@ -13,6 +13,8 @@ export interface DockerAgentOptions {
   address?: string;
   /** dockerode client; default: the engine at DOCKER_HOST or /var/run/docker.sock. */
   docker?: Docker;
+  /** The engine's URL (`unix:///…`, `tcp://…`) for messages; default DOCKER_HOST or the local socket. */
+  engine?: string;
   /** Longest a pull may take before the image counts as unavailable. Default 120 s. */
   pullTimeoutMs?: number;
   /** Seconds `docker stop` waits before killing, on removal. Default 5 (with Init, a stop takes ≈ 0.1 s). */
@@ -44,6 +46,7 @@ export class DockerAgent implements Agent {
   readonly managerId: string;
   readonly address: string;
   private readonly docker: Docker;
+  private readonly engine: string | undefined;
   private readonly pullTimeoutMs: number;
   private readonly stopSeconds: number;
   private readonly log: (line: string) => void;
@@ -58,6 +61,7 @@ export class DockerAgent implements Agent {
     this.managerId = options.managerId;
     this.address = options.address ?? '127.0.0.1';
     this.docker = options.docker ?? new Docker();
+    this.engine = options.engine;
     this.pullTimeoutMs = options.pullTimeoutMs ?? 120_000;
     this.stopSeconds = options.stopSeconds ?? 5;
     this.log = options.log ?? (() => {});
@@ -182,7 +186,7 @@ export class DockerAgent implements Agent {
         slots: Number(info.Labels[Labels.slots]) || 0,
         running: info.State === 'running',
         state: info.State,
-        address: published ? `${this.address}:${published.PublicPort}` : null,
+        address: published ? joinHostPort(this.address, published.PublicPort) : null,
       };
     });
   }
@@ -201,7 +205,7 @@ export class DockerAgent implements Agent {
   }
 
   async problems(): Promise<string[]> {
-    const problem = await probeDocker(this.docker);
+    const problem = await probeDocker(this.docker, undefined, this.engine);
     return problem ? [problem] : [];
   }
 

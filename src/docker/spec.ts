@@ -170,5 +170,10 @@ export function publishedAddress(
 ): string | null {
   const bindings = inspect.NetworkSettings?.Ports?.[`${port}/tcp`];
   const hostPort = bindings?.find((b) => b.HostPort)?.HostPort;
-  return hostPort ? `${hostAddress}:${hostPort}` : null;
+  return hostPort ? joinHostPort(hostAddress, hostPort) : null;
+}
+
+/** `address:port`, with an IPv6 address in brackets (`[::1]:32768`), as nginx and URLs want it. */
+export function joinHostPort(address: string, port: number | string): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Agent } from '../agents/types.js';
 import { DockerAgent } from '../docker/agent.js';
+import { dockerClient, parseDockerEngine } from '../docker/engine.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
@@ -24,6 +25,12 @@ export interface LocalHostOptions {
   dataDir: string;
   /** The manager's name (`--name`). */
   name: string;
+  /** Where the other hosts reach this one's published ports (`--address`); default 127.0.0.1. */
+  address?: string;
+  /** The engine this host manages (`--docker`); default DOCKER_HOST, else the local socket. */
+  docker?: string;
+  /** TLS cert directory for a tcp:// engine (`--docker-cert-path`); default DOCKER_CERT_PATH, else ~/.docker. */
+  dockerCertPath?: string;
   /** Slots this host offers (`--slots`); default 1000. */
   slots?: number;
   /** Seconds between sweeps (`--interval`). */
@@ -64,19 +71,23 @@ export class LocalHost {
   ) {}
 
   static async create(options: LocalHostOptions): Promise<LocalHost> {
-    const problems = options.agent ? [] : await probeHost();
+    const address = options.address ?? '127.0.0.1';
+    // A bad --docker value or a missing TLS file fails here, before anything is registered.
+    const engine = options.agent ? undefined : parseDockerEngine(options.docker, { certPath: options.dockerCertPath });
+    const docker = engine ? dockerClient(engine) : undefined;
+    const problems = engine ? await probeHost(docker, engine.url) : [];
     for (const problem of problems) options.log(`warning: ${problem}`);
     const managerId = options.agent?.managerId ?? localManagerId(options.dataDir);
     await options.managers.register({
       id: managerId,
       name: options.name,
-      address: '127.0.0.1',
+      address,
       slots: options.slots,
       clouds: ['docker'],
       loadbalancers: ['nginx'],
       problems,
     });
-    const agent = options.agent ?? new DockerAgent({ managerId, address: '127.0.0.1', log: options.log });
+    const agent = options.agent ?? new DockerAgent({ managerId, address, docker, engine: engine?.url, log: options.log });
     let host: LocalHost | undefined;
     const sync = new EngineSync({
       store: options.store,

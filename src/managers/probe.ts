@@ -19,7 +19,8 @@ export function findExecutable(name: string, path = process.env.PATH ?? ''): str
   return null;
 }
 
-export async function probeDocker(docker: Docker = new Docker(), timeoutMs = 3000): Promise<string | null> {
+/** `engine` names the engine in the message (default: DOCKER_HOST, else the local socket). */
+export async function probeDocker(docker: Docker = new Docker(), timeoutMs = 3000, engine?: string): Promise<string | null> {
   try {
     await Promise.race([
       docker.ping(),
@@ -27,8 +28,8 @@ export async function probeDocker(docker: Docker = new Docker(), timeoutMs = 300
     ]);
     return null;
   } catch (error) {
-    const socket = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
-    return `docker: engine not reachable at ${socket} (${(error as Error).message}); install docker.io and start dockerd`;
+    const where = engine ?? process.env.DOCKER_HOST ?? '/var/run/docker.sock';
+    return `docker: engine not reachable at ${where} (${(error as Error).message}); install docker.io and start dockerd`;
   }
 }
 
@@ -36,8 +37,8 @@ export function probeNginx(): string | null {
   return findExecutable('nginx') ? null : 'nginx: no nginx binary on PATH; install nginx-light';
 }
 
-/** Everything this host lacks; empty when it can run instances behind nginx. */
-export async function probeHost(): Promise<string[]> {
-  const problems = await Promise.all([probeDocker(), Promise.resolve(probeNginx())]);
+/** Everything this host lacks; empty when it can run instances behind nginx. `docker` is the engine it manages (named `engine`). */
+export async function probeHost(docker?: Docker, engine?: string): Promise<string[]> {
+  const problems = await Promise.all([probeDocker(docker, undefined, engine), Promise.resolve(probeNginx())]);
   return problems.filter((problem): problem is string => problem !== null);
 }

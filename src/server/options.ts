@@ -1,4 +1,7 @@
-// The options of one `reactor server` process (what the CLI's flags become).
+// The options of one `reactor server` process (what the CLI's flags become), and the checks made before anything starts.
+import { isIP } from 'node:net';
+import { parseDockerEngine } from '../docker/engine.js';
+import { badInput } from '../errors/codes.js';
 
 export interface ServerOptions {
   /** host:port; default 127.0.0.1:8080. Port 0 picks a free port. */
@@ -13,6 +16,16 @@ export interface ServerOptions {
   debug?: boolean;
   /** Name of the local manager; default the host name. */
   name?: string;
+  /**
+   * This host's address (`--address`): its manager's address, where its
+   * containers' ports are published and where the other hosts' nginx reach
+   * them (`<address>:<published port>`). Default 127.0.0.1.
+   */
+  address?: string;
+  /** The Docker engine this host manages (`--docker unix:///…|tcp://host:port`); default DOCKER_HOST, else the local socket. */
+  docker?: string;
+  /** TLS cert directory (ca.pem, cert.pem, key.pem) for a tcp:// engine; default DOCKER_CERT_PATH, else ~/.docker. */
+  dockerCertPath?: string;
   /** Slots of the local manager; default: the stored value, else 1000. */
   slots?: number;
   /** Seconds between evaluation rounds. */
@@ -24,4 +37,30 @@ export interface ServerOptions {
   /** Seconds metric samples are kept (default 86400). */
   metricsRetention?: number;
   log?: (line: string) => void;
+}
+
+/**
+ * Fails with BAD_USER_INPUT, naming the flag, for a value the server cannot
+ * use, before the store opens or anything listens.
+ */
+export function checkServerOptions(options: ServerOptions): void {
+  if (options.address !== undefined) {
+    const address = options.address.replace(/^\[|\]$/g, '');
+    if (!isIP(address)) {
+      throw badInput(`--address ${JSON.stringify(options.address)} is not an IP address; give the address other hosts reach this one on (for example 10.0.0.2)`, {
+        field: 'address',
+      });
+    }
+    if (address === '0.0.0.0' || address === '::') {
+      throw badInput(`--address ${options.address} is no address another host can reach; give this host's own IP address (for example 10.0.0.2)`, {
+        field: 'address',
+      });
+    }
+  }
+  if (options.balancerAddress !== undefined && !isIP(options.balancerAddress.replace(/^\[|\]$/g, ''))) {
+    throw badInput(`--balancer-address ${JSON.stringify(options.balancerAddress)} is not an IP address (for example 0.0.0.0 or 127.0.0.2)`, {
+      field: 'balancerAddress',
+    });
+  }
+  if (options.agent !== false) parseDockerEngine(options.docker, { certPath: options.dockerCertPath });
 }

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -14,10 +14,11 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { badInput, ErrorCodes } from '../errors/codes.js';
 import { explorerRouter } from '../explorer/serve.js';
-import { openStore } from '../store/open.js';
+import { lockExclusively, type HeldLock } from '../store/lock.js';
+import { openStore, sqliteFileOf } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { isLoopback, keyFromConnectionParams, keyMatches } from './auth.js';
-import type { ServerOptions } from './options.js';
+import { checkServerOptions, type ServerOptions } from './options.js';
 import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';
 import { parseListen } from './listen.js';
@@ -41,6 +42,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  checkServerOptions(options);
   const listen = parseListen(options.listen ?? '127.0.0.1:8080');
   if (!isLoopback(listen.host) && !options.apiKey) {
     throw badInput(
@@ -49,7 +51,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const store = await openStore(options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`);
+  const storeUrl = options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`;
+  const locks = lockServerFiles(dataDir, storeUrl);
+  let store: Store;
+  try {
+    store = await openStore(storeUrl);
+  } catch (error) {
+    for (const lock of locks) lock.release();
+    throw error;
+  }
   try {
     const services = await createServices({ store, dataDir, options, log });
     const httpServer = createServer();
@@ -152,12 +162,41 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           await apollo.stop();
           await closeHttp(httpServer);
           await store.close();
+          for (const lock of locks) lock.release();
         })()),
     };
   } catch (error) {
     await store.close();
+    for (const lock of locks) lock.release();
     throw error;
   }
+}
+
+/**
+ * One server per data directory (its manager id, nginx, SQLite store) and per
+ * SQLite file, wherever it is: a second one fails here with CONFLICT naming
+ * the directory or file and the pid holding it, before it opens or writes
+ * anything. Several hosts share a mongodb:// store instead.
+ */
+function lockServerFiles(dataDir: string, storeUrl: string): HeldLock[] {
+  const locks = [lockExclusively(join(dataDir, 'server.lock'), `data directory ${dataDir}`, 'stop it, or give this server its own --data-dir')];
+  const sqliteFile = sqliteFileOf(storeUrl);
+  if (sqliteFile && dirname(sqliteFile) !== dataDir) {
+    try {
+      mkdirSync(dirname(sqliteFile), { recursive: true });
+      locks.push(
+        lockExclusively(
+          `${sqliteFile}.lock`,
+          `SQLite store ${sqliteFile}`,
+          'a SQLite store belongs to one host; stop that server, or give several hosts one --store mongodb://… instead',
+        ),
+      );
+    } catch (error) {
+      locks[0]!.release();
+      throw error;
+    }
+  }
+  return locks;
 }
 
 /** Subscriptions need a stream; over HTTP Apollo would run them like a query and fail obscurely. */

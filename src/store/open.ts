@@ -40,6 +40,13 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   throw badInput(`store URL "${url}" is not supported; use ${ACCEPTED}`, { url });
 }
 
+/** The database file of a `sqlite:` store URL, resolved; null for another kind of store or an in-memory one. */
+export function sqliteFileOf(url: string): string | null {
+  if (!url.startsWith('sqlite:')) return null;
+  const file = sqlitePath(url);
+  return file === ':memory:' ? null : path.resolve(file);
+}
+
 /** `sqlite:PATH`, `sqlite://PATH` or `sqlite:///abs/PATH` → PATH (`:memory:` kept as is). */
 function sqlitePath(url: string): string {
   let file = url.slice('sqlite:'.length);
