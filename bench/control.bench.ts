@@ -24,6 +24,7 @@ import type {
   ManagerRecord,
   MetricSampleRecord,
   Store,
+  TrafficShareRecord,
 } from '../src/store/types.js';
 import { removeContainersWithLabel } from '../test/support/containers.js';
 import { ensureTestImage, TEST_IMAGE } from '../test/support/images.js';
@@ -171,6 +172,7 @@ function memoryStore(): Store {
   const decisions: DecisionRecord[] = [];
   const custom = new Map<string, CustomMetricsRecord>();
   const leases = new Map<string, LeaseRecord>();
+  const traffic: TrafficShareRecord[] = [];
   const index = (endpoint: string) => {
     let map = byEndpoint.get(endpoint);
     if (!map) byEndpoint.set(endpoint, (map = new Map()));
@@ -267,6 +269,12 @@ function memoryStore(): Store {
       set: async (r) => (custom.set(`${r.endpoint}\u0000${r.instance}`, r), r),
       list: async (endpoint) => [...custom.values()].filter((r) => endpoint === undefined || r.endpoint === endpoint),
       delete: async () => 0,
+    },
+    traffic: {
+      append: async (share) => void traffic.push(share),
+      appendMany: async (list) => void traffic.push(...list),
+      list: async (endpoint, o) => windowOf(traffic, endpoint, o),
+      prune: async () => 0,
     },
     leases: {
       get: async (name) => leases.get(name) ?? null,

@@ -115,7 +115,7 @@ export class LocalHost {
   async start(apiUrl: string): Promise<void> {
     this.apiUrl = apiUrl;
     void this.sync.start();
-    await this.traffic.start();
+    await this.traffic.start(this.managerId);
   }
 
   /** Stops the engine sync, then the balancer; containers keep running (a restart adopts them). */

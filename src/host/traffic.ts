@@ -10,7 +10,8 @@ import { MetricsSampler } from '../metrics/sampler.js';
 import { NginxDriver } from '../nginx/driver.js';
 import { BalancerSync } from '../nginx/sync.js';
 import type { Store } from '../store/types.js';
-import type { Time } from '../time/timers.js';
+import { systemTime, type Time, type Timer } from '../time/timers.js';
+import { ShareReporter, StoredShares } from '../metrics/shares.js';
 
 export interface HostTrafficOptions {
   store: Store;
@@ -94,14 +95,24 @@ async function startLocalBalancer(options: HostTrafficOptions, binary: string, p
 export class HostTraffic {
   balancer: LocalBalancer | undefined;
   sampler: MetricsSampler | undefined;
+  /** With a shared store: what writes this host's shares of the traffic. */
+  reporter: ShareReporter | undefined;
+  private reporting: Timer | undefined;
+  private connections: ConnectionSampler | undefined;
   private started = false;
 
   constructor(private readonly options: HostTrafficOptions) {}
 
-  async start(): Promise<void> {
+  /**
+   * Starts nginx (with a host) and the sampler. On a shared (MongoDB) store
+   * the sampler reads every host's shares of the traffic, and this host
+   * writes its own every interval as `managerId`.
+   */
+  async start(managerId?: string): Promise<void> {
     if (this.started) return;
     this.started = true;
     const { options } = this;
+    const shared = options.store.kind === 'mongodb';
     if (options.balancer) {
       const binary = findExecutable('nginx');
       if (!binary) {
@@ -114,21 +125,38 @@ export class HostTraffic {
         }
       }
     }
+    this.connections = this.balancer ? new ConnectionSampler() : undefined;
     this.sampler = new MetricsSampler({
       store: options.store,
       bus: options.bus,
       intervalSeconds: options.intervalSeconds,
       retentionSeconds: options.retentionSeconds,
-      accumulator: this.balancer?.accumulator,
-      connections: this.balancer ? new ConnectionSampler() : undefined,
+      ...(shared ? { source: new StoredShares(options.store, () => (options.clock ?? (() => new Date()))().getTime()) } : { accumulator: this.balancer?.accumulator, connections: this.connections }),
       clock: options.clock,
       log: options.log,
       ownTimer: options.sampleTimer,
     });
     this.sampler.start();
+    if (shared && this.balancer && this.connections && managerId) {
+      const clock = options.clock ?? (() => new Date());
+      this.connections.start();
+      this.balancer.accumulator.take(); // the first share starts now
+      const reporter = new ShareReporter({ store: options.store, managerId, accumulator: this.balancer.accumulator, connections: this.connections, clock });
+      this.reporter = reporter;
+      let running: Promise<unknown> | undefined;
+      this.reporting = (options.time ?? systemTime).timers.setInterval(() => {
+        if (running) return;
+        running = reporter
+          .report()
+          .catch((error: unknown) => options.log(`traffic: writing this host's share failed: ${(error as Error).message}`))
+          .finally(() => (running = undefined));
+      }, (options.intervalSeconds ?? 10) * 1000);
+    }
   }
 
   async stop(): Promise<void> {
+    this.reporting?.cancel();
+    this.connections?.stop();
     await this.sampler?.stop();
     await this.balancer?.stop();
     this.sampler = undefined;

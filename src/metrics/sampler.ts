@@ -6,6 +6,7 @@ import { newId } from '../store/ids.js';
 import type { CustomMetricsRecord, InstanceRecord, MetricSampleRecord, Store } from '../store/types.js';
 import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulator.js';
 import type { ConnectionSampler } from './connections.js';
+import type { TrafficSource } from './shares.js';
 import { groupBy } from '../util/group.js';
 
 export const DEFAULT_SAMPLE_INTERVAL_SECONDS = 10;
@@ -24,6 +25,8 @@ export interface MetricsSamplerOptions {
   accumulator?: LogAccumulator;
   /** Open connections per backend; absent = `active` is not measured. */
   connections?: ConnectionSampler;
+  /** Read traffic from here instead of the accumulator and connections: the shares of every host (a cluster). */
+  source?: TrafficSource;
   clock?: () => Date;
   log?: (line: string) => void;
   /**
@@ -131,17 +134,26 @@ export class MetricsSampler {
 
   /** Open connections per backend address right now (a fresh reading; empty when `active` is not measured here). */
   async connectionsNow(): Promise<ReadonlyMap<string, number>> {
+    if (this.options.source) return this.options.source.latest();
     return (await this.options.connections?.current()) ?? new Map();
   }
 
   /** Takes one sample of every endpoint now (the timer or the control loop calls this; tests may too). */
   async tick(): Promise<MetricSampleRecord[]> {
     const now = this.clock();
-    const seconds = Math.max(0.001, (now.getTime() - this.lastAt) / 1000);
+    let seconds = Math.max(0.001, (now.getTime() - this.lastAt) / 1000);
     this.lastAt = now.getTime();
-    const totals = this.options.accumulator?.take() ?? { backends: new Map(), pending: new Map(), lines: 0 };
-    const active = (await this.options.connections?.take()) ?? new Map<string, number>();
-    this.latestConnections = this.options.connections?.latest ?? new Map();
+    let totals: IntervalTotals;
+    let active: Map<string, number>;
+    if (this.options.source) {
+      const reading = await this.options.source.take();
+      ({ totals, active, seconds } = reading);
+      this.latestConnections = reading.latest;
+    } else {
+      totals = this.options.accumulator?.take() ?? { backends: new Map(), pending: new Map(), lines: 0 };
+      active = (await this.options.connections?.take()) ?? new Map<string, number>();
+      this.latestConnections = this.options.connections?.latest ?? new Map();
+    }
     const { store, bus } = this.options;
     const [{ views, instances }, custom] = await Promise.all([readEndpointViews(store), store.customMetrics.list()]);
     const samples: MetricSampleRecord[] = [];
@@ -158,6 +170,7 @@ export class MetricsSampler {
     if (now.getTime() - this.lastPrune >= PRUNE_EVERY_MS) {
       this.lastPrune = now.getTime();
       await store.samples.prune(new Date(now.getTime() - this.retentionSeconds * 1000));
+      if (this.options.source) await store.traffic.prune(new Date(now.getTime() - this.retentionSeconds * 1000));
     }
     return samples;
   }

@@ -13,6 +13,7 @@ import type {
   ManagerRecord,
   ManagerStatus,
   MetricSampleRecord,
+  TrafficShareRecord,
 } from './types.js';
 
 /*
@@ -104,6 +105,18 @@ export class LeaseEntity implements LeaseRecord {
   version!: number;
 }
 
+export class TrafficShareEntity implements TrafficShareRecord {
+  _id?: ObjectId;
+  id!: string;
+  endpoint!: string;
+  managerId!: string;
+  at!: Date;
+  seconds!: number;
+  backends!: TrafficShareRecord['backends'];
+  pending!: number;
+  seq?: number;
+}
+
 /**
  * A named counter, as a chain of claims (MongoDB: where a log's sequence
  * numbers are drawn from). Each claim extends the one before it: `prev` is
@@ -139,6 +152,7 @@ export const TableNames = {
   customMetrics: 'custom_metrics',
   leases: 'leases',
   counters: 'counters',
+  traffic: 'traffic_shares',
 } as const;
 
 // Every column has an explicit type: under tsx there is no decorator metadata to infer one from.
@@ -284,6 +298,20 @@ export function entitySchemas(backend: Backend) {
       metrics: json,
       updatedAt: date,
     }, [{ name: 'IDX_custom_metrics_endpoint', columns: ['endpoint'] }]),
+    traffic: schema(backend, TrafficShareEntity, TableNames.traffic, 'id', {
+      id: key,
+      endpoint: key,
+      managerId: key,
+      at: date,
+      seconds: { type: 'real' },
+      backends: json,
+      pending: { type: 'real' },
+      seq,
+    }, [
+      { name: 'IDX_traffic_shares_at', columns: ['at'] },
+      { name: 'IDX_traffic_shares_seq', columns: ['seq'] },
+      { name: 'IDX_traffic_shares_endpoint_seq', columns: ['endpoint', 'seq'] },
+    ]),
     leases: schema(backend, LeaseEntity, TableNames.leases, 'name', {
       name: key,
       holder: key,

@@ -13,6 +13,7 @@ import {
   instanceRecord,
   leaseRecord,
   managerRecord,
+  trafficShareRecord,
   metricSampleRecord,
 } from './records.js';
 import type {
@@ -28,6 +29,7 @@ import type {
   InstanceRepository,
   LeaseRecord,
   LeaseRepository,
+  TrafficShareRecord,
   ManagerChanges,
   ManagerRecord,
   ManagerRepository,
@@ -388,6 +390,7 @@ export function mongoStore(dataSource: DataSource, schemas: EntitySchemas): Stor
     ),
     customMetrics: new MongoCustomMetrics(manager, t(schemas.customMetrics)),
     leases: new MongoLeases(manager, t(schemas.leases)),
+    traffic: new MongoLog<TrafficShareRecord>(manager, t(schemas.traffic), t(schemas.counters), 'traffic share', 'backends', trafficShareRecord),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

@@ -8,6 +8,7 @@ import type {
   LeaseRecord,
   ManagerRecord,
   MetricSampleRecord,
+  TrafficShareRecord,
 } from './types.js';
 
 /** A stored date as a Date (backends give Dates; a string or number is accepted defensively). */
@@ -135,4 +136,16 @@ export function customMetricsRecord(row: Row): CustomMetricsRecord {
 /** The stored key of one custom metrics scope. */
 export function customMetricsId(endpoint: string, instance: string): string {
   return `${endpoint}/${instance}`;
+}
+
+export function trafficShareRecord(row: Row): TrafficShareRecord {
+  return withSeq({
+    id: String(row.id),
+    endpoint: String(row.endpoint),
+    managerId: String(row.managerId),
+    at: asDate(row.at),
+    seconds: Number(row.seconds),
+    backends: (row.backends ?? {}) as TrafficShareRecord['backends'],
+    pending: Number(row.pending ?? 0),
+  }, row);
 }

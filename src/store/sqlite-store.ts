@@ -12,6 +12,7 @@ import {
   instanceRecord,
   leaseRecord,
   managerRecord,
+  trafficShareRecord,
   metricSampleRecord,
 } from './records.js';
 import type {
@@ -29,6 +30,8 @@ import type {
   InstanceRepository,
   LeaseRecord,
   LeaseRepository,
+  TrafficShareRecord,
+  TrafficShareRepository,
   ListOptions,
   ManagerChanges,
   ManagerRecord,
@@ -359,6 +362,7 @@ export function sqliteStore(dataSource: DataSource, schemas: EntitySchemas): Sto
     decisions: decisions satisfies DecisionRepository,
     customMetrics: new SqlCustomMetrics(dataSource.getRepository(schemas.customMetrics)),
     leases: new SqlLeases(dataSource.getRepository(schemas.leases)),
+    traffic: new SqlLog<TrafficShareRecord>(dataSource.getRepository(schemas.traffic), 'traffic share', trafficShareRecord) satisfies TrafficShareRepository,
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

@@ -87,6 +87,40 @@ export interface MetricSampleRecord {
   seq?: number;
 }
 
+/** What one backend did, as one host's balancer saw it over one interval. */
+export interface BackendShare {
+  hits: number;
+  bytes: number;
+  /** Sum of upstream response times, milliseconds, over `timed` answers. */
+  responseMs: number;
+  timed: number;
+  errors: number;
+  /** Open connections at the end of the interval. */
+  active: number;
+}
+
+/**
+ * One host's share of one endpoint's traffic over one of its intervals: what
+ * its own nginx measured. With several hosts every front balances over every
+ * instance, so an endpoint's traffic is the sum of the shares of every host;
+ * the controller adds them up before it decides.
+ */
+export interface TrafficShareRecord {
+  id: string;
+  endpoint: string;
+  /** The manager whose host measured it. */
+  managerId: string;
+  at: Date;
+  /** The host's measurement window. */
+  seconds: number;
+  /** Backend address (`host:port`) → what it did. */
+  backends: Record<string, BackendShare>;
+  /** Requests that found no instance. */
+  pending: number;
+  /** Position in the store's log of shares, assigned when stored. */
+  seq?: number;
+}
+
 /**
  * Custom metrics of one scope of an endpoint, as last set: endpoint-wide
  * (`instance` = '', through setCustomMetrics / `reactor set-metrics`) or
@@ -246,6 +280,13 @@ export interface LeaseRepository {
   swap(name: string, expected: Pick<LeaseRecord, 'term' | 'renewals'>, next: Omit<LeaseRecord, 'name'>): Promise<LeaseRecord | null>;
 }
 
+export interface TrafficShareRepository {
+  append(share: TrafficShareRecord): Promise<void>;
+  appendMany(shares: readonly TrafficShareRecord[]): Promise<void>;
+  list(endpoint: string | undefined, options?: ListOptions): Promise<TrafficShareRecord[]>;
+  prune(before: Date): Promise<number>;
+}
+
 export interface CustomMetricsRepository {
   /** Inserts or replaces the record of (endpoint, instance). */
   set(record: CustomMetricsRecord): Promise<CustomMetricsRecord>;
@@ -267,6 +308,8 @@ export interface Store {
   readonly decisions: DecisionRepository;
   readonly customMetrics: CustomMetricsRepository;
   readonly leases: LeaseRepository;
+  /** Each host's share of each endpoint's traffic, per interval. */
+  readonly traffic: TrafficShareRepository;
   /** Flushes and closes connections. */
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import type {
   ListOptions,
   ManagerRecord,
   MetricSampleRecord,
+  TrafficShareRecord,
   Store,
 } from '../../src/store/types.js';
 import { assertCode, rejectsWithCode } from '../support/errors.js';
@@ -397,6 +398,7 @@ export function runStoreContract(
     logContract('events', (s) => s.events, anEvent);
     logContract('metric samples', (s) => s.samples, aSample);
     logContract('decisions', (s) => s.decisions, aDecision);
+    logContract('traffic shares', (s) => s.traffic, aShare);
 
     describe('metric samples: latest', () => {
       it('should return the newest sample of an endpoint, or null', () =>
@@ -691,6 +693,18 @@ function aSample(endpoint: string, at: Date, n: number): MetricSampleRecord {
     at,
     instances: n,
     metrics: { rate: 33.5 + n, active: 3.6, 'custom.queue': 0.1 + 0.2, response: 2 },
+  };
+}
+
+function aShare(endpoint: string, at: Date, n: number): TrafficShareRecord {
+  return {
+    id: newId(),
+    endpoint,
+    managerId: `m-${n % 3}`,
+    at,
+    seconds: 1.25,
+    backends: { '127.0.0.2:32768': { hits: 40 + n, bytes: 4096, responseMs: 12.5, timed: 40, errors: 0, active: 3 }, '[::1]:80': { hits: 0, bytes: 0, responseMs: 0, timed: 0, errors: 1, active: 0 } },
+    pending: n % 2 ? 0.5 : 0,
   };
 }
 

@@ -31,7 +31,7 @@ runStoreContract(
 );
 
 const MIGRATIONS = ['InitialSchema1764000000000', 'CustomMetrics1764100000000', 'Cluster1764200000000'];
-const TABLES = ['counters', 'custom_metrics', 'decisions', 'endpoints', 'events', 'instances', 'leases', 'managers', 'metric_samples'];
+const TABLES = ['counters', 'custom_metrics', 'decisions', 'endpoints', 'events', 'instances', 'leases', 'managers', 'metric_samples', 'traffic_shares'];
 
 function inspect(file: string) {
   const db = new Database(file, { readonly: true });

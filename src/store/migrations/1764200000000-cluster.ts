@@ -1,4 +1,4 @@
-// SQLite migration 3: what cluster mode needs of every store — log sequence numbers, the instance term, the manager status, leases, counters.
+// SQLite migration 3: what cluster mode needs of every store — log sequence numbers, the instance term, the manager status, traffic shares, leases, counters.
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 const LOGS = ['events', 'metric_samples', 'decisions'] as const;
@@ -22,11 +22,18 @@ export class Cluster1764200000000 implements MigrationInterface {
     await queryRunner.query(
       `CREATE TABLE IF NOT EXISTS "leases" ("name" varchar PRIMARY KEY NOT NULL, "holder" varchar NOT NULL, "term" integer NOT NULL, "renewals" integer NOT NULL, "expiresAt" datetime NOT NULL, "version" integer NOT NULL)`,
     );
+    await queryRunner.query(
+      `CREATE TABLE IF NOT EXISTS "traffic_shares" ("id" varchar PRIMARY KEY NOT NULL, "endpoint" varchar NOT NULL, "managerId" varchar NOT NULL, "at" datetime NOT NULL, "seconds" real NOT NULL, "backends" text NOT NULL, "pending" real NOT NULL, "seq" integer)`,
+    );
+    await queryRunner.query(`CREATE INDEX IF NOT EXISTS "IDX_traffic_shares_at" ON "traffic_shares" ("at")`);
+    await queryRunner.query(`CREATE INDEX IF NOT EXISTS "IDX_traffic_shares_seq" ON "traffic_shares" ("seq")`);
+    await queryRunner.query(`CREATE INDEX IF NOT EXISTS "IDX_traffic_shares_endpoint_seq" ON "traffic_shares" ("endpoint", "seq")`);
     await queryRunner.query(`CREATE TABLE IF NOT EXISTS "counters" ("name" varchar PRIMARY KEY NOT NULL, "prev" integer NOT NULL, "value" integer NOT NULL)`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE IF EXISTS "counters"`);
+    await queryRunner.query(`DROP TABLE IF EXISTS "traffic_shares"`);
     await queryRunner.query(`DROP TABLE IF EXISTS "leases"`);
     for (const table of LOGS) {
       await queryRunner.query(`DROP INDEX IF EXISTS "IDX_${table}_endpoint_seq"`);
