@@ -96,7 +96,11 @@ describe('a cluster of three servers on one MongoDB-compatible store', () => {
     assert.equal(live[0]!.kind, 'ENDPOINT_MANAGED', 'the mutation on h2 reached the subscriber on h1');
     await running(h3, 'anywhere', 1);
     // The store's order, read on h3, against an afterId replay on h3 of everything after the first event.
-    const stored = await eventsOf(h3, 'anywhere');
+    // (A record turns RUNNING a moment before its event is stored: wait for the event.)
+    const stored = await waitFor(async () => {
+      const list = await eventsOf(h3, 'anywhere');
+      return list.some((e) => e.kind === 'INSTANCE_RUNNING') ? list : null;
+    }, { what: 'the INSTANCE_RUNNING event of anywhere' });
     const replay = take<{ endpointEvents: { id: string; kind: string } }>(
       h3.ws(),
       'subscription($a: ID) { endpointEvents(endpoint: "anywhere", afterId: $a) { id kind } }',
