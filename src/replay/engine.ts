@@ -110,9 +110,10 @@ export function replayScaling(input: ReplayInput): ReplayReport {
       recordedCount = decision.after;
       if (decision.state !== null) state = decision.state;
       if (decision.policy !== null) {
+        // The policy of the last decision before the replay starts was in force from its start; each later change from its decision.
         const last = inForce[inForce.length - 1];
-        // The first policy known was in force from the start of the replay on; each change from its decision.
-        if (!last || !samePolicy(last, decision.policy)) inForce.push({ ...decision.policy, from: new Date(last ? Math.max(t0, decisionTimes[d]) : t0) });
+        if (decisionTimes[d] < t0) inForce[0] = { ...decision.policy, from: new Date(t0) };
+        else if (!last || !samePolicy(last, decision.policy)) inForce.push({ ...decision.policy, from: new Date(last ? decisionTimes[d] : t0) });
       }
       if (decisionTimes[d] >= t0) recorded.change(decision.current, decision.after, decision.launches);
     }

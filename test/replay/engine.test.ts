@@ -226,6 +226,16 @@ describe('replayScaling: beside the recording', () => {
     ]);
   });
 
+  it('should start the policies in force with the last one before the replay', () => {
+    const before = [evaluation(-3, 1, 1, 1, { policy: policy({ rules: '' }) }), evaluation(-2, 1, 1, 1, { policy: policy({ rules: 'rate < 5' }) })];
+    const report = replay({ samples: samples([0, 0]), decisions: [...before, evaluation(0, 1, 1), evaluation(1, 1, 1)] });
+    assert.deepEqual(report.inForce.map((p) => [p.rules, p.from.toISOString()]), [
+      ['rate < 5', at(0).toISOString()],
+      ['20 < rate < 40', new Date(T0 + 5).toISOString()],
+    ]);
+    assert.equal(report.recorded.scaleEvents, 0, 'decisions before the replay are not its scale events');
+  });
+
   it('should list the policies in force as they changed', () => {
     const changed = [evaluation(0, 1, 1), evaluation(1, 1, 1, 1, { policy: policy({ rules: 'rate < 5' }) })];
     const report = replay({ samples: samples([0, 0, 0]), decisions: changed });
