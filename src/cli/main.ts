@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, GraphQLClient } from './client.js';
 import { isoSeconds, table } from './format.js';
 import { readStdin } from './read-input.js';
+import { registerReplayCommands } from './replay.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8080/graphql';
 
@@ -338,6 +339,8 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
       );
       if (globals().json) out({ endpoint: name, metrics });
     });
+
+  registerReplayCommands(program, { request, out, json: () => Boolean(globals().json) });
 
   async function requireEndpoint(name: string, fields: string): Promise<Record<string, unknown>> {
     const data = await request<{ endpoint: Record<string, unknown> | null }>(
