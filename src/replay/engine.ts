@@ -49,6 +49,18 @@ function samePolicy(a: CandidatePolicy, b: CandidatePolicy): boolean {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
+ * `decide()` builds its summary by concatenation: in V8 a rope of dozens of
+ * small pieces. Kept for every round of a day, those pieces cost the garbage
+ * collector more than the replay itself (measured: about twice the CPU time
+ * of a day's replay). Using the string as a number makes V8 flatten it into
+ * one piece, as the `flatstr` package does; the text is unchanged.
+ */
+function flat(text: string): string {
+  void ((text as unknown as number) | 0);
+  return text;
+}
+
+/**
  * Replays `policy` over the recording, pure and deterministic.
  *
  * Each recorded sample is one round, at the time it was taken, so the cadence
@@ -178,7 +190,7 @@ export function replayScaling(input: ReplayInput): ReplayReport {
       serving,
       recordedTarget: paired?.target ?? null,
       recordedInstances,
-      summary: decision.summary,
+      summary: flat(decision.summary),
     };
   }
   catchUp(windowEnd);
