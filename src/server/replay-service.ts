@@ -48,7 +48,12 @@ function duration(seconds: number): string {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Every item of one endpoint's log from `since` up to `untilMs`, oldest first, page by page. */
+/**
+ * Every item of one endpoint's log from `since` up to `untilMs`, oldest
+ * first, page by page. Only the first page asks by time: the next ones
+ * continue after the last id, ids being in time order, so each page is one
+ * walk of the (endpoint, id) index.
+ */
 async function readLog<T extends { id: string; at: Date }>(
   list: (options: ListOptions) => Promise<T[]>,
   since: Date,
@@ -57,7 +62,7 @@ async function readLog<T extends { id: string; at: Date }>(
   const items: T[] = [];
   let afterId: string | undefined;
   for (;;) {
-    const page = await list({ since, afterId, limit: MAX_LIST_LIMIT });
+    const page = await list(afterId === undefined ? { since, limit: MAX_LIST_LIMIT } : { afterId, limit: MAX_LIST_LIMIT });
     for (const item of page) {
       if (item.at.getTime() > untilMs) return items;
       items.push(item);
