@@ -46,9 +46,12 @@ const bench: Benchmark = async () => {
     const service = new ReplayService({ store, clock: () => new Date(), retention: { samplesSeconds: 2 * ROUNDS, decisionsSeconds: 2 * ROUNDS } });
     const args = { endpoint: 'bench', policy: { rules: ['7.5 < rate < 15'], minInstances: 1, maxInstances: 50 }, from: new Date(end - ROUNDS * 1000 - 500), launchSeconds: 2 };
     await service.replay({ ...args, from: new Date(end - 3600_000) }); // warm-up
+    const cpu0 = process.cpuUsage();
     const start = process.hrtime.bigint();
     const report = await service.replay(args);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     return [
       {
         name: 'replay a day of 1 s samples through the service (SQLite read included)',
@@ -56,7 +59,7 @@ const bench: Benchmark = async () => {
         unit: 's',
         // The goal is the engine's (bench/replay.bench.ts); this row shows what reading the store adds to it.
         goal: '',
-        note: `${report.rounds.toLocaleString('en-US')} samples and ${report.compared.toLocaleString('en-US')} decisions read through TypeORM in pages of 10,000, then replayed; ${seconds < GOAL_S ? 'within' : 'over'} the engine's ${GOAL_S} s goal`,
+        note: `${report.rounds.toLocaleString('en-US')} samples and ${report.compared.toLocaleString('en-US')} decisions read through TypeORM in pages of 10,000, then replayed; ${seconds < GOAL_S ? 'within' : 'over'} the engine's ${GOAL_S} s goal; CPU ${cpuSeconds.toFixed(2)} s (all threads)`,
       },
     ];
   } finally {
