@@ -87,6 +87,16 @@ const cases: Case[] = [
     ],
   },
   {
+    kind: 'cleanup (a drained instance deleted)',
+    record: stored(
+      input({
+        sample: { instances: 1, metrics: { rate: 0.5 } },
+        instances: [...running(1), { id: 'd1', status: 'DECOMMISSIONED', active: 0, createdAt: NOW, decommissionedAt: new Date(NOW.getTime() - 5000) }],
+      }),
+    ),
+    says: [/Target 1: the current count 1 is inside 1\.\.5, so it stays/, /Ramp: nothing to move/, /Done:\n- deleted d1 on manager m1: decommissioned and drained \(0 active connections\)\./],
+  },
+  {
     kind: 'clamped',
     record: stored(input()),
     says: [/needs at least 34/, /Clamp: 34\.\.∞ lies wholly above max_instances 5 \(more load than allowed\) → 5\.\.5\./, /Target 5/],
