@@ -20,6 +20,7 @@ const config: CodegenConfig = {
           MetricSample: '../src/store/types.js#MetricSampleRecord',
           ScalingDecision: '../src/store/types.js#DecisionRecord',
           InstanceChange: '../src/events/types.js#InstanceChangeRecord',
+          ScalingReplay: '../src/server/replay-service.js#ReplayAnswer',
           EndpointConfig: '../src/config/model.js#EndpointConfig as EndpointConfigModel',
         },
       },

@@ -1,6 +1,7 @@
 // All resolvers, typed against the schema by the generated Resolvers type.
 import type { Resolvers } from '../generated/graphql.js';
 import { Mutation } from './mutation.js';
+import { ScalingReplay } from './replay.js';
 import { Query } from './query.js';
 import { scalarResolvers } from './scalars.js';
 import { Subscription } from './subscription.js';
@@ -15,4 +16,5 @@ export const resolvers: Resolvers = {
   Manager,
   Instance,
   ScalingDecision,
+  ScalingReplay,
 };

@@ -12,6 +12,7 @@ export const Query: QueryResolvers = {
   instances: async (_root, { endpoint, status }, { services }) =>
     (await services.instances.list(endpoint ? { endpoint } : undefined)).filter((i) => !status || i.status === status),
   evaluateScaling: (_root, { input }) => evaluateScaling(input as Parameters<typeof evaluateScaling>[0]),
+  replayScaling: (_root, args, { services }) => services.replay.replay(args),
   events: (_root, { endpoint, afterId, limit }, { services }) =>
     services.store.events.list(endpoint ?? undefined, { afterId: afterId ?? undefined, limit: limit ?? undefined }),
 };

@@ -5,7 +5,9 @@ import type {
   ManagerResolvers,
   ScalingDecisionResolvers,
 } from '../generated/graphql.js';
+import { findDecision } from '../src/server/decision-lookup.js';
 import { decisionView, type DecisionView } from '../src/server/decision-view.js';
+import { explainDecision } from '../src/server/explain.js';
 import type { DecisionRecord } from '../src/store/types.js';
 
 export const Endpoint: EndpointResolvers = {
@@ -18,6 +20,7 @@ export const Endpoint: EndpointResolvers = {
     services.store.decisions.list(endpoint.name, { afterId: afterId ?? undefined, limit: limit ?? undefined }),
   events: (endpoint, { afterId, limit }, { services }) =>
     services.store.events.list(endpoint.name, { afterId: afterId ?? undefined, limit: limit ?? undefined }),
+  decision: (endpoint, { id }, { services }) => findDecision(services.store, endpoint.name, id),
 };
 
 export const Manager: ManagerResolvers = {
@@ -61,4 +64,5 @@ export const ScalingDecision: ScalingDecisionResolvers = {
   actions: (decision) => view(decision).actions,
   summary: (decision) => view(decision).summary,
   record: (decision) => decision.record,
+  explanation: (decision) => explainDecision(view(decision), decision),
 };

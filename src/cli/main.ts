@@ -5,6 +5,7 @@ import { isoSeconds, table } from './format.js';
 import { parseWhole } from './parse.js';
 import { readStdin } from './read-input.js';
 import { addServerCommand } from './server-command.js';
+import { registerReplayCommands } from './replay.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8080/graphql';
 
@@ -302,6 +303,8 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
       );
       if (globals().json) out({ endpoint: name, metrics });
     });
+
+  registerReplayCommands(program, { request, out, json: () => Boolean(globals().json) });
 
   async function requireEndpoint(name: string, fields: string): Promise<Record<string, unknown>> {
     const data = await request<{ endpoint: Record<string, unknown> | null }>(

@@ -9,6 +9,7 @@ import type { InstanceService } from '../instances/service.js';
 import type { ManagerService } from '../managers/service.js';
 import type { CustomMetricsService } from '../metrics/custom.js';
 import type { HostTraffic } from '../host/traffic.js';
+import type { ReplayService } from './replay-service.js';
 import type { Store } from '../store/types.js';
 
 export interface Services {
@@ -30,6 +31,8 @@ export interface Services {
   /** The local nginx, the log totals and the sampler (the host's when there is one); started once the API listens. */
   traffic: HostTraffic;
   clock: () => Date;
+  /** replayScaling: a candidate policy over the recorded samples, within what is retained. */
+  replay: ReplayService;
   /** Stops background work (agents, loops) before the store closes. */
   stop(): Promise<void>;
 }

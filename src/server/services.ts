@@ -11,6 +11,9 @@ import { InstanceService } from '../instances/service.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
 import { HostTraffic } from '../host/traffic.js';
+import { DEFAULT_DECISION_RETENTION_SECONDS } from '../control/decisions.js';
+import { DEFAULT_RETENTION_SECONDS } from '../metrics/sampler.js';
+import { ReplayService } from './replay-service.js';
 import type { Store } from '../store/types.js';
 import type { Services } from './context.js';
 import { packageVersion } from './paths.js';
@@ -59,6 +62,15 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       sampleTimer: false,
     }),
     feed,
+    // Samples and decisions are pruned by metricsRetention (default 24 h each): a replay reaches no further back.
+    replay: new ReplayService({
+      store: inputs.store,
+      clock,
+      retention: {
+        samplesSeconds: inputs.options.metricsRetention ?? DEFAULT_RETENTION_SECONDS,
+        decisionsSeconds: inputs.options.metricsRetention ?? DEFAULT_DECISION_RETENTION_SECONDS,
+      },
+    }),
     stop: async () => {},
   };
   const name = inputs.options.name ?? hostname();

@@ -40,7 +40,17 @@ export interface LoadResult {
  * standard input closes.
  */
 const GENERATOR = `
-const [url, concurrency, maxRequests] = process.argv.slice(1);
+const [url, concurrency, maxRequests, perSecond] = process.argv.slice(1);
+// Paced when perSecond > 0: requests start no faster than that, across all connections.
+const gap = Number(perSecond) > 0 ? 1000 / Number(perSecond) : 0;
+let next = Date.now();
+function slot() {
+  if (!gap) return;
+  const now = Date.now();
+  const wait = next - now;
+  next = Math.max(next, now) + gap;
+  return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
+}
 // A new connection per request, as \`while true; do curl …; done\` makes (and no keep-alive race with nginx reloads).
 const agent = new http.Agent({ keepAlive: false, maxSockets: Number(concurrency) });
 const r = { sent: 0, ok: 0, failed: 0, hosts: {}, failures: {} };
@@ -64,20 +74,25 @@ function one() {
     req.on('error', (e) => { fail(e.code ?? e.message); resolve(); });
   });
 }
-async function worker() { while (!stopping && r.sent < Number(maxRequests)) { r.sent++; await one(); } }
+async function worker() { while (!stopping && r.sent < Number(maxRequests)) { await slot(); if (stopping) break; r.sent++; await one(); } }
 await Promise.all(Array.from({ length: Number(concurrency) }, worker));
 clearInterval(progress);
 agent.destroy();
 process.stdout.write(JSON.stringify(r) + '\\n');
 `;
 
-/** Sends GETs to `url` from a child process until `stop(progress)` says so or `maxRequests` were sent; resolves with the totals. */
+/**
+ * Sends GETs to `url` from a child process until `stop(progress)` says so or
+ * `maxRequests` were sent; resolves with the totals. `perSecond` paces the
+ * requests (all connections together), so a recording does not depend on
+ * how fast the machine is; unpaced by default.
+ */
 export function load(
   url: string,
-  { concurrency, maxRequests, stop }: { concurrency: number; maxRequests: number; stop: (progress: LoadResult) => boolean },
+  { concurrency, maxRequests, stop, perSecond = 0 }: { concurrency: number; maxRequests: number; stop: (progress: LoadResult) => boolean; perSecond?: number },
 ): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, url, String(concurrency), String(maxRequests)], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, url, String(concurrency), String(maxRequests), String(perSecond)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     let last: LoadResult | undefined;
