@@ -195,6 +195,12 @@ export interface SimulationOptions {
   storeFeed?: boolean;
   /** Timed rounds after the first; default 12. */
   steadyRounds?: number;
+  /**
+   * Holding rounds after those, timed role by role: the controller's
+   * evaluation alone, then each host's sweep alone (what one machine of a
+   * cluster does in an interval); default 0.
+   */
+  splitRounds?: number;
 }
 
 export interface SimulationResult {
@@ -206,6 +212,8 @@ export interface SimulationResult {
   fed: number;
   /** Instances on each simulated host at the end, by manager id. */
   perHost: Record<string, number>;
+  /** The split rounds: the controller's evaluation, and each host's sweep, in ms per round. */
+  split: { controller: number[]; hosts: number[][] };
 }
 
 /** The feed's timer never fires: the simulation polls the feed itself, at once, as part of settling. */
@@ -295,9 +303,21 @@ export async function simulatedRound(options: SimulationOptions = {}): Promise<S
     const first = await timed();
     const steady: number[] = [];
     for (let i = 0; i < (options.steadyRounds ?? 12); i++) steady.push(await timed());
+    const fedSteady = fed - fedBefore;
+    const split = { controller: [] as number[], hosts: hosts.map(() => [] as number[]) };
+    const timedAlone = async (work: () => Promise<void>) => {
+      const t0 = performance.now();
+      await work();
+      await settle();
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < (options.splitRounds ?? 0); i++) {
+      split.controller.push(await timedAlone(() => controller.tick()));
+      for (const [h, host] of hosts.entries()) split.hosts[h]!.push(await timedAlone(() => host.sweep()));
+    }
     const perHost: Record<string, number> = {};
     for (const agent of agents) perHost[agent.managerId] = agent.containers.size;
-    return { first, steady, fed: fed - fedBefore, perHost };
+    return { first, steady, fed: fedSteady, perHost, split };
   } finally {
     await controller.stop();
     for (const host of hosts) await host.stop();
@@ -305,8 +325,12 @@ export async function simulatedRound(options: SimulationOptions = {}): Promise<S
   }
 }
 
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 /** The median of the rounds in which every endpoint holds (rounds 2 and 3 still grow the busy tenth: 15, then 20 = max). */
 export function holdingMedian(result: SimulationResult): { median: number; rounds: number } {
-  const holds = result.steady.slice(2).sort((a, b) => a - b);
-  return { median: holds[Math.floor(holds.length / 2)]!, rounds: holds.length };
+  const holds = result.steady.slice(2);
+  return { median: median(holds), rounds: holds.length };
 }
