@@ -33,6 +33,11 @@ describe('parseCustomMetrics', () => {
     { name: 'an infinite weight', input: { queue: [Infinity, 2] }, error: /weight/ },
     { name: 'a NaN value', input: { queue: [1, NaN] }, error: /value/ },
     { name: 'a string value', input: { queue: [1, '2'] }, error: /value "2"/ },
+    { name: '__proto__, which would replace the map', input: JSON.parse('{"__proto__": [1, 5]}'), error: /"__proto__" is not allowed/ },
+    { name: 'constructor', input: { constructor: [1, 5] }, error: /"constructor" is not allowed/ },
+    { name: 'a value whose weighted average overflows', input: { q: [1e308, 1e308] }, error: /weight 1e\+308.*from 0 to 1000000000000000/ },
+    { name: 'a value beyond the bound', input: { q: [1, -1e16] }, error: /value -10000000000000000.*from -1000000000000000/ },
+    { name: 'values at the bound', input: { q: [1e15, -1e15] }, expected: { q: [1e15, -1e15] } },
     { name: 'too many', input: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`m${i}`, [1, 1]])), error: /at most 100/ },
   ];
   for (const c of cases) {
@@ -107,7 +112,7 @@ describe('custom metrics over the API', () => {
         assert.equal(result.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${JSON.stringify(metrics)}: ${JSON.stringify(result)}`);
       }
     }
-    const cli = await reactor(['--api', t.url, 'set-metrics', 'app'], JSON.stringify({ q: [Number.MAX_VALUE, -1], 'x y': [1, 1] }));
+    const cli = await reactor(['--api', t.url, 'set-metrics', 'app'], JSON.stringify({ q: [1e15, -1], 'x y': [1, 1] }));
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /not an identifier/);
     assert.deepEqual(await t.server.services.store.customMetrics.list('app'), before);
