@@ -239,7 +239,7 @@ function memoryStore(): Store {
         return map?.size ?? 0;
       },
     },
-    events: { append: async (e) => void events.push(e), appendMany: async (list) => void events.push(...list), list: async (endpoint, o) => windowOf(events, endpoint, o), prune: async () => 0 },
+    events: { append: async (e) => void events.push(e), appendMany: async (list) => void events.push(...list), list: async (endpoint, o) => windowOf(events, endpoint, o), prune: async () => 0, deleteByEndpoint: async () => 0 },
     samples: {
       append: async (s) => {
         samples.push(s);
@@ -254,13 +254,15 @@ function memoryStore(): Store {
       latest: async (endpoint) => latest.get(endpoint) ?? null,
       list: async (endpoint, o) => windowOf(samples, endpoint, o),
       prune: async () => 0,
+      deleteByEndpoint: async () => 0,
     },
-    decisions: { append: async (d) => void decisions.push(d), appendMany: async (list) => void decisions.push(...list), list: async (endpoint, o) => windowOf(decisions, endpoint, o), prune: async () => 0 },
+    decisions: { append: async (d) => void decisions.push(d), appendMany: async (list) => void decisions.push(...list), list: async (endpoint, o) => windowOf(decisions, endpoint, o), prune: async () => 0, deleteByEndpoint: async () => 0 },
     customMetrics: {
       set: async (r) => (custom.set(`${r.endpoint}\u0000${r.instance}`, r), r),
       list: async (endpoint) => [...custom.values()].filter((r) => endpoint === undefined || r.endpoint === endpoint),
       delete: async () => 0,
     },
+    secrets: { getOrCreate: async (_name, candidate) => candidate },
     close: async () => {},
   };
 }

@@ -96,6 +96,14 @@ export class CustomMetricsEntity implements CustomMetricsRecord {
   updatedAt!: Date;
 }
 
+/** One shared secret (see SecretRepository). */
+export class SecretEntity {
+  _id?: ObjectId;
+  name!: string;
+  value!: string;
+  createdAt!: Date;
+}
+
 export type Backend = 'sqlite' | 'mongodb';
 
 /** Table (SQL) or collection (MongoDB) names. */
@@ -107,6 +115,7 @@ export const TableNames = {
   samples: 'metric_samples',
   decisions: 'decisions',
   customMetrics: 'custom_metrics',
+  secrets: 'secrets',
 } as const;
 
 // Every column has an explicit type: under tsx there is no decorator metadata to infer one from.
@@ -239,6 +248,11 @@ export function entitySchemas(backend: Backend) {
       metrics: json,
       updatedAt: date,
     }, [{ name: 'IDX_custom_metrics_endpoint', columns: ['endpoint'] }]),
+    secrets: schema(backend, SecretEntity, TableNames.secrets, 'name', {
+      name: key,
+      value: text,
+      createdAt: date,
+    }, []),
   };
 }
 

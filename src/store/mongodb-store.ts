@@ -30,6 +30,7 @@ import type {
   ManagerRecord,
   ManagerRepository,
   MetricSampleRecord,
+  SecretRepository,
   Store,
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
@@ -335,6 +336,31 @@ class MongoLog<T extends { id: string; endpoint: string; at: Date }> {
   async prune(before: Date): Promise<number> {
     return (await this.manager.deleteMany(this.target, { at: { $lt: before } })).deletedCount;
   }
+
+  async deleteByEndpoint(endpoint: string): Promise<number> {
+    return (await this.manager.deleteMany(this.target, { endpoint })).deletedCount;
+  }
+}
+
+/** Shared secrets: the unique index on `name` makes the first insert win; later callers read it. */
+class MongoSecrets implements SecretRepository {
+  constructor(
+    private readonly manager: MongoEntityManager,
+    private readonly target: Target,
+  ) {}
+
+  async getOrCreate(name: string, candidate: string): Promise<string> {
+    const existing = await this.manager.findOne(this.target, { where: { name } });
+    if (existing) return String((existing as { value: unknown }).value);
+    try {
+      await this.manager.insertOne(this.target, { name, value: candidate, createdAt: new Date() });
+      return candidate;
+    } catch (error) {
+      if (!isMongoDuplicateKey(error)) throw error;
+      const stored = await this.manager.findOne(this.target, { where: { name } });
+      return String((stored as { value: unknown }).value);
+    }
+  }
 }
 
 /** Custom metrics per (endpoint, instance); the metrics map is JSON text, like the logs' free-form objects. */
@@ -395,6 +421,7 @@ export function mongoStore(dataSource: DataSource, schemas: EntitySchemas): Stor
       decisionRecord,
     ),
     customMetrics: new MongoCustomMetrics(manager, t(schemas.customMetrics)),
+    secrets: new MongoSecrets(manager, t(schemas.secrets)),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

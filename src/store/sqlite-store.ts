@@ -32,6 +32,7 @@ import type {
   ManagerRepository,
   MetricSampleRecord,
   MetricSampleRepository,
+  SecretRepository,
   Store,
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
@@ -172,6 +173,8 @@ class SqlInstances implements InstanceRepository {
 
 /** Rows per INSERT statement in `appendMany`. */
 const APPEND_BATCH = 500;
+/** Rows per DELETE statement in `prune`. */
+const PRUNE_CHUNK = 2000;
 
 /** An append-only, id-ordered log (events, samples, decisions). */
 class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
@@ -223,13 +226,39 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
     return row ? this.toRecord(row) : null;
   }
 
+  /**
+   * Deletes in chunks of PRUNE_CHUNK rows, yielding to the event loop between
+   * them: better-sqlite3 runs each statement synchronously, and one DELETE of
+   * a day of samples would hold the whole process for seconds.
+   */
   async prune(before: Date): Promise<number> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .delete()
-      .where('at < :before', { before })
-      .execute();
-    return result.affected ?? 0;
+    const table = this.repo.metadata.tableName;
+    let total = 0;
+    for (;;) {
+      const result = await this.repo
+        .createQueryBuilder()
+        .delete()
+        .where(`rowid IN (SELECT rowid FROM "${table}" WHERE "at" < :before LIMIT ${PRUNE_CHUNK})`, { before })
+        .execute();
+      const deleted = result.affected ?? 0;
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async deleteByEndpoint(endpoint: string): Promise<number> {
+    return (await this.repo.delete({ endpoint })).affected ?? 0;
+  }
+}
+
+class SqlSecrets implements SecretRepository {
+  constructor(private readonly repo: Repository<ObjectLiteral>) {}
+
+  async getOrCreate(name: string, candidate: string): Promise<string> {
+    await this.repo.createQueryBuilder().insert().values({ name, value: candidate, createdAt: new Date() }).orIgnore().execute();
+    const row = await this.repo.findOneBy({ name });
+    return String(row!.value);
   }
 }
 
@@ -275,6 +304,7 @@ export function sqliteStore(dataSource: DataSource, schemas: EntitySchemas): Sto
     samples: samples satisfies MetricSampleRepository,
     decisions: decisions satisfies DecisionRepository,
     customMetrics: new SqlCustomMetrics(dataSource.getRepository(schemas.customMetrics)),
+    secrets: new SqlSecrets(dataSource.getRepository(schemas.secrets)),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

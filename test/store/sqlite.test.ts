@@ -30,8 +30,8 @@ runStoreContract(
   (store) => open(files.get(store)!),
 );
 
-const MIGRATIONS = ['InitialSchema1764000000000', 'CustomMetrics1764100000000'];
-const TABLES = ['custom_metrics', 'decisions', 'endpoints', 'events', 'instances', 'managers', 'metric_samples'];
+const MIGRATIONS = ['InitialSchema1764000000000', 'CustomMetrics1764100000000', 'Secrets1764315000000'];
+const TABLES = ['custom_metrics', 'decisions', 'endpoints', 'events', 'instances', 'managers', 'metric_samples', 'secrets'];
 
 function inspect(file: string) {
   const db = new Database(file, { readonly: true });
