@@ -148,12 +148,12 @@ export async function instancesOf(t: TestServer, endpoint: string): Promise<Inst
 }
 
 export async function eventsOf(t: TestServer, endpoint: string): Promise<{ id: string; kind: string; message: string; data: any }[]> {
-  const { data } = await t.gql('query($e: String) { events(endpoint: $e, limit: 10000) { id kind message data } }', { e: endpoint });
+  const { data } = await t.gql('query($e: String) { events(endpoint: $e, limit: 1000) { id kind message data } }', { e: endpoint });
   return data.events;
 }
 
 export async function decisionsOf(t: TestServer, endpoint: string): Promise<{ id: string; current: number; target: number; summary: string; record: any }[]> {
-  const { data, errors } = await t.gql('query($n: String!) { endpoint(name: $n) { decisions(limit: 10000) { id current target summary record } } }', { n: endpoint });
+  const { data, errors } = await t.gql('query($n: String!) { endpoint(name: $n) { decisions(limit: 1000) { id current target summary record } } }', { n: endpoint });
   if (errors) throw new Error(errors.map((e) => e.message).join('; '));
   return data.endpoint.decisions;
 }
