@@ -1,10 +1,9 @@
 // The `reactor` command: a GraphQL client for every operator action, plus the `server` process itself.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, GraphQLClient } from './client.js';
 import { isoSeconds, table } from './format.js';
 import { readStdin } from './read-input.js';
+import { addServerCommand, resolveApiKey } from './server-command.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8080/graphql';
 
@@ -24,55 +23,19 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
   program
     .description('Reactor: elastic load balancing and scaling for Docker containers, driven through GraphQL')
     .addOption(new Option('--api <url>', 'GraphQL API URL').env('REACTOR_API').default(DEFAULT_API))
-    .addOption(new Option('--api-key <key>', 'API key sent as X-Auth-Key').env('REACTOR_API_KEY'))
+    .addOption(new Option('--api-key-file <file>', 'file holding the API key (sent as X-Auth-Key)').env('REACTOR_API_KEY_FILE'))
+    .addOption(new Option('--api-key <key>', 'API key (visible in ps: prefer --api-key-file or REACTOR_API_KEY)').env('REACTOR_API_KEY'))
     .option('--json', 'print structured JSON instead of text')
     .showHelpAfterError()
     .exitOverride();
 
   const globals = () => program.opts<GlobalOptions>();
-  const client = () => new GraphQLClient({ api: globals().api, apiKey: globals().apiKey });
+  let apiKey: { value: string | undefined } | undefined;
+  const key = () => (apiKey ??= { value: resolveApiKey(program, (line) => process.stderr.write(`${line}\n`)) }).value;
+  const client = () => new GraphQLClient({ api: globals().api, apiKey: key() });
   const request = <T>(query: string, variables?: Record<string, unknown>) => client().request<T>(query, variables);
 
-  program
-    .command('server')
-    .description('run the control plane (API, scheduler, autoscaler) with a local docker agent')
-    .addOption(new Option('--listen <host:port>', 'address to listen on').default('127.0.0.1:8080'))
-    .addOption(
-      new Option('--data-dir <dir>', 'data directory').env('REACTOR_DATA_DIR').default(join(homedir(), '.reactor')),
-    )
-    .option('--store <url>', 'sqlite:PATH or mongodb://… (default: sqlite in the data directory)')
-    .option('--name <name>', 'name of the local manager (default: host name)')
-    .option('--slots <n>', 'slots the local manager offers', parseWhole('--slots'))
-    .option('--interval <seconds>', 'seconds between evaluation rounds', parsePositive('--interval'), 10)
-    .option('--no-agent', 'do not run a local docker agent')
-    .option('--debug', 'include stack traces in API errors')
-    .action(async (options) => {
-      const { startServer } = await import('../server/server.js');
-      const apiKey = globals().apiKey;
-      const server = await startServer({
-        listen: options.listen,
-        dataDir: options.dataDir,
-        store: options.store,
-        apiKey,
-        debug: options.debug,
-        name: options.name,
-        slots: options.slots,
-        interval: options.interval,
-        agent: options.agent,
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          process.stderr.write(`reactor: ${signal}: shutting down\n`);
-          server.close().then(resolve, (error: unknown) => {
-            process.stderr.write(`reactor: shutdown failed: ${(error as Error).message}\n`);
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-    });
+  addServerCommand(program);
 
   program
     .command('version')
@@ -366,14 +329,6 @@ function parseWhole(flag: string) {
   return (value: string) => {
     if (!/^\d+$/.test(value)) throw new CliError(`${flag} takes a whole number, not ${JSON.stringify(value)}`);
     return Number(value);
-  };
-}
-
-function parsePositive(flag: string) {
-  return (value: string) => {
-    const number = Number(value);
-    if (!Number.isFinite(number) || number <= 0) throw new CliError(`${flag} takes a positive number of seconds, not ${JSON.stringify(value)}`);
-    return number;
   };
 }
 

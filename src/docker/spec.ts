@@ -32,6 +32,7 @@ export function containerSpecFor(
   config: EndpointConfig,
   instanceId: string,
   apiUrl: string,
+  apiToken?: string,
 ): ContainerSpec {
   return {
     instanceId,
@@ -40,6 +41,7 @@ export function containerSpecFor(
     port: config.endpoint.port,
     docker: config.docker,
     apiUrl,
+    ...(apiToken ? { apiToken } : {}),
   };
 }
 
@@ -51,8 +53,9 @@ export function containerName(spec: Pick<ContainerSpec, 'endpoint' | 'instanceId
 /**
  * The container's environment: the endpoint's `environment`, plus PORT (the
  * backend port, unless the endpoint sets its own) and REACTOR_API,
- * REACTOR_ENDPOINT, REACTOR_INSTANCE (always ours, so an instance can report
- * custom metrics about itself).
+ * REACTOR_ENDPOINT, REACTOR_INSTANCE and REACTOR_TOKEN (always ours, so an
+ * instance can report custom metrics about itself: the token allows that and
+ * nothing else; the API key never enters a container).
  */
 export function containerEnvironment(spec: ContainerSpec): Record<string, string> {
   return {
@@ -61,6 +64,7 @@ export function containerEnvironment(spec: ContainerSpec): Record<string, string
     REACTOR_API: spec.apiUrl,
     REACTOR_ENDPOINT: spec.endpoint,
     REACTOR_INSTANCE: spec.instanceId,
+    ...(spec.apiToken ? { REACTOR_TOKEN: spec.apiToken } : {}),
   };
 }
 

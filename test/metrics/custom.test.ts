@@ -52,6 +52,9 @@ describe('custom metrics over the API', () => {
   let t: TestServer;
   let dataDir: string;
 
+  /** The headers an instance sends: its own token, as its container gets it in REACTOR_TOKEN. */
+  const asInstance = (id: string) => ({ authorization: `Bearer ${t.server.services.tokens.mint(id)}` });
+
   const latest = async () => (await t.server.services.store.samples.latest('app'))?.metrics;
 
   before(async () => {
@@ -71,7 +74,7 @@ describe('custom metrics over the API', () => {
 
   it('should average instance metrics weighted, with endpoint-wide values joining without counting as an instance', async () => {
     const set = (id: string, metrics: unknown) =>
-      t.gql('mutation($i: ID!, $m: JSON!) { setInstanceMetrics(instance: $i, metrics: $m) }', { i: id, m: metrics });
+      t.gql('mutation($i: ID!, $m: JSON!) { setInstanceMetrics(instance: $i, metrics: $m) }', { i: id, m: metrics }, asInstance(id));
     assert.deepEqual((await set('i-1', { queue: [1, 10] })).data, { setInstanceMetrics: true });
     await set('i-2', { queue: [3, 50] });
     // (1·10 + 3·50) / 4 = 40
@@ -104,11 +107,11 @@ describe('custom metrics over the API', () => {
   it('should refuse bad custom metrics with BAD_USER_INPUT and store nothing', async () => {
     const before = await t.server.services.store.customMetrics.list('app');
     for (const metrics of [{ 'bad-name': [1, 1] }, { rate: [1, 1] }, { q: [-1, 1] }, { q: [1, 'x'] }, { q: 3 }, [1, 2], 'text', { ok: [1, 1], bad: [1] }]) {
-      for (const [query, variables] of [
-        ['mutation($m: JSON!) { setCustomMetrics(endpoint: "app", metrics: $m) }', { m: metrics }],
-        ['mutation($m: JSON!) { setInstanceMetrics(instance: "i-1", metrics: $m) }', { m: metrics }],
+      for (const [query, variables, headers] of [
+        ['mutation($m: JSON!) { setCustomMetrics(endpoint: "app", metrics: $m) }', { m: metrics }, {}],
+        ['mutation($m: JSON!) { setInstanceMetrics(instance: "i-1", metrics: $m) }', { m: metrics }, asInstance('i-1')],
       ] as const) {
-        const result = await t.gql(query, variables);
+        const result = await t.gql(query, variables, headers);
         assert.equal(result.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${JSON.stringify(metrics)}: ${JSON.stringify(result)}`);
       }
     }
@@ -118,8 +121,8 @@ describe('custom metrics over the API', () => {
     assert.deepEqual(await t.server.services.store.customMetrics.list('app'), before);
     const missing = await t.gql('mutation { setCustomMetrics(endpoint: "nope", metrics: {}) }');
     assert.equal(missing.errors?.[0]?.extensions?.code, 'NOT_FOUND');
-    const noInstance = await t.gql('mutation { setInstanceMetrics(instance: "nope", metrics: {}) }');
-    assert.equal(noInstance.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+    const noInstance = await t.gql('mutation { setInstanceMetrics(instance: "nope", metrics: {}) }', {}, asInstance('nope'));
+    assert.equal(noInstance.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', 'the token of an instance that does not exist is refused');
   });
 
   it('should keep custom metrics across a restart, and drop those of an instance that is gone', async () => {
