@@ -193,17 +193,25 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
     }
   }
 
-  /** Multi-row INSERTs of APPEND_BATCH rows each, well under SQLite's limit of bound parameters per statement. */
+  /**
+   * Multi-row INSERTs of APPEND_BATCH rows each, well under SQLite's limit of
+   * bound parameters per statement, in one transaction when there are
+   * several: all land or none, so a call retried after a lock applies once.
+   */
   async appendMany(items: readonly T[]): Promise<void> {
-    for (let from = 0; from < items.length; from += APPEND_BATCH) {
-      const batch = items.slice(from, from + APPEND_BATCH);
-      try {
-        await this.repo.insert(batch.map((item) => ({ ...this.toRecord(item as unknown as Row) })));
-      } catch (error) {
-        if (isSqliteUniqueViolation(error)) throw alreadyExistsInBatch(this.kind, batch.map((i) => i.id));
-        throw error;
+    const insert = async (repo: Repository<ObjectLiteral>) => {
+      for (let from = 0; from < items.length; from += APPEND_BATCH) {
+        const batch = items.slice(from, from + APPEND_BATCH);
+        try {
+          await repo.insert(batch.map((item) => ({ ...this.toRecord(item as unknown as Row) })));
+        } catch (error) {
+          if (isSqliteUniqueViolation(error)) throw alreadyExistsInBatch(this.kind, batch.map((i) => i.id));
+          throw error;
+        }
       }
-    }
+    };
+    if (items.length <= APPEND_BATCH) return insert(this.repo);
+    await this.repo.manager.transaction((manager) => insert(manager.getRepository(this.repo.target)));
   }
 
   async list(endpoint: string | undefined, options?: ListOptions): Promise<T[]> {
