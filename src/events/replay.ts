@@ -35,16 +35,47 @@ export interface ReplaySource<T> {
  * the last item it gave. An overflow after that, while live, ends the stream
  * with the bus's SLOW_CONSUMER error naming the id to resume after.
  */
-export async function* replayThenLive<T extends { id: string }>(
+export function replayThenLive<T extends { id: string }>(
   source: ReplaySource<T>,
   afterId: string | undefined,
   firstLive: AsyncIterableIterator<T> = source.live(),
 ): AsyncGenerator<T> {
+  const state: { live: AsyncIterableIterator<T> | undefined } = { live: firstLive };
+  const stream = replay(source, afterId, state);
+  // An async generator that awaits (here: the next live item) handles return() only at its next
+  // yield, which on a quiet topic may never come: so return() ends the live subscription first,
+  // which ends that wait. It also ends the first live subscription of a stream never started.
+  const stop = async (): Promise<void> => {
+    const live = state.live;
+    state.live = undefined;
+    await live?.return?.();
+  };
+  return {
+    next: () => stream.next(),
+    return: async (value?: unknown) => {
+      await stop();
+      return stream.return(value as never);
+    },
+    throw: async (error?: unknown) => {
+      await stop();
+      return stream.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  } as AsyncGenerator<T>;
+}
+
+async function* replay<T extends { id: string }>(
+  source: ReplaySource<T>,
+  afterId: string | undefined,
+  state: { live: AsyncIterableIterator<T> | undefined },
+): AsyncGenerator<T> {
   let lastId = afterId;
-  let live: AsyncIterableIterator<T> | undefined = firstLive;
+  let live = state.live;
   try {
     for (;;) {
-      live ??= source.live();
+      live ??= state.live = source.live();
       if (lastId !== undefined) {
         let cursor: string | null = lastId;
         while (cursor !== null) {
@@ -69,7 +100,7 @@ export async function* replayThenLive<T extends { id: string }>(
       } catch (error) {
         if (!isSlowConsumer(error)) throw error;
         await live.return?.();
-        live = undefined;
+        live = state.live = undefined;
         // Overflowed while the history was read: the store has it all, read on from there.
         if (!tookLive && lastId !== undefined) continue;
         throw resumeError(error, lastId);
@@ -77,6 +108,7 @@ export async function* replayThenLive<T extends { id: string }>(
     }
   } finally {
     await live?.return?.();
+    state.live = undefined;
   }
 }
 

@@ -66,7 +66,8 @@ describe('Origin and Host checks', () => {
 
   it('should serve same-origin pages, clients without an Origin, and the configured origins and hosts', async () => {
     const port = new URL(t.url).port;
-    for (const headers of [{}, { origin: `http://127.0.0.1:${port}` }, { origin: 'https://ops.example.com' }, { host: `localhost:${port}`, origin: `http://localhost:${port}` }, { host: 'reactor.lan' }]) {
+    const cases: Record<string, string>[] = [{}, { origin: `http://127.0.0.1:${port}` }, { origin: 'https://ops.example.com' }, { host: `localhost:${port}`, origin: `http://localhost:${port}` }, { host: 'reactor.lan' }];
+    for (const headers of cases) {
       const answer = await post(t.url, headers);
       assert.equal(answer.status, 200, JSON.stringify({ headers, answer }));
       assert.match(answer.body.data.version, /^\d/);
