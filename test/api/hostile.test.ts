@@ -137,6 +137,29 @@ describe('hostile input', () => {
   });
 });
 
+describe('response size', () => {
+  it('should refuse a response over the cap with RESPONSE_TOO_LARGE, on HTTP and WebSocket, without building it', async () => {
+    const t = await startTestServer({ agent: false, limits: { maxResponseBytes: 4000 } });
+    try {
+      for (const name of ['a', 'b', 'c']) {
+        await t.gql('mutation($n: String!, $c: String!) { manageEndpoint(name: $n, config: $c) { name } }', { n: name, c: config('demo/httpd:1', `environment=X=${'v'.repeat(2000)}\n`) });
+      }
+      const small = await t.gql('{ endpoints { name } }');
+      assert.equal(small.data.endpoints.length, 3);
+      const big = await t.gql('{ endpoints { configText } }');
+      assert.equal(big.errors?.[0]?.extensions?.code, 'RESPONSE_TOO_LARGE');
+      assert.match(big.errors![0].message, /larger than 4000 bytes.*--max-response-bytes/);
+      const socket = await openSocket(t.wsUrl);
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ endpoints { configText } }' } }));
+      const message = JSON.parse(String(await new Promise((resolve) => socket.once('message', resolve))));
+      assert.equal(message.payload.errors[0].extensions.code, 'RESPONSE_TOO_LARGE');
+      socket.close();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 async function openSocket(url: string): Promise<WebSocket> {
   const socket = new WebSocket(url, 'graphql-transport-ws');
   await new Promise((resolve, reject) => {
