@@ -49,6 +49,25 @@ export function isSqliteBusy(error: unknown): boolean {
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || /database (table )?is locked/.test(String((error as Error)?.message));
 }
 
+/**
+ * What the file or disk refused (full, read-only, I/O error, not a database),
+ * as a line for STORE_UNAVAILABLE; null for anything else. Such failures were
+ * answered as INTERNAL_SERVER_ERROR, which told the operator nothing.
+ */
+export function storeFailure(error: unknown): string | null {
+  const code = String((error as { driverError?: { code?: unknown }; code?: unknown })?.driverError?.code ?? (error as { code?: unknown })?.code ?? '');
+  const known: Record<string, string> = {
+    SQLITE_FULL: 'the disk is full',
+    SQLITE_READONLY: 'the database file is read-only',
+    SQLITE_IOERR: 'an I/O error',
+    SQLITE_CANTOPEN: 'the database file cannot be opened',
+    SQLITE_CORRUPT: 'the database file is corrupt',
+    SQLITE_NOTADB: 'the file is not a database',
+  };
+  const match = Object.keys(known).find((prefix) => code.startsWith(prefix));
+  return match ? `${known[match]} (${code})` : null;
+}
+
 const REPOSITORIES = ['endpoints', 'managers', 'instances', 'events', 'samples', 'decisions', 'customMetrics', 'secrets'] as const;
 
 /** `store` with every repository call retried while the file is locked, as described above. */
@@ -79,6 +98,13 @@ async function attempt<T>(call: () => Promise<T>, options: BusyRetryOptions, wha
     try {
       return await call();
     } catch (error) {
+      const failure = storeFailure(error);
+      if (failure) {
+        throw new ReactorError(ErrorCodes.STORE_UNAVAILABLE, `the store ${options.name} could not ${what.endsWith('.list') || what.endsWith('.get') ? 'read' : 'write'}: ${failure}`, {
+          store: options.name,
+          operation: what,
+        });
+      }
       if (!isSqliteBusy(error)) throw error;
       if (Date.now() + delay > deadline) {
         throw new ReactorError(
