@@ -147,6 +147,7 @@ export function memoryStore(): Store {
       appendMany: async (list) => events.append(list),
       list: async (endpoint, o) => events.list(endpoint, o),
       prune: async () => 0,
+      deleteByEndpoint: async () => 0,
     },
     samples: {
       append: async (s) => appendSamples([s]),
@@ -154,12 +155,14 @@ export function memoryStore(): Store {
       latest: async (endpoint) => latest.get(endpoint) ?? null,
       list: async (endpoint, o) => samples.list(endpoint, o),
       prune: async () => 0,
+      deleteByEndpoint: async () => 0,
     },
     decisions: {
       append: async (d) => decisions.append([d]),
       appendMany: async (list) => decisions.append(list),
       list: async (endpoint, o) => decisions.list(endpoint, o),
       prune: async () => 0,
+      deleteByEndpoint: async () => 0,
     },
     customMetrics: {
       set: async (r) => (custom.set(`${r.endpoint}\u0000${r.instance}`, r), r),
@@ -171,6 +174,7 @@ export function memoryStore(): Store {
       appendMany: async (list) => traffic.append(list),
       list: async (endpoint, o) => traffic.list(endpoint, o),
       prune: async () => 0,
+      deleteByEndpoint: async () => 0,
     },
     leases: {
       get: async (name) => leases.get(name) ?? null,
@@ -183,6 +187,7 @@ export function memoryStore(): Store {
         return { ...swapped };
       },
     },
+    secrets: { getOrCreate: async (_name, candidate) => candidate },
     close: async () => {},
   };
 }

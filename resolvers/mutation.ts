@@ -1,5 +1,6 @@
 // Mutation resolvers: each one call into a service, which validates and records the change.
 import type { MutationResolvers } from '../generated/graphql.js';
+import { requireInstance } from '../src/server/auth.js';
 
 export const Mutation: MutationResolvers = {
   manageEndpoint: (_root, { name, config }, { services }) => services.endpoints.manage(name, config),
@@ -13,7 +14,8 @@ export const Mutation: MutationResolvers = {
     await services.metrics.setForEndpoint(endpoint, metrics);
     return true;
   },
-  setInstanceMetrics: async (_root, { instance, metrics }, { services }) => {
+  setInstanceMetrics: async (_root, { instance, metrics }, { services, principal }) => {
+    requireInstance(principal, instance);
     await services.metrics.setForInstance(instance, metrics);
     return true;
   },

@@ -1,6 +1,7 @@
 // Query resolvers: read the services, shape nothing beyond what the schema asks.
 import type { QueryResolvers } from '../generated/graphql.js';
 import { evaluateScaling } from '../src/scaling/index.js';
+import { pageLimit } from '../src/server/limits.js';
 
 export const Query: QueryResolvers = {
   version: (_root, _args, { services }) => services.version,
@@ -13,6 +14,6 @@ export const Query: QueryResolvers = {
     (await services.instances.list(endpoint ? { endpoint } : undefined)).filter((i) => !status || i.status === status),
   evaluateScaling: (_root, { input }) => evaluateScaling(input as Parameters<typeof evaluateScaling>[0]),
   replayScaling: (_root, args, { services }) => services.replay.replay(args),
-  events: (_root, { endpoint, afterId, limit }, { services }) =>
-    services.store.events.list(endpoint ?? undefined, { afterId: afterId ?? undefined, limit: limit ?? undefined }),
+  events: (_root, { endpoint, afterId, limit }, { services, limits }) =>
+    services.store.events.list(endpoint ?? undefined, { afterId: afterId ?? undefined, limit: pageLimit(limit, limits) }),
 };

@@ -1,48 +1,48 @@
-// Subscription resolvers: live items from the event bus, after any stored history the client asks to replay.
+// Subscription resolvers: live items from the event bus, after any stored history the client asks to replay, read a page at a time.
 import type { SubscriptionResolvers } from '../generated/graphql.js';
 import type { Topics } from '../src/events/bus.js';
-import { replayThenLive } from '../src/events/replay.js';
+import { replayThenLive, type HistoryPage } from '../src/events/replay.js';
 import { instanceChangeFromEvent } from '../src/instances/service.js';
 import type { Services } from '../src/server/context.js';
-import type { ListOptions } from '../src/store/types.js';
-
-/** Resumed streams replay at most this many stored items; older ones are beyond reach. */
-const REPLAY_LIMIT = 10_000;
 
 type History<K extends keyof Topics> = (
   services: Services,
   endpoint: string | undefined,
-  options: ListOptions,
-) => Promise<Topics[K][]>;
+  afterId: string,
+  limit: number,
+) => Promise<HistoryPage<Topics[K]>>;
 
-/**
- * Subscribes first, then reads history after `afterId`, so nothing published
- * in between is lost (replayThenLive drops the overlap by store sequence number).
- */
+/** A page of one log: the items, and where the next page starts (null once a page comes back short). */
+function logPage<T extends { id: string }>(items: T[], limit: number): HistoryPage<T> {
+  return { items, next: items.length < limit ? null : items[items.length - 1].id };
+}
+
+/** Subscribes at once (so nothing published from now on is missed), then replays after `afterId` as the client reads. */
 function stream<K extends keyof Topics>(topic: K, history: History<K>) {
   return {
-    subscribe: async (
+    subscribe: (
       _root: unknown,
       args: { endpoint?: string | null; afterId?: string | null },
       { services }: { services: Services },
     ) => {
       const endpoint = args.endpoint ?? undefined;
-      const live = services.bus.subscribe(topic, { endpoint });
-      const stored = args.afterId
-        ? await history(services, endpoint, { afterId: args.afterId, limit: REPLAY_LIMIT })
-        : [];
-      return replayThenLive(stored, live);
+      const live = () => services.bus.subscribe(topic, { endpoint });
+      return replayThenLive({ live, page: (afterId, limit) => history(services, endpoint, afterId, limit) }, args.afterId ?? undefined, live());
     },
     resolve: (item: Topics[K]) => item,
   };
 }
 
 export const Subscription: SubscriptionResolvers = {
-  endpointEvents: stream('endpointEvents', (s, endpoint, options) => s.store.events.list(endpoint, options)),
-  metricSamples: stream('metricSamples', (s, endpoint, options) => s.store.samples.list(endpoint, options)),
-  scalingDecisions: stream('scalingDecisions', (s, endpoint, options) => s.store.decisions.list(endpoint, options)),
-  // Instance changes are recorded as endpoint events; the history rebuilds them from there.
-  instanceChanges: stream('instanceChanges', async (s, endpoint, options) =>
-    (await s.store.events.list(endpoint, options)).map(instanceChangeFromEvent).filter((c) => c !== null),
+  endpointEvents: stream('endpointEvents', async (s, endpoint, afterId, limit) => logPage(await s.store.events.list(endpoint, { afterId, limit }), limit)),
+  metricSamples: stream('metricSamples', async (s, endpoint, afterId, limit) => logPage(await s.store.samples.list(endpoint, { afterId, limit }), limit)),
+  scalingDecisions: stream('scalingDecisions', async (s, endpoint, afterId, limit) =>
+    logPage(await s.store.decisions.list(endpoint, { afterId, limit }), limit),
   ),
+  // Instance changes are recorded as endpoint events; the history rebuilds them from there, a page of events at a time.
+  instanceChanges: stream('instanceChanges', async (s, endpoint, afterId, limit) => {
+    const events = await s.store.events.list(endpoint, { afterId, limit });
+    const page = logPage(events, limit);
+    return { items: events.map(instanceChangeFromEvent).filter((c) => c !== null), next: page.next };
+  }),
 } as SubscriptionResolvers;

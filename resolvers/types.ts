@@ -8,18 +8,19 @@ import type {
 import { findDecision } from '../src/server/decision-lookup.js';
 import { decisionView, type DecisionView } from '../src/server/decision-view.js';
 import { explainDecision } from '../src/server/explain.js';
+import { pageLimit } from '../src/server/limits.js';
 import type { DecisionRecord } from '../src/store/types.js';
 
 export const Endpoint: EndpointResolvers = {
   config: (endpoint, _args, { services }) => services.endpoints.config(endpoint),
   instances: (endpoint, _args, { services }) => services.store.instances.list({ endpoint: endpoint.name }),
   metrics: (endpoint, _args, { services }) => services.store.samples.latest(endpoint.name),
-  metricHistory: (endpoint, { since, limit }, { services }) =>
-    services.store.samples.list(endpoint.name, { since: since ?? undefined, limit: limit ?? undefined }),
-  decisions: (endpoint, { afterId, limit }, { services }) =>
-    services.store.decisions.list(endpoint.name, { afterId: afterId ?? undefined, limit: limit ?? undefined }),
-  events: (endpoint, { afterId, limit }, { services }) =>
-    services.store.events.list(endpoint.name, { afterId: afterId ?? undefined, limit: limit ?? undefined }),
+  metricHistory: (endpoint, { since, limit }, { services, limits }) =>
+    services.store.samples.list(endpoint.name, { since: since ?? undefined, limit: pageLimit(limit, limits) }),
+  decisions: (endpoint, { afterId, limit }, { services, limits }) =>
+    services.store.decisions.list(endpoint.name, { afterId: afterId ?? undefined, limit: pageLimit(limit, limits) }),
+  events: (endpoint, { afterId, limit }, { services, limits }) =>
+    services.store.events.list(endpoint.name, { afterId: afterId ?? undefined, limit: pageLimit(limit, limits) }),
   decision: (endpoint, { id }, { services }) => findDecision(services.store, endpoint.name, id),
 };
 

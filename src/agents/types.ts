@@ -16,6 +16,8 @@ export interface ContainerSpec {
   docker: DockerSection;
   /** GraphQL URL given to the instance as REACTOR_API. */
   apiUrl: string;
+  /** The instance's own token, given to it as REACTOR_TOKEN: it allows setInstanceMetrics for this instance only. */
+  apiToken?: string;
 }
 
 /** A started container. */

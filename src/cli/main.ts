@@ -4,7 +4,7 @@ import { CliError, GraphQLClient } from './client.js';
 import { isoSeconds, table } from './format.js';
 import { parseWhole } from './parse.js';
 import { readStdin } from './read-input.js';
-import { addServerCommand } from './server-command.js';
+import { addServerCommand, resolveApiKey } from './server-command.js';
 import { registerReplayCommands } from './replay.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8080/graphql';
@@ -25,16 +25,19 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
   program
     .description('Reactor: elastic load balancing and scaling for Docker containers, driven through GraphQL')
     .addOption(new Option('--api <url>', 'GraphQL API URL').env('REACTOR_API').default(DEFAULT_API))
-    .addOption(new Option('--api-key <key>', 'API key sent as X-Auth-Key').env('REACTOR_API_KEY'))
+    .addOption(new Option('--api-key-file <file>', 'file holding the API key (sent as X-Auth-Key)').env('REACTOR_API_KEY_FILE'))
+    .addOption(new Option('--api-key <key>', 'API key (visible in ps: prefer --api-key-file or REACTOR_API_KEY)').env('REACTOR_API_KEY'))
     .option('--json', 'print structured JSON instead of text')
     .showHelpAfterError()
     .exitOverride();
 
   const globals = () => program.opts<GlobalOptions>();
-  const client = () => new GraphQLClient({ api: globals().api, apiKey: globals().apiKey });
+  let apiKey: { value: string | undefined } | undefined;
+  const key = () => (apiKey ??= { value: resolveApiKey(program, (line) => process.stderr.write(`${line}\n`)) }).value;
+  const client = () => new GraphQLClient({ api: globals().api, apiKey: key() });
   const request = <T>(query: string, variables?: Record<string, unknown>) => client().request<T>(query, variables);
 
-  addServerCommand(program, () => globals().apiKey);
+  addServerCommand(program);
 
   program
     .command('version')

@@ -1,71 +1,135 @@
-// `reactor server`: the flags of one Reactor process (api, controller, host) and its run until SIGTERM/SIGINT.
+// `reactor server`: the flags of one Reactor process (api, controller, host: listen, store, engine, key, guards, limits, retention) and its run until SIGTERM/SIGINT.
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type Command, Option } from 'commander';
-import { parsePositive, parseWhole } from './parse.js';
+import { Option, type Command } from 'commander';
+import { CliError } from './client.js';
 
-interface ServerFlags {
-  listen: string;
-  dataDir: string;
-  store?: string;
-  name?: string;
-  address?: string;
-  docker?: string;
-  dockerCertPath?: string;
-  balancerAddress?: string;
-  slots?: number;
-  interval: number;
-  agent: boolean;
-  debug?: boolean;
+/**
+ * Where the API key comes from, in order: `--api-key-file FILE` (or
+ * REACTOR_API_KEY_FILE), REACTOR_API_KEY, then `--api-key` (kept for old
+ * scripts, with a warning: every user of the machine sees it in `ps`).
+ */
+export function resolveApiKey(program: Command, warn: (line: string) => void): string | undefined {
+  const options = program.opts<{ apiKey?: string; apiKeyFile?: string }>();
+  if (options.apiKeyFile) {
+    let text: string;
+    try {
+      text = readFileSync(options.apiKeyFile, 'utf8');
+    } catch (error) {
+      throw new CliError(`--api-key-file ${options.apiKeyFile}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    const key = text.trim();
+    if (key === '') throw new CliError(`--api-key-file ${options.apiKeyFile} is empty`);
+    return key;
+  }
+  if (options.apiKey !== undefined && program.getOptionValueSource('apiKey') === 'cli') {
+    warn('reactor: warning: --api-key is visible to every user of this machine (ps); use --api-key-file FILE or REACTOR_API_KEY');
+  }
+  return options.apiKey;
 }
 
-export function addServerCommand(program: Command, apiKey: () => string | undefined): void {
-  program
+const LIMIT_FLAGS: [flag: string, field: string, what: string][] = [
+  ['--max-depth <n>', 'maxDepth', 'deepest selection per operation (default 10)'],
+  ['--max-aliases <n>', 'maxAliases', 'aliases per operation (default 15)'],
+  ['--max-tokens <n>', 'maxTokens', 'tokens per GraphQL document (default 2000)'],
+  ['--max-directives <n>', 'maxDirectives', 'directives per operation (default 50)'],
+  ['--max-cost <n>', 'maxCost', 'GraphQL Armor cost per operation (default 5000)'],
+  ['--max-page <n>', 'maxPage', 'largest limit of a list argument (default 1000)'],
+  ['--max-response-bytes <n>', 'maxResponseBytes', 'largest response of one operation (default 16777216)'],
+  ['--max-subscriptions <n>', 'maxSubscriptionsPerConnection', 'operations open on one WebSocket (default 25)'],
+  ['--max-connections <n>', 'maxConnectionsPerClient', 'WebSockets open from one client address (default 32)'],
+];
+
+function whole(flag: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError(`${flag} takes a whole number of at least 1, not ${JSON.stringify(value)}`);
+    return Number(value);
+  };
+}
+
+function positive(flag: string) {
+  return (value: string) => {
+    const number = Number(value);
+    if (!Number.isFinite(number) || number <= 0) throw new CliError(`${flag} takes a positive number of seconds, not ${JSON.stringify(value)}`);
+    return number;
+  };
+}
+
+function duration(flag: string) {
+  return (value: string) => {
+    const match = /^(\d+)\s*([smhd])?$/i.exec(value.trim());
+    const seconds = match ? Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's').toLowerCase() as 's'] : NaN;
+    if (!Number.isSafeInteger(seconds) || seconds < 60) throw new CliError(`${flag} takes a duration of at least 60s, such as 90m, 24h or 7d, not ${JSON.stringify(value)}`);
+    return seconds;
+  };
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+
+export function addServerCommand(program: Command): void {
+  const command = program
     .command('server')
     .description('run a Reactor server: the API, the controller and this host (its Docker engine and nginx)')
     .addOption(new Option('--listen <host:port>', 'address the API listens on').default('127.0.0.1:8080'))
-    .addOption(
-      new Option('--data-dir <dir>', 'data directory').env('REACTOR_DATA_DIR').default(join(homedir(), '.reactor')),
-    )
+    .addOption(new Option('--data-dir <dir>', 'data directory').env('REACTOR_DATA_DIR').default(join(homedir(), '.reactor')))
     .option('--store <url>', 'sqlite:PATH or mongodb://… (default: sqlite in the data directory); several hosts share one mongodb://')
-    .option('--name <name>', 'name of this host\'s manager (default: host name)')
+    .option('--name <name>', "name of this host's manager (default: host name)")
     .option('--address <ip>', "this host's address: its containers' ports are published there and other hosts reach them there (default 127.0.0.1)")
     // DOCKER_HOST and DOCKER_CERT_PATH are read where the values are checked, so an error names the variable it came from.
     .option('--docker <url>', 'the Docker engine this host manages: unix:///PATH or tcp://HOST:PORT with TLS (default: DOCKER_HOST, else unix:///var/run/docker.sock)')
     .option('--docker-cert-path <dir>', 'ca.pem, cert.pem and key.pem for a tcp:// engine (default: DOCKER_CERT_PATH, else ~/.docker)')
     .option('--balancer-address <ip>', "address this host's nginx binds for endpoint URLs (default: every address)")
-    .option('--slots <n>', 'slots this host offers', parseWhole('--slots'))
-    .option('--interval <seconds>', 'seconds between evaluation rounds', parsePositive('--interval'), 10)
+    .option('--slots <n>', 'slots this host offers', whole('--slots'))
+    .option('--interval <seconds>', 'seconds between evaluation rounds', positive('--interval'), 10)
     .option('--no-agent', 'API and controller only: no host (no Docker engine, no nginx)')
-    .option('--debug', 'include stack traces in API errors')
-    .action(async (options: ServerFlags) => {
-      const { startServer } = await import('../server/server.js');
-      const server = await startServer({
-        listen: options.listen,
-        dataDir: options.dataDir,
-        store: options.store,
-        apiKey: apiKey(),
-        debug: options.debug,
-        name: options.name,
-        address: options.address,
-        docker: options.docker,
-        dockerCertPath: options.dockerCertPath,
-        balancerAddress: options.balancerAddress,
-        slots: options.slots,
-        interval: options.interval,
-        agent: options.agent,
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          process.stderr.write(`reactor: ${signal}: shutting down\n`);
-          server.close().then(resolve, (error: unknown) => {
-            process.stderr.write(`reactor: shutdown failed: ${(error as Error).message}\n`);
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
+    .option('--allow-origin <origin>', 'a web origin whose pages may call the API (repeatable, or comma-separated)', collect)
+    .option('--allow-host <name>', 'a host name clients may reach the server by, besides loopback and --listen (repeatable)', collect)
+    .option('--instance-listen <addr>', "where containers reach the API with their tokens: auto (Docker's bridge gateway), HOST[:PORT] or none", 'auto')
+    .option('--retain-samples <duration>', 'how long metric samples are kept (default 24h)', duration('--retain-samples'))
+    .option('--retain-decisions <duration>', 'how long scaling decisions are kept (default 24h)', duration('--retain-decisions'))
+    .option('--retain-events <duration>', 'how long endpoint events are kept (default 7d)', duration('--retain-events'))
+    .option('--decision-every <n>', 'store an unchanged holding decision once every N rounds (default 60)', whole('--decision-every'))
+    .option('--debug', 'include stack traces in API errors');
+  for (const [flag, , what] of LIMIT_FLAGS) command.option(flag, what, whole(flag.split(' ')[0]));
+  command.action(async (options) => {
+    // Production semantics (graphql-ws and graphql-js read NODE_ENV) unless the operator says otherwise.
+    process.env.NODE_ENV ??= 'production';
+    const apiKey = resolveApiKey(program, (line) => process.stderr.write(`${line}\n`));
+    const { startServer } = await import('../server/server.js');
+    const limits = Object.fromEntries(LIMIT_FLAGS.map(([, field]) => [field, options[field]]).filter(([, value]) => value !== undefined));
+    const server = await startServer({
+      listen: options.listen,
+      dataDir: options.dataDir,
+      store: options.store,
+      apiKey,
+      debug: options.debug,
+      name: options.name,
+      address: options.address,
+      docker: options.docker,
+      dockerCertPath: options.dockerCertPath,
+      balancerAddress: options.balancerAddress,
+      slots: options.slots,
+      interval: options.interval,
+      agent: options.agent,
+      allowOrigins: options.allowOrigin,
+      allowHosts: options.allowHost,
+      instanceListen: options.instanceListen,
+      retention: { samples: options.retainSamples, decisions: options.retainDecisions, events: options.retainEvents },
+      decisionKeepEvery: options.decisionEvery,
+      limits,
     });
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        process.stderr.write(`reactor: ${signal}: shutting down\n`);
+        server.close().then(resolve, (error: unknown) => {
+          process.stderr.write(`reactor: shutdown failed: ${(error as Error).message}\n`);
+          process.exitCode = 1;
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  });
 }

@@ -1,6 +1,7 @@
 // Endpoint configuration: one table of every INI key drives defaults, parsing, validation, canonical rendering and get/set.
 import { badInput, isReactorError, type ReactorError } from '../errors/codes.js';
 import { parseRules } from '../scaling/rules.js';
+import { shellOperator } from './command.js';
 import { isIniSafeValue, parseIni, renderIni } from './ini.js';
 import type { EndpointConfig } from './model.js';
 import {
@@ -15,7 +16,6 @@ import {
   oneOf,
   pattern,
   readEndpointUrl,
-  text,
   ValueProblem,
   type Codec,
   type EndpointUrl,
@@ -68,6 +68,8 @@ export interface EndpointOption {
   allowed: string;
   /** One line of documentation. */
   doc: string;
+  /** Longest value accepted, in characters. */
+  maxLength: number;
 }
 
 interface OptionSpec extends EndpointOption {
@@ -84,6 +86,7 @@ function option<S extends SectionField, F extends keyof EndpointConfig[S] & stri
   codec: Codec<EndpointConfig[S][F]>,
   defaultText: string,
   doc: string,
+  maxLength = DEFAULT_MAX_LENGTH,
 ): OptionSpec {
   const section = SECTIONS.find((s) => s.field === sectionField)!.name;
   return {
@@ -93,22 +96,50 @@ function option<S extends SectionField, F extends keyof EndpointConfig[S] & stri
     default: defaultText,
     allowed: codec.allowed,
     doc,
+    maxLength,
     sectionField,
     parse: (raw) => codec.parse(raw),
     render: (value) => codec.render(value as EndpointConfig[S][F]),
   };
 }
 
+/**
+ * Longest value of a key, in characters, unless its row says otherwise. Every
+ * value ends up in the store, in events and in nginx or Docker settings, and
+ * a request may carry up to a megabyte: without a limit one 900 KB image name
+ * is copied into every decision, event and response that mentions it.
+ */
+export const DEFAULT_MAX_LENGTH = 1024;
+/** Most scaling rules of one endpoint; every round evaluates each, and every decision records each. */
+export const MAX_RULES = 50;
+
 /** Scaling rules: checked by the scaling calculator's own parser, kept exactly as written. */
 const rules: Codec<string> = {
-  allowed: 'empty (no rules), or comma-separated rules "[L op] metric [op U]" with op < or <=, e.g. "20<=rate<=50,100<=response<800"',
+  allowed: `empty (no rules), or up to ${MAX_RULES} comma-separated rules "[L op] metric [op U]" with op < or <=, e.g. "20<=rate<=50,100<=response<800"`,
   parse(raw) {
     if (raw === '') return raw;
+    const count = raw.split(',').length;
+    if (count > MAX_RULES) throw new ValueProblem(`has ${count} rules, more than the limit of ${MAX_RULES}`, { limit: MAX_RULES });
     try {
       parseRules(raw);
     } catch (error) {
       if (!isReactorError(error)) throw error;
       throw new ValueProblem(`is not valid: ${error.message}`, error.details);
+    }
+    return raw;
+  },
+  render: (v) => v,
+};
+
+/** A command run without a shell: shell operators, which would fail at every launch, are refused here. */
+const command: Codec<string> = {
+  allowed: "empty (the image's command), or a command split like a shell would, without pipes, &&, ;, redirections or & (use sh -c '…')",
+  parse(raw) {
+    const operator = shellOperator(raw);
+    if (operator !== null) {
+      throw new ValueProblem(`uses the shell operator "${operator}", but the command is not run by a shell; write it as sh -c '…' if the image has a shell`, {
+        operator,
+      });
     }
     return raw;
   },
@@ -126,12 +157,12 @@ const FILE_PATH = /^\/[A-Za-z0-9._~%+,=:@/-]*$/;
  */
 const OPTIONS: readonly OptionSpec[] = [
   // [endpoint]
-  option('endpoint', 'url', 'url', endpointUrl, 'http://', 'Public URL: http://[host][:port][/path]; http:// alone is the default server on port 80.'),
+  option('endpoint', 'url', 'url', endpointUrl, 'http://', 'Public URL: http://[host][:port][/path]; http:// alone is the default server on port 80.', 2048),
   option('endpoint', 'cloud', 'cloud', oneOf(['docker'] as const), 'docker', 'Where instances run.'),
   option('endpoint', 'loadbalancer', 'loadbalancer', oneOf(['nginx', 'none'] as const), 'nginx', 'What balances requests across instances (none = instances only).'),
   option('endpoint', 'port', 'port', port, '80', 'Backend port inside the container.'),
   option('endpoint', 'weight', 'weight', integer(1), '1', 'Relative weight when several endpoints share one URL.'),
-  option('endpoint', 'static_instances', 'staticInstances', hostPortList, '', 'Fixed backends (host:port, comma-separated) served besides the managed instances.'),
+  option('endpoint', 'static_instances', 'staticInstances', hostPortList, '', 'Fixed backends (host:port, comma-separated) served besides the managed instances.', 4096),
   option('endpoint', 'health_path', 'healthPath', pattern(SAFE_PATH, 'an HTTP path starting with "/"'), '', 'HTTP path probed for readiness; empty = "/" (any HTTP answer counts: Docker\'s proxy accepts TCP before the app listens).'),
   option('endpoint', 'decommissioned_timeout', 'decommissionedTimeout', integer(0), '60', 'Seconds an instance drains after leaving the balancer before it is deleted.'),
   option('endpoint', 'unregistered_timeout', 'unregisteredTimeout', integer(1), '120', 'Seconds a new instance may take to become ready before it is marked errored.'),
@@ -139,14 +170,14 @@ const OPTIONS: readonly OptionSpec[] = [
   // [scaling]
   option('scaling', 'min_instances', 'minInstances', integer(0), '1', 'Fewest instances kept while RUNNING.'),
   option('scaling', 'max_instances', 'maxInstances', integer(0), '1', 'Most instances ever run.'),
-  option('scaling', 'rules', 'rules', rules, '', 'Scaling rules, kept as written; empty = hold at min_instances.'),
+  option('scaling', 'rules', 'rules', rules, '', 'Scaling rules, kept as written; empty = hold at min_instances.', 4096),
   option('scaling', 'ramp_limit', 'rampLimit', integer(1), '5', 'Most launches or decommissions per evaluation round.'),
   // [cloud:docker]
-  option('docker', 'image', 'image', pattern(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'a Docker image id or name'), '', 'Image id or name each instance runs (required).'),
-  option('docker', 'command', 'command', text, '', "Command to run in the image; empty = the image's own."),
+  option('docker', 'image', 'image', pattern(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'a Docker image id or name'), '', 'Image id or name each instance runs (required).', 512),
+  option('docker', 'command', 'command', command, '', "Command to run in the image, without a shell; empty = the image's own.", 4096),
   option('docker', 'slots', 'slots', integer(1), '1', 'Scheduling slots one instance needs.'),
   option('docker', 'user', 'user', pattern(/^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$/, 'user[:group] (names or ids)'), '', "User the command runs as; empty = the image's."),
-  option('docker', 'environment', 'environment', environment, '', 'Environment: KEY=value,OTHER=value.'),
+  option('docker', 'environment', 'environment', environment, '', 'Environment: KEY=value,OTHER=value.', 16384),
   option('docker', 'mem_limit', 'memLimit', memory, '0', 'Memory limit in bytes (k/m/g suffixes, 1024-based); 0 = none.'),
   option('docker', 'dns', 'dns', hostList, '', 'DNS servers for the container, comma-separated.'),
   option('docker', 'hostname', 'hostname', hostName, '', 'Host name inside the container; empty = Docker picks one.'),
@@ -161,7 +192,7 @@ const OPTIONS: readonly OptionSpec[] = [
 
 /** Every key Reactor accepts, in rendering order, with its default and documentation. */
 export const ENDPOINT_OPTIONS: readonly EndpointOption[] = OPTIONS.map(
-  ({ section, key, field, default: def, allowed, doc }) => ({ section, key, field, default: def, allowed, doc }),
+  ({ section, key, field, default: def, allowed, doc, maxLength }) => ({ section, key, field, default: def, allowed, doc, maxLength }),
 );
 
 // ---------------------------------------------------------------- lookups and errors
@@ -190,13 +221,22 @@ function findOption(section: string, key: string, line?: number): OptionSpec {
   return spec;
 }
 
+/** Longest part of a value quoted back in an error: a refused 900 KB value must not come back whole. */
+const QUOTED_VALUE_LIMIT = 80;
+
+/** The value as an error quotes it: whole when short, else its start and its length. */
+function quoted(value: string): string {
+  if (value.length <= QUOTED_VALUE_LIMIT) return `"${value}"`;
+  return `"${value.slice(0, QUOTED_VALUE_LIMIT)}…" (${value.length} characters)`;
+}
+
 function valueError(spec: Pick<OptionSpec, 'section' | 'key' | 'allowed'>, value: string, problem: ValueProblem, line?: number): ReactorError {
   const where = line === undefined ? '' : `line ${line}: `;
-  return badInput(`${where}[${spec.section}] ${spec.key}: "${value}" ${problem.reason}; allowed: ${spec.allowed}`, {
+  return badInput(`${where}[${spec.section}] ${spec.key}: ${quoted(value)} ${problem.reason}; allowed: ${spec.allowed}`, {
     ...problem.details,
     section: spec.section,
     key: spec.key,
-    value,
+    value: value.length <= QUOTED_VALUE_LIMIT ? value : `${value.slice(0, QUOTED_VALUE_LIMIT)}…`,
     allowed: spec.allowed,
     ...(line === undefined ? {} : { line }),
   });
@@ -204,6 +244,9 @@ function valueError(spec: Pick<OptionSpec, 'section' | 'key' | 'allowed'>, value
 
 /** Runs one key's codec, turning a ValueProblem into a BAD_USER_INPUT that names section, key and value. */
 function parseValue(spec: OptionSpec, raw: string, line?: number): unknown {
+  if (raw.length > spec.maxLength) {
+    throw valueError(spec, raw, new ValueProblem(`is longer than ${spec.maxLength} characters, the limit of [${spec.section}] ${spec.key}`, { limit: spec.maxLength }), line);
+  }
   try {
     return spec.parse(raw);
   } catch (error) {

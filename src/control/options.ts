@@ -31,6 +31,8 @@ export interface ControllerOptions {
   traffic?: () => TrafficReadings | undefined;
   /** Decisions older than this are deleted; default 24 h. */
   retentionSeconds?: number;
+  /** A holding decision identical to the last one kept is stored once every this many rounds (see DecisionKeeper). */
+  decisionKeepEvery?: number;
   time?: Time;
   backoff?: BackoffOptions;
   /**

@@ -1,9 +1,11 @@
 // Pure mapping from an endpoint's [cloud:docker] options to dockerode create options: labels, ports, limits, user, environment, command.
 import type Docker from 'dockerode';
-import { parse as parseShell } from 'shell-quote';
 import type { ContainerSpec } from '../agents/types.js';
+import { parseCommand } from '../config/command.js';
 import type { EndpointConfig } from '../config/model.js';
 import { badInput } from '../errors/codes.js';
+
+export { parseCommand };
 
 /** Labels every Reactor container carries; a restarted agent finds its own containers by them. */
 export const Labels = {
@@ -30,6 +32,7 @@ export function containerSpecFor(
   config: EndpointConfig,
   instanceId: string,
   apiUrl: string,
+  apiToken?: string,
 ): ContainerSpec {
   return {
     instanceId,
@@ -38,6 +41,7 @@ export function containerSpecFor(
     port: config.endpoint.port,
     docker: config.docker,
     apiUrl,
+    ...(apiToken ? { apiToken } : {}),
   };
 }
 
@@ -49,8 +53,9 @@ export function containerName(spec: Pick<ContainerSpec, 'endpoint' | 'instanceId
 /**
  * The container's environment: the endpoint's `environment`, plus PORT (the
  * backend port, unless the endpoint sets its own) and REACTOR_API,
- * REACTOR_ENDPOINT, REACTOR_INSTANCE (always ours, so an instance can report
- * custom metrics about itself).
+ * REACTOR_ENDPOINT, REACTOR_INSTANCE and REACTOR_TOKEN (always ours, so an
+ * instance can report custom metrics about itself: the token allows that and
+ * nothing else; the API key never enters a container).
  */
 export function containerEnvironment(spec: ContainerSpec): Record<string, string> {
   return {
@@ -59,37 +64,8 @@ export function containerEnvironment(spec: ContainerSpec): Record<string, string
     REACTOR_API: spec.apiUrl,
     REACTOR_ENDPOINT: spec.endpoint,
     REACTOR_INSTANCE: spec.instanceId,
+    ...(spec.apiToken ? { REACTOR_TOKEN: spec.apiToken } : {}),
   };
-}
-
-/**
- * Splits `command` the way a POSIX shell would (quotes and backslashes
- * respected), without running one. `$NAME` / `${NAME}` expand from the
- * container environment when set there, else stay as written (the image's own
- * variables are not known here). Glob patterns stay literal; `# comments` are
- * dropped. Shell operators (`|`, `&&`, `;`, `>`, …) need a shell: they are
- * refused with a hint to write `sh -c '…'`. Empty = the image's own command.
- */
-export function parseCommand(command: string, environment: Record<string, string> = {}): string[] | undefined {
-  if (command.trim() === '') return undefined;
-  const entries = parseShell(command, (name: string) => environment[name] ?? `$${name}`);
-  const argv: string[] = [];
-  for (const entry of entries) {
-    if (typeof entry === 'string') {
-      argv.push(entry);
-    } else if ('comment' in entry) {
-      break;
-    } else if (entry.op === 'glob') {
-      argv.push((entry as { pattern: string }).pattern);
-    } else {
-      throw badInput(
-        `[cloud:docker] command: "${command}" uses the shell operator "${entry.op}", but the command is not run by a shell; ` +
-          `write it as sh -c '…' if the image has a shell`,
-        { section: 'cloud:docker', key: 'command', value: command, operator: entry.op },
-      );
-    }
-  }
-  return argv.length > 0 ? argv : undefined;
 }
 
 /**

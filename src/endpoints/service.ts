@@ -74,11 +74,21 @@ export class EndpointService {
     });
   }
 
-  /** Removes the endpoint; its instances are removed by the agents that run them. */
+  /**
+   * Removes the endpoint; its instances are removed by the agents that run
+   * them. Its metric samples, decisions and custom metrics go with it (they
+   * describe an endpoint that is gone); its events stay, as the log of what
+   * happened to it, until the events' retention prunes them.
+   */
   async unmanage(name: string): Promise<boolean> {
     const existed = await this.store.endpoints.delete(name);
     if (existed) {
-      await this.events.record(name, EventKinds.ENDPOINT_UNMANAGED, `endpoint ${name} unmanaged`);
+      const [samples, decisions] = await Promise.all([
+        this.store.samples.deleteByEndpoint(name),
+        this.store.decisions.deleteByEndpoint(name),
+        this.store.customMetrics.delete(name),
+      ]);
+      await this.events.record(name, EventKinds.ENDPOINT_UNMANAGED, `endpoint ${name} unmanaged`, { samples, decisions });
     }
     return existed;
   }

@@ -12,12 +12,18 @@ export const ErrorCodes = {
   ALREADY_EXISTS: 'ALREADY_EXISTS',
   /** Someone else changed the same object first; re-read and retry. */
   CONFLICT: 'CONFLICT',
-  /** No API key, or the wrong one. Pass `--api-key` / `REACTOR_API_KEY`. */
+  /** No API key, or the wrong one. Pass `--api-key-file` / `REACTOR_API_KEY`. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** The operation is understood but not allowed on this transport or in this state. */
   FORBIDDEN: 'FORBIDDEN',
   /** A dependency (store, Docker engine, nginx) failed; the message names it. */
   UNAVAILABLE: 'UNAVAILABLE',
+  /** The store could not read or write in time (locked by another process, unreachable); retry shortly. The server keeps running. */
+  STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
+  /** Too many failed authentications (or connections) from this client; wait for Retry-After. */
+  TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  /** The answer would exceed the server's response size limit; ask for less. */
+  RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
   /** A bug. The server log has the details. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;

@@ -1,34 +1,124 @@
-// Joins stored history and a live subscription into one stream with no gap and no duplicate.
+// Joins stored history and a live subscription into one stream with no gap and no duplicate, reading history a page at a time as the client takes it.
+import { isReactorError } from '../errors/codes.js';
+
+/** Stored items read at once when a subscriber resumes with afterId. */
+export const REPLAY_PAGE = 100;
+
+/** One page of stored history: its items (oldest first) and the position to read the next page from, or null at the end. */
+export interface HistoryPage<T> {
+  items: T[];
+  next: string | null;
+}
+
+export interface ReplaySource<T> {
+  /** Stored items after `afterId`, oldest first, reading at most `limit` stored records. */
+  page(afterId: string, limit: number): Promise<HistoryPage<T>>;
+  /** A new live subscription, buffering from the moment it is made. */
+  live(): AsyncIterableIterator<T>;
+}
 
 /**
- * `live` must have been subscribed BEFORE `history` was read: items published
- * while the history was being read sit in the live buffer, and those already
- * in the history are skipped by their store sequence number (items without
- * one, by id: ids are time-ordered UUIDv7 strings).
+ * Replays what was stored after `afterId`, then streams live items.
+ *
+ * History is read `REPLAY_PAGE` records at a time, and the next page only
+ * once the consumer has taken the previous one. graphql-ws sends one item
+ * and waits until the socket has taken it before asking for the next, so a
+ * client that does not read holds at most one page in the server, however
+ * far back it resumes (before, 30 such subscriptions buffered 10,000 events
+ * each and ran the server out of memory).
+ *
+ * The live subscription is made before the history is read, so nothing
+ * published meanwhile is lost; items the history already gave are skipped by
+ * id (time-ordered UUIDv7 strings). If the live buffer overflows while the
+ * history is still being read (a long replay), nothing is lost either: the
+ * store has every item, so the replay subscribes again and reads on from
+ * the last item it gave. An overflow after that, while live, ends the stream
+ * with the bus's SLOW_CONSUMER error naming the id to resume after.
  */
-export async function* replayThenLive<T extends { id: string; seq?: number }>(
-  history: readonly T[],
-  live: AsyncIterableIterator<T>,
+export function replayThenLive<T extends { id: string }>(
+  source: ReplaySource<T>,
+  afterId: string | undefined,
+  firstLive: AsyncIterableIterator<T> = source.live(),
 ): AsyncGenerator<T> {
-  let last: T | undefined;
+  const state: { live: AsyncIterableIterator<T> | undefined } = { live: firstLive };
+  const stream = replay(source, afterId, state);
+  // An async generator that awaits (here: the next live item) handles return() only at its next
+  // yield, which on a quiet topic may never come: so return() ends the live subscription first,
+  // which ends that wait. It also ends the first live subscription of a stream never started.
+  const stop = async (): Promise<void> => {
+    const live = state.live;
+    state.live = undefined;
+    await live?.return?.();
+  };
+  return {
+    next: () => stream.next(),
+    return: async (value?: unknown) => {
+      await stop();
+      return stream.return(value as never);
+    },
+    throw: async (error?: unknown) => {
+      await stop();
+      return stream.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  } as AsyncGenerator<T>;
+}
+
+async function* replay<T extends { id: string }>(
+  source: ReplaySource<T>,
+  afterId: string | undefined,
+  state: { live: AsyncIterableIterator<T> | undefined },
+): AsyncGenerator<T> {
+  let lastId = afterId;
+  let live = state.live;
   try {
-    for (const item of history) {
-      last = item;
-      yield item;
-    }
     for (;;) {
-      const next = await live.next();
-      if (next.done) return;
-      if (last !== undefined && !after(next.value, last)) continue;
-      yield next.value;
+      live ??= state.live = source.live();
+      if (lastId !== undefined) {
+        let cursor: string | null = lastId;
+        while (cursor !== null) {
+          const page: HistoryPage<T> = await source.page(cursor, REPLAY_PAGE);
+          for (const item of page.items) {
+            lastId = item.id;
+            yield item;
+          }
+          cursor = page.next;
+        }
+      }
+      let tookLive = false;
+      try {
+        for (;;) {
+          const next = await live.next();
+          if (next.done) return;
+          if (lastId !== undefined && next.value.id <= lastId) continue;
+          tookLive = true;
+          lastId = next.value.id;
+          yield next.value;
+        }
+      } catch (error) {
+        if (!isSlowConsumer(error)) throw error;
+        await live.return?.();
+        live = state.live = undefined;
+        // Overflowed while the history was read: the store has it all, read on from there.
+        if (!tookLive && lastId !== undefined) continue;
+        throw resumeError(error, lastId);
+      }
     }
   } finally {
-    await live.return?.();
+    await live?.return?.();
+    state.live = undefined;
   }
 }
 
-/** Whether `item` comes after `last` in the store's order. */
-function after(item: { id: string; seq?: number }, last: { id: string; seq?: number }): boolean {
-  if (item.seq !== undefined && last.seq !== undefined) return item.seq > last.seq;
-  return item.id > last.id;
+function isSlowConsumer(error: unknown): error is Error & { details: Record<string, unknown> } {
+  return isReactorError(error) && error.details.reason === 'SLOW_CONSUMER';
+}
+
+/** The bus's SLOW_CONSUMER error, naming the last item this stream actually gave (history included). */
+function resumeError(error: Error & { details: Record<string, unknown> }, lastId: string | undefined): Error {
+  error.message = error.message.replace(/afterId .*? to resume/, `afterId ${JSON.stringify(lastId ?? null)} to resume`);
+  error.details.lastDeliveredId = lastId ?? null;
+  return error;
 }

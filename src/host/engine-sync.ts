@@ -29,6 +29,8 @@ export interface EngineSyncOptions {
   agent: Agent;
   /** GraphQL URL handed to instances as REACTOR_API (known once the API listens). */
   apiUrl: () => string;
+  /** The token handed to an instance as REACTOR_TOKEN (allows setInstanceMetrics for it alone). */
+  apiToken?: (instanceId: string) => string;
   time: Time;
   probe: ReadinessProbe;
   /** Milliseconds between readiness probes of a starting instance. */
@@ -316,7 +318,7 @@ export class EngineSync {
     const agent = this.counted;
     if (!config) return; // no endpoint (any more): the controller takes the record away
     try {
-      const launched = await agent.launch(containerSpecFor(record.endpoint, config, record.id, this.options.apiUrl()));
+      const launched = await agent.launch(containerSpecFor(record.endpoint, config, record.id, this.options.apiUrl(), this.options.apiToken?.(record.id)));
       const started = await instances.change(
         record.id,
         { containerId: launched.containerId, address: launched.address },

@@ -40,6 +40,8 @@ export interface LocalHostOptions {
   /** The agent to use instead of the local Docker engine (simulations and tests). */
   agent?: Agent;
   probe?: ReadinessProbe;
+  /** Mints the token each instance gets as REACTOR_TOKEN. */
+  instanceToken?: (instanceId: string) => string;
   readinessPollMs?: number;
   time?: Time;
   log: (line: string) => void;
@@ -96,6 +98,7 @@ export class LocalHost {
       instances: options.instances,
       agent,
       apiUrl: () => host?.apiUrl ?? '',
+      apiToken: options.instanceToken,
       time: options.time ?? systemTime,
       probe: options.probe ?? httpReadiness,
       // A new instance should join the balancer as soon as it answers.
@@ -108,8 +111,8 @@ export class LocalHost {
   }
 
   /**
-   * Starts once the API listens (its URL goes into containers as
-   * REACTOR_API). Resolves once nginx serves; the first sweep (adopting
+   * Starts once the API listens (the address containers reach it on goes
+   * into them as REACTOR_API). Resolves once nginx serves; the first sweep (adopting
    * what an earlier process left) goes on.
    */
   async start(apiUrl: string): Promise<void> {

@@ -2,13 +2,19 @@
 import { badInput, notFound } from '../errors/codes.js';
 import type { EventRecorder } from '../events/recorder.js';
 import { EventKinds } from '../model/events.js';
-import { BUILTIN_METRICS } from '../scaling/aggregate.js';
+import { BUILTIN_METRICS, MAX_METRIC_MAGNITUDE } from '../scaling/aggregate.js';
 import type { CustomMetricsRecord, Store } from '../store/types.js';
 
 /** Names the balancer itself reports (plus `instances`, the count): a custom metric may not shadow them. */
 export const RESERVED_METRICS: readonly string[] = [...BUILTIN_METRICS, 'errors', 'instances'];
 export const MAX_CUSTOM_METRICS = 100;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/**
+ * Identifiers that name parts of every JavaScript object: `{"__proto__": …}`
+ * would replace the map's prototype instead of adding a metric (and so wipe
+ * the scope), and the others shadow what code reading the map relies on.
+ */
+export const FORBIDDEN_METRIC_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty'];
 
 function show(value: unknown): string {
   try {
@@ -21,8 +27,12 @@ function show(value: unknown): string {
 /**
  * Checks a custom metrics map, all or nothing: an object whose keys are
  * identifiers (letter or _, then letters, digits, _; at most 64) that are not
- * built-in metric names, and whose values are `[weight, value]` with a finite
- * weight >= 0 and a finite value. `{}` is valid (it clears the scope).
+ * built-in metric names nor names every object has (`__proto__`,
+ * `constructor`, …), and whose values are `[weight, value]` with a weight
+ * from 0 to 1e15 and a value from -1e15 to 1e15. The bound keeps every
+ * weighted average representable: Σ wᵢ·vᵢ of 1e308-sized numbers overflows
+ * to Infinity, which JSON stores as null and rules would read as 0.
+ * `{}` is valid (it clears the scope).
  */
 export function parseCustomMetrics(input: unknown): Record<string, [number, number]> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -32,13 +42,19 @@ export function parseCustomMetrics(input: unknown): Record<string, [number, numb
   if (entries.length > MAX_CUSTOM_METRICS) {
     throw badInput(`at most ${MAX_CUSTOM_METRICS} custom metrics may be set at once, got ${entries.length}`, { field: 'metrics' });
   }
-  const out: Record<string, [number, number]> = {};
+  const out = new Map<string, [number, number]>();
   for (const [name, pair] of entries) {
     if (!NAME.test(name)) {
       throw badInput(
         `custom metric name ${JSON.stringify(name)} is not an identifier (a letter or _, then letters, digits or _; at most 64)`,
         { field: 'metrics', metric: name },
       );
+    }
+    if (FORBIDDEN_METRIC_NAMES.includes(name)) {
+      throw badInput(`custom metric name "${name}" is not allowed: it names a part of every object (${FORBIDDEN_METRIC_NAMES.join(', ')})`, {
+        field: 'metrics',
+        metric: name,
+      });
     }
     if (RESERVED_METRICS.includes(name)) {
       throw badInput(`custom metric name "${name}" is reserved for a built-in metric (${RESERVED_METRICS.join(', ')})`, {
@@ -50,15 +66,23 @@ export function parseCustomMetrics(input: unknown): Record<string, [number, numb
       throw badInput(`custom metric "${name}" must be a [weight, value] pair, got ${show(pair)}`, { field: 'metrics', metric: name });
     }
     const [weight, value] = pair as unknown[];
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw badInput(`custom metric "${name}" has weight ${show(weight)}; expected a finite number >= 0`, { field: 'metrics', metric: name });
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > MAX_METRIC_MAGNITUDE) {
+      throw badInput(`custom metric "${name}" has weight ${show(weight)}; expected a finite number from 0 to ${MAX_METRIC_MAGNITUDE}`, {
+        field: 'metrics',
+        metric: name,
+        limit: MAX_METRIC_MAGNITUDE,
+      });
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw badInput(`custom metric "${name}" has value ${show(value)}; expected a finite number`, { field: 'metrics', metric: name });
+    if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_METRIC_MAGNITUDE) {
+      throw badInput(`custom metric "${name}" has value ${show(value)}; expected a finite number from -${MAX_METRIC_MAGNITUDE} to ${MAX_METRIC_MAGNITUDE}`, {
+        field: 'metrics',
+        metric: name,
+        limit: MAX_METRIC_MAGNITUDE,
+      });
     }
-    out[name] = [weight, value];
+    out.set(name, [weight, value]);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 export class CustomMetricsService {

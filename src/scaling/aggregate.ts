@@ -7,6 +7,14 @@ export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
 const BUILTIN = new Set<string>(BUILTIN_METRICS);
 
 /**
+ * Largest magnitude of a metric value or weight that is taken. With at most
+ * this much per value, Σ wᵢ·vᵢ over any number of instances Reactor runs
+ * stays far below the largest double, so a weighted average never overflows
+ * to Infinity (which JSON would store as null, and rules read as 0).
+ */
+export const MAX_METRIC_MAGNITUDE = 1e15;
+
+/**
  * One instance's report for one sampling period. Built-in metrics are numbers
  * (`{active: 3, rate: 12.5}`); custom metrics are `[weight, value]` pairs
  * (`{queue: [2, 40]}`) — a bare number counts as weight 1. Values arrive
@@ -85,10 +93,12 @@ export function aggregateMetrics(
     if (BUILTIN.has(metric)) {
       if (typeof raw !== 'number' || !Number.isFinite(raw)) return skip(source, metric, raw, 'is not a finite number');
       if (raw < 0) return skip(source, metric, raw, 'is negative');
+      if (raw > MAX_METRIC_MAGNITUDE) return skip(source, metric, raw, `is beyond ${MAX_METRIC_MAGNITUDE}`);
       return add(metric, 1, raw);
     }
     if (typeof raw === 'number') {
       if (!Number.isFinite(raw)) return skip(source, metric, raw, 'is not a finite number');
+      if (Math.abs(raw) > MAX_METRIC_MAGNITUDE) return skip(source, metric, raw, `is beyond ±${MAX_METRIC_MAGNITUDE}`);
       return add(metric, 1, raw);
     }
     if (!Array.isArray(raw) || raw.length !== 2) return skip(source, metric, raw, 'is not a number or a [weight, value] pair');
@@ -97,6 +107,9 @@ export function aggregateMetrics(
       return skip(source, metric, raw, 'has a weight that is not a finite non-negative number');
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) return skip(source, metric, raw, 'has a value that is not a finite number');
+    if (weight > MAX_METRIC_MAGNITUDE || Math.abs(value) > MAX_METRIC_MAGNITUDE) {
+      return skip(source, metric, raw, `has a weight or value beyond ±${MAX_METRIC_MAGNITUDE}, whose weighted average could not be represented`);
+    }
     return add(metric, weight, value);
   };
 
@@ -121,10 +134,11 @@ export function aggregateMetrics(
     }
   }
 
-  const out: Record<string, number> = {};
+  // Built as entries: a plain `out[metric] = …` would drop a metric named __proto__.
+  const out: [string, number][] = [];
   for (const [metric, { weighted, weight }] of sums) {
-    if (weight > 0) out[metric] = weighted / weight;
+    if (weight > 0) out.push([metric, weighted / weight]);
     else notes.push({ source: 'endpoint', metric, message: `metric "${metric}" has total weight 0, so no average; ignored` });
   }
-  return { instances, metrics: out, notes };
+  return { instances, metrics: Object.fromEntries(out), notes };
 }

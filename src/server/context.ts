@@ -1,4 +1,5 @@
 // What every resolver receives: the services of this Reactor process.
+import type { RetentionSettings } from '../config/retention.js';
 import type { Controller } from '../control/controller.js';
 import type { StoreFeed } from '../events/feed.js';
 import type { EndpointService } from '../endpoints/service.js';
@@ -6,11 +7,14 @@ import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { LocalHost } from '../host/local.js';
 import type { InstanceService } from '../instances/service.js';
+import type { InstanceTokens } from '../instances/tokens.js';
 import type { ManagerService } from '../managers/service.js';
 import type { CustomMetricsService } from '../metrics/custom.js';
 import type { HostTraffic } from '../host/traffic.js';
 import type { ReplayService } from './replay-service.js';
 import type { Store } from '../store/types.js';
+import type { Principal } from './auth.js';
+import type { ApiLimits } from './limits.js';
 
 export interface Services {
   version: string;
@@ -33,10 +37,18 @@ export interface Services {
   clock: () => Date;
   /** replayScaling: a candidate policy over the recorded samples, within what is retained. */
   replay: ReplayService;
+  /** How long each history is kept (seconds): samples, decisions, events. */
+  retention: RetentionSettings;
+  /** Mints and checks the tokens instances report their own metrics with. */
+  tokens: InstanceTokens;
   /** Stops background work (agents, loops) before the store closes. */
   stop(): Promise<void>;
 }
 
 export interface RequestContext {
   services: Services;
+  /** Who is calling (the API key or no key: an operator; a token: one instance). */
+  principal: Principal;
+  /** The server's bounds on work per request (page size among them). */
+  limits: ApiLimits;
 }

@@ -1,7 +1,9 @@
 // The options of one `reactor server` process (what the CLI's flags become), and the checks made before anything starts.
 import { isIP } from 'node:net';
 import { parseDockerEngine } from '../docker/engine.js';
+import type { RetentionSettings } from '../config/retention.js';
 import { badInput } from '../errors/codes.js';
+import type { ApiLimits } from './limits.js';
 
 export interface ServerOptions {
   /** host:port; default 127.0.0.1:8080. Port 0 picks a free port. */
@@ -10,7 +12,7 @@ export interface ServerOptions {
   dataDir: string;
   /** `sqlite:PATH` or `mongodb://…`; default sqlite in the data directory. */
   store?: string;
-  /** Required when listening beyond loopback. */
+  /** Required when listening beyond loopback, and then at least 16 characters. */
   apiKey?: string;
   /** Stack traces in errors. */
   debug?: boolean;
@@ -34,8 +36,24 @@ export interface ServerOptions {
   agent?: boolean;
   /** Address the local nginx's endpoint servers listen on (default 0.0.0.0). */
   balancerAddress?: string;
-  /** Seconds metric samples are kept (default 86400). */
+  /** Seconds metric samples are kept (default 86400); the same as `retention.samples`. */
   metricsRetention?: number;
+  /** Seconds each history is kept (`--retain-samples`, `--retain-decisions`, `--retain-events`). */
+  retention?: Partial<RetentionSettings>;
+  /** A holding decision identical to the last one kept is stored once every this many rounds (default 60). */
+  decisionKeepEvery?: number;
+  /** Origins whose pages may call the API from a browser, besides the server's own (`--allow-origin`). */
+  allowOrigins?: string[];
+  /** Host names clients may reach the server by, besides loopback and the listen address (`--allow-host`). */
+  allowHosts?: string[];
+  /** Bounds on work per request, connection and client (`--max-…`); see src/server/limits.ts. */
+  limits?: Partial<ApiLimits>;
+  /**
+   * Where containers reach the API (REACTOR_API): `auto` (default: Docker's
+   * bridge gateway, at the API's port), `HOST[:PORT]`, or `none`. Only
+   * instance tokens are accepted there. See src/server/instance-listener.ts.
+   */
+  instanceListen?: string;
   log?: (line: string) => void;
 }
 

@@ -1,6 +1,6 @@
 // The control plane process: Apollo Server over HTTP and graphql-ws over WebSocket on one port and path.
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -8,22 +8,26 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import type { RetentionSettings } from '../config/retention.js';
 import { badInput, ErrorCodes } from '../errors/codes.js';
 import { explorerRouter } from '../explorer/serve.js';
 import { lockExclusively, type HeldLock } from '../store/lock.js';
 import { openStore, sqliteFileOf } from '../store/open.js';
 import type { Store } from '../store/types.js';
-import { isLoopback, keyFromConnectionParams, keyMatches } from './auth.js';
 import { checkServerOptions, type ServerOptions } from './options.js';
+import { Authenticator, instanceOperationError, keyProblem, type Listener, type Principal } from './auth.js';
 import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';
+import { RequestGuard } from './guard.js';
+import { openInstanceListener } from './instance-listener.js';
+import { apiLimits, jsonSizeWithin, limitRules, responseTooLarge, variablesError, type ApiLimits } from './limits.js';
 import { parseListen } from './listen.js';
 import { buildSchema } from './schema.js';
 import { createServices } from './services.js';
+import { AuthThrottle } from './throttle.js';
+import { startWebSocket } from './ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
 /** Largest request body accepted; GraphQL documents and INI files are far smaller. */
@@ -36,6 +40,8 @@ export interface RunningServer {
   url: string;
   /** ws://host:port/graphql */
   wsUrl: string;
+  /** REACTOR_API of containers: the instance listener's URL (or the API's own when there is none). */
+  instanceUrl: string;
   services: Services;
   close(): Promise<void>;
 }
@@ -44,11 +50,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   checkServerOptions(options);
   const listen = parseListen(options.listen ?? '127.0.0.1:8080');
-  if (!isLoopback(listen.host) && !options.apiKey) {
-    throw badInput(
-      `refusing to listen on ${listen.host}:${listen.port} without an API key: pass --api-key or set REACTOR_API_KEY`,
-    );
-  }
+  const keyRefusal = keyProblem(listen.host, listen.port, options.apiKey);
+  if (keyRefusal) throw badInput(keyRefusal, { field: 'apiKey' });
+  const limits = apiLimits(options.limits);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const storeUrl = options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`;
@@ -60,6 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     for (const lock of locks) lock.release();
     throw error;
   }
+  let instanceServer: HttpServer | null = null;
   try {
     const services = await createServices({ store, dataDir, options, log });
     const httpServer = createServer();
@@ -67,30 +72,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const formatError = makeErrorFormatter(options.debug ?? false, (error) =>
       log(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     );
-
-    const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-    const wsCleanup = useServer<Record<string, unknown>>(
-      {
-        schema,
-        context: (): RequestContext => ({ services }),
-        onConnect: (ctx) => !options.apiKey || keyMatches(options.apiKey, keyFromConnectionParams(ctx.connectionParams)),
-        onNext: (_ctx, _id, _payload, _args, result) => formatExecutionResult(result, formatError),
-        onError: (_ctx, _id, _payload, errors) =>
-          errors.map((error) => {
-            const withCode = error.extensions?.code
-              ? error
-              : new GraphQLError(error.message, {
-                  nodes: error.nodes,
-                  extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-                });
-            return new GraphQLError(formatError(withCode.toJSON(), withCode).message, {
-              nodes: error.nodes,
-              extensions: { code: withCode.extensions.code },
-            });
-          }),
-      },
-      wsServer,
-    );
+    const guard = new RequestGuard({ listenHost: listen.host, allowHosts: options.allowHosts, allowOrigins: options.allowOrigins });
+    const auth = new Authenticator({
+      apiKey: options.apiKey,
+      tokens: services.tokens,
+      instanceExists: async (id) => (await store.instances.get(id)) !== null,
+      throttle: new AuthThrottle(),
+      log,
+    });
+    const refused = refusalLog(log);
+    const ws = startWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, limits, guard, auth, formatError, refused });
 
     const apollo = new ApolloServer<RequestContext>({
       schema,
@@ -98,15 +89,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       introspection: true,
       includeStacktraceInErrorResponses: options.debug ?? false,
       formatError,
+      validationRules: limitRules(limits),
+      parseOptions: { maxTokens: limits.maxTokens },
+      stringifyResult: (value) =>
+        jsonSizeWithin(value, limits.maxResponseBytes) === null
+          ? JSON.stringify({ errors: [formatError(responseTooLarge(limits).toJSON(), responseTooLarge(limits))] })
+          : JSON.stringify(value),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         ApolloServerPluginLandingPageDisabled(),
         refuseSubscriptionsOverHttp(),
+        requestLimits(limits),
         {
           async serverWillStart() {
             return {
               async drainServer() {
-                await wsCleanup.dispose();
+                await ws.dispose();
               },
             };
           },
@@ -115,23 +113,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     await apollo.start();
 
+    const graphql = [
+      express.json({ limit: BODY_LIMIT_BYTES }),
+      expressMiddleware(apollo, {
+        context: async ({ res }): Promise<RequestContext> => ({ services, principal: res.locals.principal as Principal, limits }),
+      }),
+    ];
     const app = express();
     app.disable('x-powered-by');
+    app.use(guarded(guard, refused));
     app.use(explorerRouter());
-    app.use(GRAPHQL_PATH, (req: Request, res: Response, next: NextFunction) => {
-      if (options.apiKey && !keyMatches(options.apiKey, req.get('x-auth-key'))) {
-        res
-          .status(401)
-          .json(httpErrorBody(ErrorCodes.UNAUTHENTICATED, 'missing or wrong API key: send it in the X-Auth-Key header'));
-        return;
-      }
-      next();
-    });
-    app.use(
-      GRAPHQL_PATH,
-      express.json({ limit: BODY_LIMIT_BYTES }),
-      expressMiddleware(apollo, { context: async (): Promise<RequestContext> => ({ services }) }),
-    );
+    app.use(GRAPHQL_PATH, authenticated(auth, 'api'), ...graphql);
     app.use(bodyErrorHandler);
     httpServer.on('request', app);
 
@@ -146,8 +138,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${hostForUrl}:${address.port}${GRAPHQL_PATH}`;
     log(`reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
+
     await services.feed?.start();
-    if (services.host) await services.host.start(url);
+    // Containers reach the API on an address of their own, where only instance tokens count.
+    const containers = services.host
+      ? await openInstanceListener(options.instanceListen, { host: listen.host, port: address.port }, GRAPHQL_PATH, log)
+      : null;
+    if (containers) guard.addHost(containers.host);
+    if (containers?.server) {
+      instanceServer = containers.server;
+      const instanceGuard = new RequestGuard({ listenHost: containers.host });
+      const instanceApp = express();
+      instanceApp.disable('x-powered-by');
+      instanceApp.use(guarded(instanceGuard, refused));
+      instanceApp.use(GRAPHQL_PATH, authenticated(auth, 'instance'), ...graphql);
+      instanceApp.use(bodyErrorHandler);
+      instanceServer.on('request', instanceApp);
+      log(`instances reach the API at ${containers.url} (instance tokens only)`);
+    }
+    const instanceUrl = containers?.url ?? url;
+    if (services.host) await services.host.start(instanceUrl);
     else await services.traffic.start();
     void services.controller?.start();
 
@@ -155,48 +165,91 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return {
       url,
       wsUrl: url.replace(/^http/, 'ws'),
+      instanceUrl,
       services,
       close: () =>
         (closing ??= (async () => {
           await services.stop();
           await apollo.stop();
+          if (instanceServer) await closeHttp(instanceServer);
           await closeHttp(httpServer);
           await store.close();
           for (const lock of locks) lock.release();
         })()),
     };
   } catch (error) {
+    if (instanceServer) await closeHttp(instanceServer);
     await store.close();
-    for (const lock of locks) lock.release();
     throw error;
   }
 }
 
-/**
- * One server per data directory (its manager id, nginx, SQLite store) and per
- * SQLite file, wherever it is: a second one fails here with CONFLICT naming
- * the directory or file and the pid holding it, before it opens or writes
- * anything. Several hosts share a mongodb:// store instead.
- */
-function lockServerFiles(dataDir: string, storeUrl: string): HeldLock[] {
-  const locks = [lockExclusively(join(dataDir, 'server.lock'), `data directory ${dataDir}`, 'stop it, or give this server its own --data-dir')];
-  const sqliteFile = sqliteFileOf(storeUrl);
-  if (sqliteFile && dirname(sqliteFile) !== dataDir) {
-    try {
-      mkdirSync(dirname(sqliteFile), { recursive: true });
-      locks.push(
-        lockExclusively(
-          `${sqliteFile}.lock`,
-          `SQLite store ${sqliteFile}`,
-          'a SQLite store belongs to one host; stop that server, or give several hosts one --store mongodb://… instead',
-        ),
-      );
-    } catch (error) {
-      locks[0]!.release();
-      throw error;
+/** Origin and Host checks first, for every route (the explorer's page too). */
+function guarded(guard: RequestGuard, refused: RefusalLog) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const refusal = guard.check(req);
+    if (!refusal) return next();
+    refused(req, refusal.status, refusal.message);
+    res.status(refusal.status).json(httpErrorBody(ErrorCodes.FORBIDDEN, refusal.message));
+  };
+}
+
+/** The caller's principal in `res.locals.principal`, or a 401/429 answer. */
+function authenticated(auth: Authenticator, listener: Listener) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    auth.http(req, listener).then(
+      (result) => {
+        if ('principal' in result) {
+          res.locals.principal = result.principal;
+          return next();
+        }
+        const { refusal } = result;
+        if (refusal.retryAfterSeconds !== undefined) res.set('Retry-After', String(refusal.retryAfterSeconds));
+        res.status(refusal.status).json(httpErrorBody(refusal.code, refusal.message));
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}
+
+type RefusalLog = (request: Pick<IncomingMessage, 'socket' | 'headers' | 'method' | 'url'>, status: number, message: string) => void;
+
+/** Logs refused requests: the first of each kind per client per minute, then how many more there were. */
+function refusalLog(log: (line: string) => void): RefusalLog {
+  const seen = new Map<string, { at: number; more: number }>();
+  return (request, status, message) => {
+    const client = Authenticator.client(request);
+    const key = `${client} ${status}`;
+    const now = Date.now();
+    const last = seen.get(key);
+    if (last && now - last.at < 60_000) {
+      last.more += 1;
+      return;
     }
-  }
-  return locks;
+    const more = last?.more ? ` (${last.more} more since the last line)` : '';
+    seen.delete(key);
+    seen.set(key, { at: now, more: 0 });
+    if (seen.size > 1000) seen.delete(seen.keys().next().value!);
+    log(`guard: refused ${request.method ?? 'GET'} ${request.url ?? ''} from ${client} (${status}): ${message}${more}`);
+  };
+}
+
+/** Variables nested absurdly deep are BAD_USER_INPUT; an instance token runs only setInstanceMetrics. */
+function requestLimits(limits: ApiLimits): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart({ request, contextValue }) {
+      return {
+        async didResolveOperation({ operation }) {
+          const deep = variablesError(request.variables, limits);
+          if (deep) throw new GraphQLError(deep.message, { extensions: { ...deep.extensions, http: { status: 400 } } });
+          if (contextValue.principal?.kind === 'instance') {
+            const forbidden = instanceOperationError(operation);
+            if (forbidden) throw forbidden;
+          }
+        },
+      };
+    },
+  };
 }
 
 /** Subscriptions need a stream; over HTTP Apollo would run them like a query and fail obscurely. */
@@ -214,20 +267,6 @@ function refuseSubscriptionsOverHttp(): ApolloServerPlugin<RequestContext> {
         },
       };
     },
-  };
-}
-
-function formatExecutionResult(
-  result: ExecutionResult,
-  formatError: ReturnType<typeof makeErrorFormatter>,
-): ExecutionResult {
-  if (!result.errors?.length) return result;
-  return {
-    ...result,
-    errors: result.errors.map((error) => {
-      const formatted = formatError(error.toJSON(), error);
-      return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
-    }),
   };
 }
 
@@ -262,3 +301,30 @@ function closeHttp(server: HttpServer): Promise<void> {
 
 export { CloseCode };
 export type { Store };
+
+/**
+ * One server per data directory (its manager id, nginx, SQLite store) and per
+ * SQLite file, wherever it is: a second one fails here with CONFLICT naming
+ * the directory or file and the pid holding it, before it opens or writes
+ * anything. Several hosts share a mongodb:// store instead.
+ */
+function lockServerFiles(dataDir: string, storeUrl: string): HeldLock[] {
+  const locks = [lockExclusively(join(dataDir, 'server.lock'), `data directory ${dataDir}`, 'stop it, or give this server its own --data-dir')];
+  const sqliteFile = sqliteFileOf(storeUrl);
+  if (sqliteFile && dirname(sqliteFile) !== dataDir) {
+    try {
+      mkdirSync(dirname(sqliteFile), { recursive: true });
+      locks.push(
+        lockExclusively(
+          `${sqliteFile}.lock`,
+          `SQLite store ${sqliteFile}`,
+          'a SQLite store belongs to one host; stop that server, or give several hosts one --store mongodb://… instead',
+        ),
+      );
+    } catch (error) {
+      locks[0]!.release();
+      throw error;
+    }
+  }
+  return locks;
+}

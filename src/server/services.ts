@@ -1,23 +1,24 @@
-// Wires the roles of one Reactor process together: the api's services, and with the local agent the host and the controller.
+// Wires the roles of one Reactor process together: the api's services, the controller, and with the local agent the host.
 import { hostname } from 'node:os';
+import { retentionSettings } from '../config/retention.js';
 import { Controller } from '../control/controller.js';
 import { EndpointService } from '../endpoints/service.js';
 import { EventBus } from '../events/bus.js';
-import { EventRecorder } from '../events/recorder.js';
 import { StoreFeed } from '../events/feed.js';
+import { EventRecorder } from '../events/recorder.js';
+import { EventPruner } from '../events/retention.js';
 import { LocalHost } from '../host/local.js';
-import { realTimers } from '../time/timers.js';
+import { HostTraffic } from '../host/traffic.js';
 import { InstanceService } from '../instances/service.js';
+import { InstanceTokens } from '../instances/tokens.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
-import { HostTraffic } from '../host/traffic.js';
-import { DEFAULT_DECISION_RETENTION_SECONDS } from '../control/decisions.js';
-import { DEFAULT_RETENTION_SECONDS } from '../metrics/sampler.js';
-import { ReplayService } from './replay-service.js';
 import type { Store } from '../store/types.js';
+import { realTimers } from '../time/timers.js';
 import type { Services } from './context.js';
-import { packageVersion } from './paths.js';
 import type { ServerOptions } from './options.js';
+import { packageVersion } from './paths.js';
+import { ReplayService } from './replay-service.js';
 
 export interface ServiceInputs {
   store: Store;
@@ -37,6 +38,13 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log }) : undefined;
   const events = new EventRecorder(inputs.store, bus, clock);
   const managers = new ManagerService(inputs.store, clock);
+  const retention = retentionSettings({
+    samples: inputs.options.retention?.samples ?? inputs.options.metricsRetention,
+    decisions: inputs.options.retention?.decisions,
+    events: inputs.options.retention?.events,
+  });
+  const tokens = await InstanceTokens.open(inputs.store);
+  const pruner = new EventPruner(inputs.store, retention.events, inputs.log, clock);
   const services: Services = {
     version: packageVersion,
     store: inputs.store,
@@ -46,6 +54,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     managers,
     instances: new InstanceService(inputs.store, bus, events, clock),
     clock,
+    retention,
+    tokens,
     metrics: new CustomMetricsService(inputs.store, events, clock),
     traffic: new HostTraffic({
       store: inputs.store,
@@ -55,21 +65,18 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       balancer: inputs.options.agent !== false,
       balancerAddress: inputs.options.balancerAddress,
       intervalSeconds: inputs.options.interval,
-      retentionSeconds: inputs.options.metricsRetention,
+      retentionSeconds: retention.samples,
       clock,
       log: inputs.log,
       // The controller takes each sample right before it decides.
       sampleTimer: false,
     }),
     feed,
-    // Samples and decisions are pruned by metricsRetention (default 24 h each): a replay reaches no further back.
+    // A replay reaches no further back than the samples and decisions are kept.
     replay: new ReplayService({
       store: inputs.store,
       clock,
-      retention: {
-        samplesSeconds: inputs.options.metricsRetention ?? DEFAULT_RETENTION_SECONDS,
-        decisionsSeconds: inputs.options.metricsRetention ?? DEFAULT_DECISION_RETENTION_SECONDS,
-      },
+      retention: { samplesSeconds: retention.samples, decisionsSeconds: retention.decisions },
     }),
     stop: async () => {},
   };
@@ -86,7 +93,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       instances: services.instances,
       intervalSeconds,
       traffic: () => services.traffic.sampler,
-      retentionSeconds: inputs.options.metricsRetention,
+      retentionSeconds: retention.decisions,
+      decisionKeepEvery: inputs.options.decisionKeepEvery,
       name,
       log: inputs.log,
     });
@@ -108,10 +116,12 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       slots: inputs.options.slots,
       intervalSeconds,
       traffic: services.traffic,
+      instanceToken: (id) => tokens.mint(id),
       log: inputs.log,
     });
     services.host = host;
     services.stop = async () => {
+      await pruner.stop();
       await controller?.stop();
       await host.stop();
       await feed?.stop();
@@ -119,10 +129,12 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   } else {
     // No host: samples of instance counts and custom metrics only.
     services.stop = async () => {
+      await pruner.stop();
       await controller?.stop();
       await services.traffic.stop();
       await feed?.stop();
     };
   }
+  pruner.start();
   return services;
 }

@@ -139,6 +139,14 @@ export class CustomMetricsEntity implements CustomMetricsRecord {
   updatedAt!: Date;
 }
 
+/** One shared secret (see SecretRepository). */
+export class SecretEntity {
+  _id?: ObjectId;
+  name!: string;
+  value!: string;
+  createdAt!: Date;
+}
+
 export type Backend = 'sqlite' | 'mongodb';
 
 /** Table (SQL) or collection (MongoDB) names. */
@@ -153,6 +161,7 @@ export const TableNames = {
   leases: 'leases',
   counters: 'counters',
   traffic: 'traffic_shares',
+  secrets: 'secrets',
 } as const;
 
 // Every column has an explicit type: under tsx there is no decorator metadata to infer one from.
@@ -327,6 +336,11 @@ export function entitySchemas(backend: Backend) {
       value: integer,
       // MongoDB: one claim per (name, prev), so two writers cannot extend the same claim (see mongodb-log.ts).
     }, [], ['name', 'prev']),
+    secrets: schema(backend, SecretEntity, TableNames.secrets, 'name', {
+      name: key,
+      value: text,
+      createdAt: date,
+    }, []),
   };
 }
 

@@ -124,6 +124,10 @@ export class MongoLog<T extends { id: string; endpoint: string; at: Date; seq?: 
     return (await this.manager.deleteMany(this.target, { at: { $lt: before } })).deletedCount;
   }
 
+  async deleteByEndpoint(endpoint: string): Promise<number> {
+    return (await this.manager.deleteMany(this.target, { endpoint })).deletedCount;
+  }
+
   /** The sequence number of a stored item, or undefined when it is gone (the caller then compares ids). */
   private async seqOf(id: string): Promise<number | undefined> {
     const doc = await this.manager.createCursor(this.target, { id }).project({ seq: 1 }).limit(1).next();

@@ -34,6 +34,7 @@ import type {
   ManagerRecord,
   ManagerRepository,
   MetricSampleRecord,
+  SecretRepository,
   Store,
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
@@ -275,6 +276,27 @@ class MongoInstances implements InstanceRepository {
   }
 }
 
+/** Shared secrets: the unique index on `name` makes the first insert win; later callers read it. */
+class MongoSecrets implements SecretRepository {
+  constructor(
+    private readonly manager: MongoEntityManager,
+    private readonly target: Target,
+  ) {}
+
+  async getOrCreate(name: string, candidate: string): Promise<string> {
+    const existing = await this.manager.findOne(this.target, { where: { name } });
+    if (existing) return String((existing as { value: unknown }).value);
+    try {
+      await this.manager.insertOne(this.target, { name, value: candidate, createdAt: new Date() });
+      return candidate;
+    } catch (error) {
+      if (!isMongoDuplicateKey(error)) throw error;
+      const stored = await this.manager.findOne(this.target, { where: { name } });
+      return String((stored as { value: unknown }).value);
+    }
+  }
+}
+
 /** Custom metrics per (endpoint, instance); the metrics map is JSON text, like the logs' free-form objects. */
 class MongoCustomMetrics implements CustomMetricsRepository {
   constructor(
@@ -391,6 +413,7 @@ export function mongoStore(dataSource: DataSource, schemas: EntitySchemas): Stor
     customMetrics: new MongoCustomMetrics(manager, t(schemas.customMetrics)),
     leases: new MongoLeases(manager, t(schemas.leases)),
     traffic: new MongoLog<TrafficShareRecord>(manager, t(schemas.traffic), t(schemas.counters), 'traffic share', 'backends', trafficShareRecord),
+    secrets: new MongoSecrets(manager, t(schemas.secrets)),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

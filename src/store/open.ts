@@ -8,6 +8,7 @@ import { ReactorError, ErrorCodes, badInput } from '../errors/codes.js';
 import { entitySchemas } from './entities.js';
 import { sqliteMigrations } from './migrations/index.js';
 import { createMongoIndexes, mongoStore } from './mongodb-store.js';
+import { DEFAULT_BUSY_RETRY, retryWhileBusy } from './busy-retry.js';
 import { sqliteStore } from './sqlite-store.js';
 import type { Store } from './types.js';
 
@@ -20,8 +21,14 @@ export interface OpenStoreOptions {
   synchronize?: boolean;
 }
 
-/** How long a writer waits for another process's SQLite lock before failing (busy timeout). */
-export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/**
+ * How long a statement waits, inside SQLite, for another process's lock: not
+ * at all once open, since better-sqlite3 would wait on the event loop (see
+ * busy-retry.ts, which retries on timers instead). Opening the file and
+ * running migrations still waits up to OPEN_BUSY_TIMEOUT_MS.
+ */
+export const SQLITE_BUSY_TIMEOUT_MS = 0;
+const OPEN_BUSY_TIMEOUT_MS = 5_000;
 /** How long opening a MongoDB store waits to find a server, unless the URL sets `serverSelectionTimeoutMS`. */
 export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000;
 /** Database used when a `mongodb://` URL names none. */
@@ -61,9 +68,9 @@ async function openSqlite(url: string, file: string, options: OpenStoreOptions):
     type: 'better-sqlite3',
     database: file,
     enableWAL: true,
-    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    timeout: OPEN_BUSY_TIMEOUT_MS,
     prepareDatabase: (db: { pragma(source: string): unknown }) => {
-      db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+      db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     },
     entities: Object.values(schemas),
     migrations: sqliteMigrations,
@@ -74,11 +81,12 @@ async function openSqlite(url: string, file: string, options: OpenStoreOptions):
   try {
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     await dataSource.initialize();
+    await dataSource.query(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw unavailable(url, error);
   }
-  return sqliteStore(dataSource, schemas);
+  return retryWhileBusy(sqliteStore(dataSource, schemas), { ...DEFAULT_BUSY_RETRY, name: redactStoreUrl(url) });
 }
 
 async function openMongo(url: string): Promise<Store> {

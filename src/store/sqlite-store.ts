@@ -38,6 +38,7 @@ import type {
   ManagerRepository,
   MetricSampleRecord,
   MetricSampleRepository,
+  SecretRepository,
   Store,
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
@@ -188,6 +189,8 @@ class SqlInstances implements InstanceRepository {
 
 /** Rows per INSERT statement in `appendMany`. */
 const APPEND_BATCH = 500;
+/** Rows per DELETE statement in `prune`. */
+const PRUNE_CHUNK = 2000;
 
 /**
  * An append-only log (events, samples, decisions), ordered by sequence
@@ -236,19 +239,27 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }>
     }
   }
 
-  /** Multi-row INSERTs of APPEND_BATCH rows each, well under SQLite's limit of bound parameters per statement. */
+  /**
+   * Multi-row INSERTs of APPEND_BATCH rows each, well under SQLite's limit of
+   * bound parameters per statement, in one transaction when there are
+   * several: all land or none, so a call retried after a lock applies once.
+   */
   async appendMany(items: readonly T[]): Promise<void> {
     if (items.length === 0) return;
     await this.number(items);
-    for (let from = 0; from < items.length; from += APPEND_BATCH) {
-      const batch = items.slice(from, from + APPEND_BATCH);
-      try {
-        await this.repo.insert(batch.map((item) => ({ ...this.toRecord(item as unknown as Row) })));
-      } catch (error) {
-        if (isSqliteUniqueViolation(error)) throw alreadyExistsInBatch(this.kind, batch.map((i) => i.id));
-        throw error;
+    const insert = async (repo: Repository<ObjectLiteral>) => {
+      for (let from = 0; from < items.length; from += APPEND_BATCH) {
+        const batch = items.slice(from, from + APPEND_BATCH);
+        try {
+          await repo.insert(batch.map((item) => ({ ...this.toRecord(item as unknown as Row) })));
+        } catch (error) {
+          if (isSqliteUniqueViolation(error)) throw alreadyExistsInBatch(this.kind, batch.map((i) => i.id));
+          throw error;
+        }
       }
-    }
+    };
+    if (items.length <= APPEND_BATCH) return insert(this.repo);
+    await this.repo.manager.transaction((manager) => insert(manager.getRepository(this.repo.target)));
   }
 
   async list(endpoint: string | undefined, options?: ListOptions): Promise<T[]> {
@@ -273,13 +284,29 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }>
     return row ? this.toRecord(row) : null;
   }
 
+  /**
+   * Deletes in chunks of PRUNE_CHUNK rows, yielding to the event loop between
+   * them: better-sqlite3 runs each statement synchronously, and one DELETE of
+   * a day of samples would hold the whole process for seconds.
+   */
   async prune(before: Date): Promise<number> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .delete()
-      .where('at < :before', { before })
-      .execute();
-    return result.affected ?? 0;
+    const table = this.repo.metadata.tableName;
+    let total = 0;
+    for (;;) {
+      const result = await this.repo
+        .createQueryBuilder()
+        .delete()
+        .where(`rowid IN (SELECT rowid FROM "${table}" WHERE "at" < :before LIMIT ${PRUNE_CHUNK})`, { before })
+        .execute();
+      const deleted = result.affected ?? 0;
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async deleteByEndpoint(endpoint: string): Promise<number> {
+    return (await this.repo.delete({ endpoint })).affected ?? 0;
   }
 
   /** The sequence number of a stored item, or undefined when it is gone (the caller then compares ids). */
@@ -287,6 +314,17 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }>
     const row = await this.repo.findOne({ where: { id }, select: { seq: true } });
     return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
   }
+}
+
+class SqlSecrets implements SecretRepository {
+  constructor(private readonly repo: Repository<ObjectLiteral>) {}
+
+  async getOrCreate(name: string, candidate: string): Promise<string> {
+    await this.repo.createQueryBuilder().insert().values({ name, value: candidate, createdAt: new Date() }).orIgnore().execute();
+    const row = await this.repo.findOneBy({ name });
+    return String(row!.value);
+  }
+
 }
 
 /** Leases: compare-and-set by (term, renewals). */
@@ -363,6 +401,7 @@ export function sqliteStore(dataSource: DataSource, schemas: EntitySchemas): Sto
     customMetrics: new SqlCustomMetrics(dataSource.getRepository(schemas.customMetrics)),
     leases: new SqlLeases(dataSource.getRepository(schemas.leases)),
     traffic: new SqlLog<TrafficShareRecord>(dataSource.getRepository(schemas.traffic), 'traffic share', trafficShareRecord) satisfies TrafficShareRepository,
+    secrets: new SqlSecrets(dataSource.getRepository(schemas.secrets)),
     async close() {
       if (dataSource.isInitialized) await dataSource.destroy();
     },

@@ -239,6 +239,8 @@ export interface EventRepository {
   list(endpoint: string | undefined, options?: ListOptions): Promise<EventRecord[]>;
   /** Deletes items older than `before`; returns how many. */
   prune(before: Date): Promise<number>;
+  /** Deletes every item of one endpoint (an unmanaged one); returns how many. */
+  deleteByEndpoint(endpoint: string): Promise<number>;
 }
 
 export interface MetricSampleRepository {
@@ -248,6 +250,7 @@ export interface MetricSampleRepository {
   latest(endpoint: string): Promise<MetricSampleRecord | null>;
   list(endpoint: string | undefined, options?: ListOptions): Promise<MetricSampleRecord[]>;
   prune(before: Date): Promise<number>;
+  deleteByEndpoint(endpoint: string): Promise<number>;
 }
 
 export interface DecisionRepository {
@@ -256,6 +259,16 @@ export interface DecisionRepository {
   appendMany(decisions: readonly DecisionRecord[]): Promise<void>;
   list(endpoint: string | undefined, options?: ListOptions): Promise<DecisionRecord[]>;
   prune(before: Date): Promise<number>;
+  deleteByEndpoint(endpoint: string): Promise<number>;
+}
+
+/**
+ * Secrets the servers of one store share (the key instance tokens are signed
+ * with). Each is made once, by whichever server asks first, and never changes.
+ */
+export interface SecretRepository {
+  /** The stored value of `name`; when there is none yet, `candidate` is stored and returned (racing callers all get the first one stored). */
+  getOrCreate(name: string, candidate: string): Promise<string>;
 }
 
 /**
@@ -285,6 +298,8 @@ export interface TrafficShareRepository {
   appendMany(shares: readonly TrafficShareRecord[]): Promise<void>;
   list(endpoint: string | undefined, options?: ListOptions): Promise<TrafficShareRecord[]>;
   prune(before: Date): Promise<number>;
+  /** Every share of one endpoint (it was unmanaged); returns how many. */
+  deleteByEndpoint(endpoint: string): Promise<number>;
 }
 
 export interface CustomMetricsRepository {
@@ -310,6 +325,7 @@ export interface Store {
   readonly leases: LeaseRepository;
   /** Each host's share of each endpoint's traffic, per interval. */
   readonly traffic: TrafficShareRepository;
+  readonly secrets: SecretRepository;
   /** Flushes and closes connections. */
   close(): Promise<void>;
 }

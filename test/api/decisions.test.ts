@@ -170,6 +170,8 @@ describe('scaling decisions over GraphQL', () => {
       1,
     );
     await t.subscribed('scalingDecisions');
+    // A holding decision that repeats the last one is not stored every round: a change makes the next one new.
+    await t.gql('mutation { setEndpointOption(name: "typed", section: "scaling", key: "max_instances", value: "4") { version } }');
     const [item] = await sub.done;
     assert.equal(item!.scalingDecisions.record.endpoint, 'typed');
     assertMatchesRecord(item!.scalingDecisions);

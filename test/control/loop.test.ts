@@ -21,7 +21,8 @@ describe('control loop', () => {
   let t: TestServer;
   before(async () => {
     ensureTestImage();
-    t = await startTestServer({ agent: true, name: 'loop-host', interval: 1 });
+    // These tests count evaluations: every one is stored, not only changes.
+    t = await startTestServer({ agent: true, name: 'loop-host', interval: 1, decisionKeepEvery: 1 });
   });
   after(async () => {
     await t?.close();

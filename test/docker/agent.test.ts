@@ -168,8 +168,9 @@ describe('DockerAgent', () => {
     assert.equal((await agent.list()).length, before);
   });
 
-  it('should refuse a command with a shell operator before creating anything', async () => {
-    await rejectsWith(agent.launch(spec(`image=${TEST_IMAGE}\ncommand=runapp && echo hi`)), 'BAD_SPEC', /shell operator "&&"/);
+  it('should refuse a command with a shell operator before creating anything (from a config stored before manage refused them)', async () => {
+    const s = spec(`image=${TEST_IMAGE}`);
+    await rejectsWith(agent.launch({ ...s, docker: { ...s.docker, command: 'runapp && echo hi' } }), 'BAD_SPEC', /shell operator "&&"/);
   });
 
   it('should report an exit through the engine events, then remove idempotently', async () => {

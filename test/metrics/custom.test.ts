@@ -32,6 +32,11 @@ describe('parseCustomMetrics', () => {
     { name: 'an infinite weight', input: { queue: [Infinity, 2] }, error: /weight/ },
     { name: 'a NaN value', input: { queue: [1, NaN] }, error: /value/ },
     { name: 'a string value', input: { queue: [1, '2'] }, error: /value "2"/ },
+    { name: '__proto__, which would replace the map', input: JSON.parse('{"__proto__": [1, 5]}'), error: /"__proto__" is not allowed/ },
+    { name: 'constructor', input: { constructor: [1, 5] }, error: /"constructor" is not allowed/ },
+    { name: 'a value whose weighted average overflows', input: { q: [1e308, 1e308] }, error: /weight 1e\+308.*from 0 to 1000000000000000/ },
+    { name: 'a value beyond the bound', input: { q: [1, -1e16] }, error: /value -10000000000000000.*from -1000000000000000/ },
+    { name: 'values at the bound', input: { q: [1e15, -1e15] }, expected: { q: [1e15, -1e15] } },
     { name: 'too many', input: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`m${i}`, [1, 1]])), error: /at most 100/ },
   ];
   for (const c of cases) {
@@ -45,6 +50,9 @@ describe('parseCustomMetrics', () => {
 describe('custom metrics over the API', () => {
   let t: TestServer;
   let dataDir: string;
+
+  /** The headers an instance sends: its own token, as its container gets it in REACTOR_TOKEN. */
+  const asInstance = (id: string) => ({ authorization: `Bearer ${t.server.services.tokens.mint(id)}` });
 
   const latest = async () => (await t.server.services.store.samples.latest('app'))?.metrics;
 
@@ -62,7 +70,7 @@ describe('custom metrics over the API', () => {
 
   it('should average instance metrics weighted, with endpoint-wide values joining without counting as an instance', async () => {
     const set = (id: string, metrics: unknown) =>
-      t.gql('mutation($i: ID!, $m: JSON!) { setInstanceMetrics(instance: $i, metrics: $m) }', { i: id, m: metrics });
+      t.gql('mutation($i: ID!, $m: JSON!) { setInstanceMetrics(instance: $i, metrics: $m) }', { i: id, m: metrics }, asInstance(id));
     assert.deepEqual((await set('i-1', { queue: [1, 10] })).data, { setInstanceMetrics: true });
     await set('i-2', { queue: [3, 50] });
     // (1·10 + 3·50) / 4 = 40
@@ -95,22 +103,22 @@ describe('custom metrics over the API', () => {
   it('should refuse bad custom metrics with BAD_USER_INPUT and store nothing', async () => {
     const before = await t.server.services.store.customMetrics.list('app');
     for (const metrics of [{ 'bad-name': [1, 1] }, { rate: [1, 1] }, { q: [-1, 1] }, { q: [1, 'x'] }, { q: 3 }, [1, 2], 'text', { ok: [1, 1], bad: [1] }]) {
-      for (const [query, variables] of [
-        ['mutation($m: JSON!) { setCustomMetrics(endpoint: "app", metrics: $m) }', { m: metrics }],
-        ['mutation($m: JSON!) { setInstanceMetrics(instance: "i-1", metrics: $m) }', { m: metrics }],
+      for (const [query, variables, headers] of [
+        ['mutation($m: JSON!) { setCustomMetrics(endpoint: "app", metrics: $m) }', { m: metrics }, {}],
+        ['mutation($m: JSON!) { setInstanceMetrics(instance: "i-1", metrics: $m) }', { m: metrics }, asInstance('i-1')],
       ] as const) {
-        const result = await t.gql(query, variables);
+        const result = await t.gql(query, variables, headers);
         assert.equal(result.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${JSON.stringify(metrics)}: ${JSON.stringify(result)}`);
       }
     }
-    const cli = await reactor(['--api', t.url, 'set-metrics', 'app'], JSON.stringify({ q: [Number.MAX_VALUE, -1], 'x y': [1, 1] }));
+    const cli = await reactor(['--api', t.url, 'set-metrics', 'app'], JSON.stringify({ q: [1e15, -1], 'x y': [1, 1] }));
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /not an identifier/);
     assert.deepEqual(await t.server.services.store.customMetrics.list('app'), before);
     const missing = await t.gql('mutation { setCustomMetrics(endpoint: "nope", metrics: {}) }');
     assert.equal(missing.errors?.[0]?.extensions?.code, 'NOT_FOUND');
-    const noInstance = await t.gql('mutation { setInstanceMetrics(instance: "nope", metrics: {}) }');
-    assert.equal(noInstance.errors?.[0]?.extensions?.code, 'NOT_FOUND');
+    const noInstance = await t.gql('mutation { setInstanceMetrics(instance: "nope", metrics: {}) }', {}, asInstance('nope'));
+    assert.equal(noInstance.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', 'the token of an instance that does not exist is refused');
   });
 
   it('should keep custom metrics across a restart, and drop those of an instance that is gone', async () => {

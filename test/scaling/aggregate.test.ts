@@ -80,6 +80,11 @@ describe('aggregateMetrics', () => {
       reports: [{ instance: 'i1', metrics: { temp: [1, -5] } }, { instance: 'i2', metrics: { temp: [1, 5] } }],
       want: { instances: 2, metrics: { temp: 0 }, notes: 0 },
     },
+    {
+      name: 'values whose weighted average would overflow are left out with a note, never turned into 0 silently',
+      reports: [{ instance: 'i1', metrics: { q: [1e308, 1e308], r: 1e300, ok: [2, 3] } }, { instance: 'i2', metrics: { q: [1e308, 1e308], ok: [1, 6] } }],
+      want: { instances: 2, metrics: { ok: 4 }, notes: 3 },
+    },
   ];
   for (const c of cases) {
     it(`should aggregate ${c.name}`, () => {

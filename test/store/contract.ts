@@ -440,6 +440,29 @@ export function runStoreContract(
         }));
     });
 
+    describe('secrets', () => {
+      it('should store a secret once: later and racing callers get the first value stored', () =>
+        withStore(async (store) => {
+          assert.equal(await store.secrets.getOrCreate('key', 'first'), 'first');
+          assert.equal(await store.secrets.getOrCreate('key', 'second'), 'first');
+          const raced = await Promise.all(['a', 'b', 'c', 'd'].map((candidate) => store.secrets.getOrCreate('other', candidate)));
+          assert.equal(new Set(raced).size, 1);
+          assert.ok(['a', 'b', 'c', 'd'].includes(raced[0]));
+        }));
+
+      it('should keep a secret across close and reopen', async () => {
+        const store = await openFresh();
+        await store.secrets.getOrCreate('key', 'kept');
+        const again = await reopen(store);
+        try {
+          assert.equal(await again.secrets.getOrCreate('key', 'new'), 'kept');
+        } finally {
+          await again.close();
+          await store.close();
+        }
+      });
+    });
+
     describe('close and reopen', () => {
       it('should keep every kind of record across close and reopen', async () => {
         const store = await openFresh();
@@ -485,6 +508,7 @@ export function runStoreContract(
       appendMany(items: readonly T[]): Promise<void>;
       list(endpoint: string | undefined, options?: ListOptions): Promise<T[]>;
       prune(before: Date): Promise<number>;
+      deleteByEndpoint(endpoint: string): Promise<number>;
     },
     make: (endpoint: string, at: Date, n: number) => T,
   ): void {
@@ -592,6 +616,24 @@ export function runStoreContract(
           assert.deepEqual(await log(store).list(undefined), [...web.slice(2), ...api]);
           assert.equal(await log(store).prune(at(1000)), 4);
           assert.deepEqual(await log(store).list(undefined), []);
+        }));
+
+      it('should prune more items than one delete statement takes', () =>
+        withStore(async (store) => {
+          const items = Array.from({ length: 4500 }, (_, i) => make(i % 2 === 0 ? 'api' : 'web', at(i), i));
+          await log(store).appendMany(items);
+          assert.equal(await log(store).prune(at(4400)), 4400);
+          assert.deepEqual(await log(store).list(undefined, { limit: 1000 }), items.slice(4400));
+        }));
+
+      it("should delete every item of one endpoint, and only that endpoint's", () =>
+        withStore(async (store) => {
+          const web = await fill(store, 'web', 3);
+          const api = await fill(store, 'api', 2, 3);
+          assert.equal(await log(store).deleteByEndpoint('web'), 3);
+          assert.equal(await log(store).deleteByEndpoint('web'), 0);
+          assert.deepEqual(await log(store).list(undefined), api);
+          assert.equal(web.length, 3);
         }));
 
       it('should refuse a duplicate id with ALREADY_EXISTS', () =>

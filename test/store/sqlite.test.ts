@@ -30,8 +30,8 @@ runStoreContract(
   (store) => open(files.get(store)!),
 );
 
-const MIGRATIONS = ['InitialSchema1764000000000', 'CustomMetrics1764100000000', 'Cluster1764200000000'];
-const TABLES = ['counters', 'custom_metrics', 'decisions', 'endpoints', 'events', 'instances', 'leases', 'managers', 'metric_samples', 'traffic_shares'];
+const MIGRATIONS = ['InitialSchema1764000000000', 'CustomMetrics1764100000000', 'Cluster1764200000000', 'Secrets1764315000000'];
+const TABLES = ['counters', 'custom_metrics', 'decisions', 'endpoints', 'events', 'instances', 'leases', 'managers', 'metric_samples', 'secrets', 'traffic_shares'];
 
 function inspect(file: string) {
   const db = new Database(file, { readonly: true });

@@ -42,8 +42,30 @@ export function imageExists(image: string): boolean {
   return spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore' }).status === 0;
 }
 
+/** An image that reports one custom metric with its own token (REACTOR_TOKEN at REACTOR_API), then serves like runapp. */
+export const METRIC_IMAGE = 'reactor-test/metric-reporter:1';
+
+/**
+ * Posts `{"probe": [1, 42]}` as this instance's own metrics, retrying until
+ * the API takes it, and keeps the answer in /www/report.json; then runapp.
+ */
+const REPORT = `#!/bin/sh
+body='{"query":"mutation($i: ID!) { setInstanceMetrics(instance: $i, metrics: {probe: [1, 42]}) }","variables":{"i":"'"$REACTOR_INSTANCE"'"}}'
+mkdir -p /www
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  if wget -q -O /www/report.json --header "Authorization: Bearer $REACTOR_TOKEN" --header "Content-Type: application/json" --post-data "$body" "$REACTOR_API"; then break; fi
+  sleep 1
+done
+exec /usr/local/bin/runapp
+`;
+
+/** Builds METRIC_IMAGE if it is not there yet. */
+export function ensureMetricImage(): string {
+  return ensureTestImage(METRIC_IMAGE, { scripts: [['usr/local/bin/report', REPORT]], cmd: '/usr/local/bin/report' });
+}
+
 /** Builds TEST_IMAGE if it is not there yet; fails with a clear message if busybox-static is missing. */
-export function ensureTestImage(image = TEST_IMAGE): string {
+export function ensureTestImage(image = TEST_IMAGE, extra: { scripts?: [string, string][]; cmd?: string } = {}): string {
   if (imageExists(image)) return image;
   const busybox = BUSYBOX_CANDIDATES.find((path) => existsSync(path));
   if (!busybox) throw new Error('busybox-static is not installed: run `bash scripts/setup.sh --test`');
@@ -56,6 +78,7 @@ export function ensureTestImage(image = TEST_IMAGE): string {
       ['usr/local/bin/runapp', RUNAPP],
       ['www/cgi-bin/env', CGI_ENV],
       ['www/cgi-bin/slow', CGI_SLOW],
+      ...(extra.scripts ?? []),
     ];
     for (const [path, text] of scripts) {
       writeFileSync(join(root, path), text);
@@ -64,7 +87,7 @@ export function ensureTestImage(image = TEST_IMAGE): string {
     writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n');
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
     const tar = execFileSync('tar', ['-C', root, '-c', '.'], { maxBuffer: 64 * 1024 * 1024 });
-    docker(['import', '--change', 'CMD ["/usr/local/bin/runapp"]', '--change', 'EXPOSE 5000', '-', image], tar);
+    docker(['import', '--change', `CMD ["${extra.cmd ?? '/usr/local/bin/runapp'}"]`, '--change', 'EXPOSE 5000', '-', image], tar);
     return image;
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -16,7 +16,7 @@ import { ManualTime } from '../../src/time/timers.js';
 
 export interface RolesOptions {
   managers: { id: string; slots: number; agent?: MemoryAgent }[];
-  controller?: Partial<Pick<ControllerOptions, 'backoff' | 'roundConcurrency' | 'traffic' | 'managerTimeoutSeconds'>>;
+  controller?: Partial<Pick<ControllerOptions, 'backoff' | 'roundConcurrency' | 'traffic' | 'managerTimeoutSeconds' | 'decisionKeepEvery' | 'retentionSeconds'>>;
   /** Readiness answer for every probe; default ready at once. */
   ready?: (address: string) => Promise<boolean>;
 }
@@ -69,7 +69,9 @@ export class Roles {
     this.controller = new Controller({
       traffic: () => sampler,
       // No host beats a heartbeat on a manual clock unless a test sweeps: managers stay live unless a test says otherwise.
-      store: this.store, bus: this.bus, events: this.events, instances: this.instances, intervalSeconds: 0, time: this.time, managerTimeoutSeconds: 86_400, ...options.controller,
+      store: this.store, bus: this.bus, events: this.events, instances: this.instances, intervalSeconds: 0, time: this.time, managerTimeoutSeconds: 86_400,
+      // Tests count evaluations: every decision is stored unless a test asks for the holding ones to be thinned.
+      decisionKeepEvery: 1, ...options.controller,
     });
     for (const host of this.hosts.values()) await host.start();
     await this.controller.start();

@@ -1,0 +1,151 @@
+// graphql-ws on the API's WebSocket: Origin, Host and per-client connection limits at the upgrade, the API key at connection_init, and per-operation limits at subscribe.
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { ErrorCodes } from '../errors/codes.js';
+import { Authenticator, type Principal } from './auth.js';
+import type { RequestContext, Services } from './context.js';
+import type { makeErrorFormatter } from './errors.js';
+import type { RequestGuard } from './guard.js';
+import { jsonSizeWithin, limitRules, responseTooLarge, variablesError, type ApiLimits } from './limits.js';
+
+type Formatter = ReturnType<typeof makeErrorFormatter>;
+
+export interface WebSocketOptions {
+  httpServer: HttpServer;
+  path: string;
+  schema: GraphQLSchema;
+  services: Services;
+  limits: ApiLimits;
+  guard: RequestGuard;
+  auth: Authenticator;
+  formatError: Formatter;
+  /** Records a refused upgrade (the guard's or the connection limit's). */
+  refused: (request: IncomingMessage, status: number, message: string) => void;
+}
+
+/** Close code for a client blocked after failed authentications (4429, as HTTP's 429). */
+export const CLOSE_TOO_MANY_REQUESTS = 4429;
+
+/**
+ * graphql-ws with the guidance of its own docs applied: validate and bound
+ * every operation in `onSubscribe` (parsing with a token limit, the armor
+ * rules, variable nesting, operations per socket), never let an internal
+ * error text reach a close reason (`isProd`), and cap message size.
+ */
+export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<void> } {
+  const { limits, guard, auth, services, schema, formatError } = options;
+  const perClient = new Map<string, number>();
+  const rules = [...specifiedRules, ...limitRules(limits)];
+  const wsServer = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path,
+    maxPayload: limits.maxMessageBytes,
+    verifyClient: (info, callback) => {
+      const refuse = (status: number, message: string) => {
+        options.refused(info.req, status, message);
+        callback(false, status, message);
+      };
+      const refusal = guard.check(info.req);
+      if (refusal) return refuse(refusal.status, refusal.message);
+      const client = Authenticator.client(info.req);
+      const blocked = auth.blocked(client);
+      if (blocked) return refuse(429, blocked.message);
+      const open = perClient.get(client) ?? 0;
+      if (open >= limits.maxConnectionsPerClient) {
+        return refuse(429, `${client} has ${open} WebSockets open, the server's limit per client (--max-connections)`);
+      }
+      perClient.set(client, open + 1);
+      info.req.socket.once('close', () => {
+        const left = (perClient.get(client) ?? 1) - 1;
+        if (left <= 0) perClient.delete(client);
+        else perClient.set(client, left);
+      });
+      callback(true);
+    },
+  });
+
+  const principals = new WeakMap<object, Principal>();
+  const cleanup = useServer<Record<string, unknown>, { request: IncomingMessage; socket: { close(code: number, reason: string): void } }>(
+    {
+      // Internal errors never reach a close reason, whatever NODE_ENV says.
+      isProd: true,
+      onConnect: async (ctx) => {
+        try {
+          const result = await auth.connection(Authenticator.client(ctx.extra.request), ctx.connectionParams);
+          if ('refusal' in result) {
+            if (result.refusal.status === 429) ctx.extra.socket.close(CLOSE_TOO_MANY_REQUESTS, result.refusal.message.slice(0, 120));
+            return false;
+          }
+          principals.set(ctx, result.principal);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        const open = Object.keys(ctx.subscriptions).length;
+        if (open > limits.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(
+              `this connection has ${limits.maxSubscriptionsPerConnection} operations open, the server's limit (--max-subscriptions); complete one first or open another connection`,
+              { extensions: { code: ErrorCodes.TOO_MANY_REQUESTS, limit: limits.maxSubscriptionsPerConnection } },
+            ),
+          ];
+        }
+        const deep = variablesError(payload.variables, limits);
+        if (deep) return [deep];
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: limits.maxTokens });
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) return errors;
+        if (!getOperationAST(document, payload.operationName)) {
+          return [new GraphQLError('the document has no operation of that name (or several and no operationName)', { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
+        const context: RequestContext = { services, principal: principals.get(ctx) ?? { kind: 'admin' }, limits };
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: context,
+        };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (jsonSizeWithin(result, limits.maxResponseBytes) === null) {
+          return { errors: [formatted(responseTooLarge(limits), formatError)] } as ExecutionResult;
+        }
+        return formatExecutionResult(result, formatError);
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatted(error, formatError)),
+    },
+    wsServer,
+  );
+  return { dispose: async () => cleanup.dispose() };
+}
+
+/** A GraphQL error as clients see it: the formatter's message and code, nothing internal. */
+function formatted(error: GraphQLError, formatError: Formatter): GraphQLError {
+  const withCode = error.extensions?.code
+    ? error
+    : new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+  const shaped = formatError(withCode.toJSON(), withCode);
+  return new GraphQLError(shaped.message, { nodes: error.nodes, path: shaped.path, extensions: shaped.extensions });
+}
+
+function formatExecutionResult(result: ExecutionResult, formatError: Formatter): ExecutionResult {
+  if (!result.errors?.length) return result;
+  return {
+    ...result,
+    errors: result.errors.map((error) => {
+      const shaped = formatError(error.toJSON(), error);
+      return new GraphQLError(shaped.message, { path: shaped.path, extensions: shaped.extensions });
+    }),
+  };
+}
