@@ -15,7 +15,7 @@ export function withoutId(doc: Document): Record<string, unknown> {
 }
 
 /** True for a duplicate key on a unique index (E11000). */
-function isDuplicateKey(error: unknown): boolean {
+export function isMongoDuplicateKey(error: unknown): boolean {
   return (error as { code?: unknown })?.code === 11000;
 }
 
@@ -65,7 +65,7 @@ export class MongoLog<T extends { id: string; endpoint: string; at: Date; seq?: 
       try {
         await this.manager.insertOne(this.counters, { name, prev, value: prev + items.length });
       } catch (error) {
-        if (isDuplicateKey(error) && attempt < 1000) continue;
+        if (isMongoDuplicateKey(error) && attempt < 1000) continue;
         throw error;
       }
       let seq = prev;
@@ -81,7 +81,7 @@ export class MongoLog<T extends { id: string; endpoint: string; at: Date; seq?: 
     try {
       await this.manager.insertOne(this.target, this.encode(item));
     } catch (error) {
-      if (isDuplicateKey(error)) throw alreadyExists(this.kind, item.id);
+      if (isMongoDuplicateKey(error)) throw alreadyExists(this.kind, item.id);
       throw error;
     }
   }
@@ -93,7 +93,7 @@ export class MongoLog<T extends { id: string; endpoint: string; at: Date; seq?: 
     try {
       await this.manager.insertMany(this.target, items.map((item) => this.encode(item)), { ordered: true });
     } catch (error) {
-      if (isDuplicateKey(error)) throw alreadyExistsInBatch(this.kind, items.map((i) => i.id));
+      if (isMongoDuplicateKey(error)) throw alreadyExistsInBatch(this.kind, items.map((i) => i.id));
       throw error;
     }
   }

@@ -3,7 +3,8 @@ import type { DataSource, EntitySchema, MongoEntityManager } from 'typeorm';
 import type { Document, Filter, IndexDescription } from 'mongodb';
 import { alreadyExists } from '../errors/codes.js';
 import type { EntitySchemas } from './entities.js';
-import { MongoLog, withoutId, type Target } from './mongodb-log.js';
+import { MongoLeases, MongoSecrets } from './mongodb-cluster.js';
+import { isMongoDuplicateKey, MongoLog, withoutId, type Target } from './mongodb-log.js';
 import {
   customMetricsId,
   customMetricsRecord,
@@ -11,7 +12,6 @@ import {
   endpointRecord,
   eventRecord,
   instanceRecord,
-  leaseRecord,
   managerRecord,
   trafficShareRecord,
   metricSampleRecord,
@@ -27,22 +27,16 @@ import type {
   InstanceGuard,
   InstanceRecord,
   InstanceRepository,
-  LeaseRecord,
-  LeaseRepository,
   TrafficShareRecord,
   ManagerChanges,
   ManagerRecord,
   ManagerRepository,
   MetricSampleRecord,
-  SecretRepository,
   Store,
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
 
-/** True for a duplicate key on a unique index (E11000). */
-export function isMongoDuplicateKey(error: unknown): boolean {
-  return (error as { code?: unknown })?.code === 11000;
-}
+export { isMongoDuplicateKey };
 
 /**
  * Creates the indexes each schema declares (unique keys, endpoint+id, at)
@@ -276,27 +270,6 @@ class MongoInstances implements InstanceRepository {
   }
 }
 
-/** Shared secrets: the unique index on `name` makes the first insert win; later callers read it. */
-class MongoSecrets implements SecretRepository {
-  constructor(
-    private readonly manager: MongoEntityManager,
-    private readonly target: Target,
-  ) {}
-
-  async getOrCreate(name: string, candidate: string): Promise<string> {
-    const existing = await this.manager.findOne(this.target, { where: { name } });
-    if (existing) return String((existing as { value: unknown }).value);
-    try {
-      await this.manager.insertOne(this.target, { name, value: candidate, createdAt: new Date() });
-      return candidate;
-    } catch (error) {
-      if (!isMongoDuplicateKey(error)) throw error;
-      const stored = await this.manager.findOne(this.target, { where: { name } });
-      return String((stored as { value: unknown }).value);
-    }
-  }
-}
-
 /** Custom metrics per (endpoint, instance); the metrics map is JSON text, like the logs' free-form objects. */
 class MongoCustomMetrics implements CustomMetricsRepository {
   constructor(
@@ -330,60 +303,6 @@ class MongoCustomMetrics implements CustomMetricsRepository {
 }
 
 /** A Store over an initialized MongoDB DataSource (indexes created by `createMongoIndexes`). */
-/** Lease versions kept behind the current one (the rest are deleted as leases are renewed). */
-const KEPT_LEASE_VERSIONS = 2;
-
-/**
- * Leases, compare-and-set by (term, renewals). Like endpoints, every write
- * inserts the next version under a unique (name, version) index: a server
- * that implements updateOne as find-then-write (FerretDB) would let two
- * simultaneous takeovers both succeed, while only one insert of version v+1
- * can. If v+1 is free, v is still the current lease, so checking `expected`
- * against v and inserting v+1 is one atomic compare-and-set.
- */
-class MongoLeases implements LeaseRepository {
-  constructor(
-    private readonly manager: MongoEntityManager,
-    private readonly target: Target,
-  ) {}
-
-  private async current(name: string): Promise<(LeaseRecord & { version: number }) | null> {
-    const doc = await this.manager.createCursor(this.target, { name }).sort({ version: -1 }).limit(1).next();
-    return doc ? { ...leaseRecord(withoutId(doc)), version: Number(doc.version) } : null;
-  }
-
-  async get(name: string): Promise<LeaseRecord | null> {
-    const lease = await this.current(name);
-    if (!lease) return null;
-    const { version: _version, ...record } = lease;
-    return record;
-  }
-
-  async create(record: LeaseRecord): Promise<LeaseRecord | null> {
-    return this.insert({ ...leaseRecord(record as unknown as Record<string, unknown>), version: 1 });
-  }
-
-  async swap(name: string, expected: Pick<LeaseRecord, 'term' | 'renewals'>, next: Omit<LeaseRecord, 'name'>): Promise<LeaseRecord | null> {
-    const lease = await this.current(name);
-    if (!lease || lease.term !== expected.term || lease.renewals !== expected.renewals) return null;
-    const swapped = await this.insert({ name, ...next, version: lease.version + 1 });
-    if (swapped) await this.manager.deleteMany(this.target, { name, version: { $lt: lease.version + 1 - KEPT_LEASE_VERSIONS } });
-    return swapped;
-  }
-
-  /** Inserts one version; null when that version exists already (someone else wrote first). */
-  private async insert(doc: LeaseRecord & { version: number }): Promise<LeaseRecord | null> {
-    try {
-      await this.manager.insertOne(this.target, { ...doc });
-    } catch (error) {
-      if (isMongoDuplicateKey(error)) return null;
-      throw error;
-    }
-    const { version: _version, ...record } = doc;
-    return leaseRecord(record as unknown as Record<string, unknown>);
-  }
-}
-
 export function mongoStore(dataSource: DataSource, schemas: EntitySchemas): Store {
   const manager = dataSource.mongoManager;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schemas of different entity types

@@ -10,7 +10,6 @@ import {
   endpointRecord,
   eventRecord,
   instanceRecord,
-  leaseRecord,
   managerRecord,
   trafficShareRecord,
   metricSampleRecord,
@@ -28,8 +27,6 @@ import type {
   InstanceGuard,
   InstanceRecord,
   InstanceRepository,
-  LeaseRecord,
-  LeaseRepository,
   TrafficShareRecord,
   TrafficShareRepository,
   ListOptions,
@@ -38,17 +35,14 @@ import type {
   ManagerRepository,
   MetricSampleRecord,
   MetricSampleRepository,
-  SecretRepository,
   Store,
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
+import { SqlLeases, SqlSecrets } from './sqlite-cluster.js';
+import { isSqliteUniqueViolation } from './sqlite-errors.js';
 
-/** True for a primary-key or unique-index violation reported by SQLite. */
-export function isSqliteUniqueViolation(error: unknown): boolean {
-  const code = (error as { driverError?: { code?: unknown }; code?: unknown })?.driverError?.code ??
-    (error as { code?: unknown })?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
+export { isSqliteUniqueViolation };
+
 
 type Row = Record<string, unknown>;
 
@@ -313,47 +307,6 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }>
   private async seqOf(id: string): Promise<number | undefined> {
     const row = await this.repo.findOne({ where: { id }, select: { seq: true } });
     return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
-  }
-}
-
-class SqlSecrets implements SecretRepository {
-  constructor(private readonly repo: Repository<ObjectLiteral>) {}
-
-  async getOrCreate(name: string, candidate: string): Promise<string> {
-    await this.repo.createQueryBuilder().insert().values({ name, value: candidate, createdAt: new Date() }).orIgnore().execute();
-    const row = await this.repo.findOneBy({ name });
-    return String(row!.value);
-  }
-
-}
-
-/** Leases: compare-and-set by (term, renewals). */
-class SqlLeases implements LeaseRepository {
-  constructor(private readonly repo: Repository<ObjectLiteral>) {}
-
-  async get(name: string): Promise<LeaseRecord | null> {
-    const row = await this.repo.findOneBy({ name });
-    return row ? leaseRecord(row) : null;
-  }
-
-  async create(record: LeaseRecord): Promise<LeaseRecord | null> {
-    try {
-      await this.repo.insert({ ...leaseRecord(record as unknown as Row), version: 1 });
-      return this.get(record.name);
-    } catch (error) {
-      if (isSqliteUniqueViolation(error)) return null;
-      throw error;
-    }
-  }
-
-  async swap(name: string, expected: Pick<LeaseRecord, 'term' | 'renewals'>, next: Omit<LeaseRecord, 'name'>): Promise<LeaseRecord | null> {
-    const result = await this.repo
-      .createQueryBuilder()
-      .update()
-      .set({ ...next, version: () => 'version + 1' })
-      .where('name = :name AND term = :term AND renewals = :renewals', { name, term: expected.term, renewals: expected.renewals })
-      .execute();
-    return (result.affected ?? 0) === 0 ? null : this.get(name);
   }
 }
 
