@@ -68,7 +68,20 @@ export function storeFailure(error: unknown): string | null {
   return match ? `${known[match]} (${code})` : null;
 }
 
-const REPOSITORIES = ['endpoints', 'managers', 'instances', 'events', 'samples', 'decisions', 'customMetrics', 'secrets'] as const;
+/** Every repository of a Store: a repository added to the contract and not listed here fails to compile. */
+const EVERY_REPOSITORY: Record<Exclude<keyof Store, 'kind' | 'close'>, true> = {
+  endpoints: true,
+  managers: true,
+  instances: true,
+  events: true,
+  samples: true,
+  decisions: true,
+  customMetrics: true,
+  secrets: true,
+  leases: true,
+  traffic: true,
+};
+const REPOSITORIES = Object.keys(EVERY_REPOSITORY) as (keyof typeof EVERY_REPOSITORY)[];
 
 /** `store` with every repository call retried while the file is locked, as described above. */
 export function retryWhileBusy(store: Store, options: BusyRetryOptions): Store {
