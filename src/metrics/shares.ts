@@ -88,6 +88,8 @@ interface Carried {
   debt: Map<string, Counts>;
   /** Per backend: open connections as of the host's latest share. */
   active: Map<string, number>;
+  /** Seconds the host's latest shares covered: a loan never covers more than that. */
+  window: number;
   /** The take that last consumed a share of this host and endpoint. */
   round: number;
 }
@@ -158,7 +160,7 @@ export class StoredShares implements TrafficSource {
       totals.backends.set(address, sum);
     };
     for (const [key, shares] of fresh) {
-      const carried = this.carried.get(key) ?? { rates: new Map(), debt: new Map(), active: new Map(), round: this.round };
+      const carried = this.carried.get(key) ?? { rates: new Map(), debt: new Map(), active: new Map(), window: 1, round: this.round };
       carried.round = this.round;
       const window = shares.reduce((n, s) => n + s.seconds, 0);
       const sums = new Map<string, BackendShare>();
@@ -177,14 +179,19 @@ export class StoredShares implements TrafficSource {
       }
       carried.rates = new Map();
       carried.active = new Map();
+      carried.window = window;
+      const debt = new Map<string, Counts>();
       for (const [address, sum] of sums) {
         carried.active.set(address, sum.active);
         const owed = carried.debt.get(address) ?? zero();
         add(address, { hits: Math.max(0, sum.hits - owed.hits), bytes: Math.max(0, sum.bytes - owed.bytes), errors: Math.max(0, sum.errors - owed.errors) }, sum.responseMs, sum.timed);
+        // What was lent beyond what came in is repaid by later shares.
+        const left = { hits: Math.max(0, owed.hits - sum.hits), bytes: Math.max(0, owed.bytes - sum.bytes), errors: Math.max(0, owed.errors - sum.errors) };
+        if (left.hits > 0 || left.bytes > 0 || left.errors > 0) debt.set(address, left);
         active.set(address, (active.get(address) ?? 0) + sum.active);
         carried.rates.set(address, { hits: sum.hits / window, bytes: sum.bytes / window, errors: sum.errors / window });
       }
-      carried.debt = new Map();
+      carried.debt = debt;
       this.carried.set(key, carried);
     }
     for (const [key, carried] of this.carried) {
@@ -193,9 +200,10 @@ export class StoredShares implements TrafficSource {
         this.carried.delete(key);
         continue;
       }
-      // No share of this host this round: lend it its latest rate, once.
+      // No share of this host this round: lend it its latest rate, once, for no longer than its own shares cover.
+      const lend = Math.min(seconds, carried.window);
       for (const [address, rate] of carried.rates) {
-        const lent = { hits: rate.hits * seconds, bytes: rate.bytes * seconds, errors: rate.errors * seconds };
+        const lent = { hits: rate.hits * lend, bytes: rate.bytes * lend, errors: rate.errors * lend };
         add(address, lent);
         active.set(address, (active.get(address) ?? 0) + (carried.active.get(address) ?? 0));
         const owed = carried.debt.get(address) ?? zero();

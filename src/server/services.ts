@@ -34,6 +34,9 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const clock = inputs.clock ?? (() => new Date());
   // With MongoDB several servers may share the store: each bus is fed from the store's logs, in their order.
   const cluster = inputs.store.kind === 'mongodb';
+  // Every server with a host takes part in the controller election, and so does a --no-agent server on a shared store
+  // (api and controller only); on SQLite, with no host, there is nothing a controller could place anything on.
+  const controls = inputs.options.agent !== false || cluster;
   const bus = new EventBus({ fedByStore: cluster });
   const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log }) : undefined;
   const events = new EventRecorder(inputs.store, bus, clock);
@@ -68,8 +71,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       retentionSeconds: retention.samples,
       clock,
       log: inputs.log,
-      // The controller takes each sample right before it decides.
-      sampleTimer: false,
+      // The controller takes each sample right before it decides; without one, the sampler keeps its own timer.
+      sampleTimer: !controls,
     }),
     feed,
     // A replay reaches no further back than the samples and decisions are kept.
@@ -83,9 +86,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const name = inputs.options.name ?? hostname();
   const intervalSeconds = inputs.options.interval ?? 10;
   // The controller role (sample → decide → plan → place → record) acts while this server holds the lease; it starts
-  // once the API listens. Every server with a host takes part, and so does a --no-agent server on a shared store
-  // (api and controller only); on SQLite, with no host, there is nothing a controller could place anything on.
-  if (inputs.options.agent !== false || cluster) {
+  // once the API listens.
+  if (controls) {
     services.controller = new Controller({
       store: inputs.store,
       bus,

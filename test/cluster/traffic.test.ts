@@ -23,6 +23,8 @@ describe('traffic through two fronts', () => {
   let h3: ClusterServer;
   let port = 0;
   let instances: InstanceView[] = [];
+  /** When the first test's load ended: the second counts only what comes after it was counted. */
+  let firstLoadEnded = 0;
 
   before(async () => {
     cluster = await startCluster({ hosts: [{ agent: false }, { slots: 20 }, { slots: 10 }], interval: 1 });
@@ -57,15 +59,17 @@ describe('traffic through two fronts', () => {
       assert.ok(seen.some((h) => ofH2.has(h)), `${front.name}'s front reached an instance on h2: ${seen}`);
       assert.ok(seen.some((h) => ofH3.has(h)), `${front.name}'s front reached an instance on h3: ${seen}`);
     }
+    firstLoadEnded = Date.now();
   });
 
   it("should measure the endpoint's rate as the sum through both fronts, within 10 %", async () => {
-    // Start counting at a sample boundary after the first test's traffic has been counted.
+    // Start counting at a sample boundary after the first test's traffic has been counted: two quiet samples
+    // taken well after it ended (every host's share of it has come in by then).
     const mark = await waitFor(async () => {
       const list = await samples();
-      const last = list[list.length - 1];
-      return last && last.metrics.rate === 0 ? last : null;
-    }, { timeoutMs: 30_000, what: 'a quiet sample' });
+      const [before, last] = list.slice(-2);
+      return before && last && before.metrics.rate === 0 && last.metrics.rate === 0 && Date.parse(before.at) > firstLoadEnded + 2000 ? last : null;
+    }, { timeoutMs: 30_000, what: 'two quiet samples after the first load' });
     const perFront = 300;
     const [a, b] = await Promise.all(
       [h2, h3].map((front) => load(`http://${front.address}:${port}/`, { concurrency: 3, maxRequests: perFront, stop: done(perFront) })),

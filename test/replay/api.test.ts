@@ -19,7 +19,7 @@ describe('replayScaling over GraphQL', () => {
   let t: TestServer;
   before(async () => {
     // An API with no host (no samples to wait for) and samples kept one hour.
-    t = await startTestServer({ agent: false, metricsRetention: 3600 });
+    t = await startTestServer({ agent: false, metricsRetention: 3600, retention: { decisions: 3600 } });
     const managed = await t.gql('mutation($c: String!) { manageEndpoint(name: "pyex", config: $c) { name } }', { c: SEED_CONFIG });
     assert.equal(managed.errors, undefined, JSON.stringify(managed.errors));
   });

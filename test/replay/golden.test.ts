@@ -68,7 +68,8 @@ describe('replaying a recorded run', () => {
   before(async () => {
     ensureTestImage();
     port = await freePort();
-    t = await startTestServer({ agent: true, name: 'replay-host', interval: 1 });
+    // Every evaluation kept (no thinning of identical holding ones): the golden comparison is round by round.
+    t = await startTestServer({ agent: true, name: 'replay-host', interval: 1, decisionKeepEvery: 1 });
   });
   after(async () => {
     await t?.close();

@@ -84,7 +84,7 @@ export interface EventView {
 
 /** The recorded events of the endpoint (up to 10,000). */
 export async function eventsOf(client: GraphQLClient, endpoint: string): Promise<EventView[]> {
-  return (await gqlOk(client, 'query($e: String) { events(endpoint: $e, limit: 10000) { id kind message data } }', { e: endpoint })).events;
+  return (await gqlOk(client, 'query($e: String) { events(endpoint: $e, limit: 1000) { id kind message data } }', { e: endpoint })).events;
 }
 
 export interface DecisionView {
@@ -99,7 +99,7 @@ export interface DecisionView {
 export async function decisionsOf(client: GraphQLClient, endpoint: string): Promise<DecisionView[]> {
   const data = await gqlOk(
     client,
-    'query($name: String!) { endpoint(name: $name) { decisions(limit: 10000) { id current target summary record } } }',
+    'query($name: String!) { endpoint(name: $name) { decisions(limit: 1000) { id current target summary record } } }',
     { name: endpoint },
   );
   return data.endpoint.decisions;
