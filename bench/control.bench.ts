@@ -11,6 +11,7 @@ import { EventRecorder } from '../src/events/recorder.js';
 import { EngineSync } from '../src/host/engine-sync.js';
 import { InstanceService } from '../src/instances/service.js';
 import { MetricsSampler } from '../src/metrics/sampler.js';
+import { silentLogger } from '../src/log/logger.js';
 import { startServer } from '../src/server/server.js';
 import { listWindow } from '../src/store/list-window.js';
 import type {
@@ -90,7 +91,7 @@ async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number;
   const dataDir = mkdtempSync(join(tmpdir(), 'reactor-bench-control-'));
   const port = await freePort();
   const otherPort = await freePort();
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: INTERVAL_SECONDS, log: () => {} });
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: INTERVAL_SECONDS, log: silentLogger });
   try {
     const { endpoints, store } = server.services;
     await endpoints.manage(
@@ -304,7 +305,7 @@ export async function simulatedRound(steadyRounds = 12): Promise<{ first: number
   const time = { now: clock, timers: realTimers };
   const controller = new Controller({ store, bus, events, instances, intervalSeconds: 0, traffic: () => sampler, time });
   const host = new EngineSync({
-    store, bus, events, instances, agent, apiUrl: () => '', time, probe: async () => true, readinessPollMs: 1, intervalSeconds: 0, log: () => {},
+    store, bus, events, instances, agent, apiUrl: () => '', time, probe: async () => true, readinessPollMs: 1, intervalSeconds: 0, log: silentLogger,
   });
   await host.start();
   await controller.start();

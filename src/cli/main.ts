@@ -1,9 +1,8 @@
 // The `reactor` command: a GraphQL client for every operator action, plus the `server` process itself.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, GraphQLClient } from './client.js';
 import { isoSeconds, table } from './format.js';
+import { addProcessCommands, parseWhole } from './process-commands.js';
 import { readStdin } from './read-input.js';
 
 const DEFAULT_API = 'http://127.0.0.1:8080/graphql';
@@ -33,46 +32,7 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
   const client = () => new GraphQLClient({ api: globals().api, apiKey: globals().apiKey });
   const request = <T>(query: string, variables?: Record<string, unknown>) => client().request<T>(query, variables);
 
-  program
-    .command('server')
-    .description('run the control plane (API, scheduler, autoscaler) with a local docker agent')
-    .addOption(new Option('--listen <host:port>', 'address to listen on').default('127.0.0.1:8080'))
-    .addOption(
-      new Option('--data-dir <dir>', 'data directory').env('REACTOR_DATA_DIR').default(join(homedir(), '.reactor')),
-    )
-    .option('--store <url>', 'sqlite:PATH or mongodb://… (default: sqlite in the data directory)')
-    .option('--name <name>', 'name of the local manager (default: host name)')
-    .option('--slots <n>', 'slots the local manager offers', parseWhole('--slots'))
-    .option('--interval <seconds>', 'seconds between evaluation rounds', parsePositive('--interval'), 10)
-    .option('--no-agent', 'do not run a local docker agent')
-    .option('--debug', 'include stack traces in API errors')
-    .action(async (options) => {
-      const { startServer } = await import('../server/server.js');
-      const apiKey = globals().apiKey;
-      const server = await startServer({
-        listen: options.listen,
-        dataDir: options.dataDir,
-        store: options.store,
-        apiKey,
-        debug: options.debug,
-        name: options.name,
-        slots: options.slots,
-        interval: options.interval,
-        agent: options.agent,
-      });
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          process.stderr.write(`reactor: ${signal}: shutting down\n`);
-          server.close().then(resolve, (error: unknown) => {
-            process.stderr.write(`reactor: shutdown failed: ${(error as Error).message}\n`);
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-      });
-    });
+  addProcessCommands(program, () => globals().apiKey, write);
 
   program
     .command('version')
@@ -360,21 +320,6 @@ export function formatMetrics(metrics: Record<string, number>): string {
   ];
   const parts = names.map((name) => `${JSON.stringify(name)}: ${Math.round(metrics[name] * 1000) / 1000}`);
   return `{${parts.join(', ')}}`;
-}
-
-function parseWhole(flag: string) {
-  return (value: string) => {
-    if (!/^\d+$/.test(value)) throw new CliError(`${flag} takes a whole number, not ${JSON.stringify(value)}`);
-    return Number(value);
-  };
-}
-
-function parsePositive(flag: string) {
-  return (value: string) => {
-    const number = Number(value);
-    if (!Number.isFinite(number) || number <= 0) throw new CliError(`${flag} takes a positive number of seconds, not ${JSON.stringify(value)}`);
-    return number;
-  };
 }
 
 /** Runs the CLI; returns the exit code instead of exiting, so tests can call it in-process. */

@@ -1,4 +1,5 @@
 // The controller: one round per endpoint per interval (and at once on a change), in one direction — snapshot → decide → plan → place → write desired state and the decision.
+import { silentLogger, type Logger } from '../log/logger.js';
 import { parseEndpointConfigCached } from '../config/index.js';
 import type { EndpointConfig } from '../config/model.js';
 import type { EventBus } from '../events/bus.js';
@@ -53,7 +54,7 @@ export interface ControllerOptions {
   roundConcurrency?: number;
   /** A manager not heard from for this long gets no new instances; default 3 intervals, at least 15 s. */
   managerTimeoutSeconds?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 interface RoundRequest {
@@ -83,7 +84,7 @@ export class Controller {
   private readonly decisions: DecisionKeeper;
   private readonly backoff: LaunchBackoff;
   private readonly time: Time;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private samples = new Map<string, SampleView>();
   private connections: ReadonlyMap<string, number> = new Map();
   private timer: Timer | undefined;
@@ -98,7 +99,7 @@ export class Controller {
 
   constructor(private readonly options: ControllerOptions) {
     this.time = options.time ?? systemTime;
-    this.log = options.log ?? (() => {});
+    this.log = (options.log ?? silentLogger).child({ component: 'controller' });
     this.backoff = new LaunchBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.decisions = new DecisionKeeper(options);
     const interval = options.intervalSeconds > 0 ? options.intervalSeconds : 10;
@@ -139,7 +140,7 @@ export class Controller {
       // The first evaluation is one interval away, so its sample covers a whole interval.
       this.timer = this.time.timers.setInterval(() => {
         if (this.starting) {
-          this.log('controller: the previous round is still sampling or listing; skipping this interval');
+          this.log.warn('the previous round is still sampling or listing; skipping this interval');
           return;
         }
         void this.tick();
@@ -192,14 +193,14 @@ export class Controller {
               this.connections = traffic.latestConnections;
             } catch (error) {
               // No sample this round: the engine holds each endpoint's count rather than reading "no data" as "no load".
-              this.log(`controller: sampling failed: ${(error as Error).message}`);
+              this.log.error({ err: error }, `sampling failed: ${(error as Error).message}`);
             }
           }
           this.samples = samples;
           await this.sweep('evaluate', '', () => (this.starting = false));
           await this.decisions.prune(this.time.now());
         } catch (error) {
-          this.log(`controller: round failed: ${(error as Error).message}`);
+          this.log.error({ err: error }, `evaluation failed: ${(error as Error).message}`);
         } finally {
           this.starting = false;
         }
@@ -236,7 +237,7 @@ export class Controller {
           onQueued?.();
           await Promise.all(rounds);
         } catch (error) {
-          if (!this.stopped) this.log(`controller: sweep failed: ${(error as Error).message}`);
+          if (!this.stopped) this.log.error({ err: error }, `sweep failed: ${(error as Error).message}`);
         } finally {
           onQueued?.();
         }
@@ -280,7 +281,15 @@ export class Controller {
     }
     // Kept: every evaluation, and a trigger round that acted or was held back (what it wanted and why it could not).
     if (request.mode === 'evaluate' || planActs(plan) || applied.actions.length > 0) {
-      await this.decisions.keep(decision, applied.changed).catch((error: unknown) => this.log(`controller: ${endpoint}: keeping the decision failed: ${(error as Error).message}`));
+      const record = this.decisions.record(decision);
+      // Every line about this round carries its decision id.
+      const log = this.log.child({ endpoint, decision: record.id });
+      try {
+        await this.decisions.keep(record, applied.changed);
+        log[applied.changed ? 'info' : 'debug']({ round: request.mode, current: decision.current, target: decision.target, after: decision.after }, decision.summary);
+      } catch (error) {
+        log.error({ err: error }, `keeping the decision failed: ${(error as Error).message}`);
+      }
     }
   }
 
@@ -318,7 +327,7 @@ export class Controller {
         ...details,
         retryInMs: delayMs,
       })
-      .catch((error: unknown) => this.log(`controller: ${change.endpoint}: ${(error as Error).message}`));
+      .catch((error: unknown) => this.log.error({ endpoint: change.endpoint, err: error }, (error as Error).message));
   }
 
   /** Re-runs the endpoints whose instances wait for room (once per turn of removals). */
@@ -329,7 +338,7 @@ export class Controller {
       const waiting = new Set((await this.options.store.instances.list()).filter((i) => i.status === 'PENDING' && i.endpoint !== except).map((i) => i.endpoint));
       for (const endpoint of waiting) void this.reconcile(endpoint, 'trigger', 'slots freed');
     });
-    void this.kick.catch((error: unknown) => this.log(`controller: ${(error as Error).message}`));
+    void this.kick.catch((error: unknown) => this.log.error({ err: error }, `re-running pending endpoints failed: ${(error as Error).message}`));
   }
 
   /** A trigger round once the launch back-off of `endpoint` ends. */
@@ -348,7 +357,7 @@ export class Controller {
   /** An error in one endpoint's round is that endpoint's event, not the loop's end. */
   private async roundFailed(endpoint: string, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    this.log(`controller: ${endpoint}: ${message}`);
+    this.log.error({ endpoint, err: error }, `round failed: ${message}`);
     await this.options.events
       .record(endpoint, InstanceEventKinds.ROUND_FAILED, `round of ${endpoint} failed: ${message}; the next round tries again`, { error: message })
       .catch(() => {});
@@ -364,7 +373,7 @@ export class Controller {
     try {
       return parseEndpointConfigCached(record.configText);
     } catch (error) {
-      this.log(`controller: ${record.name}: stored configuration does not parse: ${(error as Error).message}`);
+      this.log.error({ endpoint: record.name }, `stored configuration does not parse: ${(error as Error).message}`);
       return null;
     }
   }

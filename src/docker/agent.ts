@@ -1,4 +1,5 @@
 // The local docker agent: the Agent contract on dockerode — launch, remove, list its labelled containers, watch engine events.
+import { silentLogger, type Logger } from '../log/logger.js';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Agent, AgentContainer, ContainerExit, ContainerSpec, LaunchedContainer } from '../agents/types.js';
@@ -17,7 +18,7 @@ export interface DockerAgentOptions {
   pullTimeoutMs?: number;
   /** Seconds `docker stop` waits before killing, on removal. Default 5 (with Init, a stop takes ≈ 0.1 s). */
   stopSeconds?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** Engine actions that mean "this container no longer serves". */
@@ -46,7 +47,7 @@ export class DockerAgent implements Agent {
   private readonly docker: Docker;
   private readonly pullTimeoutMs: number;
   private readonly stopSeconds: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly listeners = new Set<(exit: ContainerExit) => void>();
   private events: Readable | undefined;
   private eventsTimer: NodeJS.Timeout | undefined;
@@ -60,7 +61,7 @@ export class DockerAgent implements Agent {
     this.docker = options.docker ?? new Docker();
     this.pullTimeoutMs = options.pullTimeoutMs ?? 120_000;
     this.stopSeconds = options.stopSeconds ?? 5;
-    this.log = options.log ?? (() => {});
+    this.log = (options.log ?? silentLogger).child({ component: 'docker' });
   }
 
   async launch(spec: ContainerSpec): Promise<LaunchedContainer> {
@@ -114,7 +115,7 @@ export class DockerAgent implements Agent {
         throw new LaunchError('ENGINE', `inspecting image ${image} failed: ${engineMessage(error)}`, { image });
       }
     }
-    this.log(`docker: image ${image} is not here; pulling it`);
+    this.log.info({ image }, `image ${image} is not here; pulling it`);
     try {
       await this.pull(image);
     } catch (error) {
@@ -223,7 +224,7 @@ export class DockerAgent implements Agent {
         filters: { type: ['container'], label: [`${Labels.manager}=${this.managerId}`], event: EXIT_ACTIONS },
       })) as Readable;
     } catch (error) {
-      this.log(`docker: event stream failed: ${engineMessage(error)}`);
+      this.log.error(`event stream failed: ${engineMessage(error)}`);
       this.reopenEvents();
       return;
     }

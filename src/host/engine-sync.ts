@@ -1,4 +1,5 @@
 // Makes this host's Docker engine match the instance records assigned to its manager: launch, adopt, report lost, remove, and clear away what nobody owns.
+import type { Logger } from '../log/logger.js';
 import type { Agent, AgentContainer, ContainerExit } from '../agents/types.js';
 import { LaunchError } from '../agents/types.js';
 import { parseEndpointConfigCached } from '../config/index.js';
@@ -36,7 +37,7 @@ export interface EngineSyncOptions {
   intervalSeconds: number;
   /** Syncs of different endpoints that may run at once (engine calls, health probes, memory). */
   concurrency?: number;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** This host's containers and every instance record, read once by a sweep and grouped by endpoint. */
@@ -87,7 +88,7 @@ export class EngineSync {
         queued.health ||= next.health;
         queued.snapshot ??= next.snapshot;
       },
-      failed: (endpoint, error) => options.log(`host: ${endpoint}: ${(error as Error).message}`),
+      failed: (endpoint, error) => options.log.error({ component: 'host', endpoint, err: error }, `sync failed: ${(error as Error).message}`),
       concurrency: options.concurrency ?? DEFAULT_SYNC_CONCURRENCY,
     });
     this.health = new Health({
@@ -182,7 +183,7 @@ export class EngineSync {
         // The listing still counts the used slots right if no container came or went since.
         await this.heartbeatSoon(this.containerChanges === changes ? listed : undefined);
       } catch (error) {
-        if (!this.stopped) this.options.log(`host: sweep failed: ${(error as Error).message}`);
+        if (!this.stopped) this.options.log.error({ component: 'host', err: error }, `sweep failed: ${(error as Error).message}`);
       }
     })();
     const tracked = run.finally(() => {
@@ -208,7 +209,7 @@ export class EngineSync {
       return this.heartbeatAgain;
     }
     const run = heartbeat(this.options.store, this.options.agent, this.options.time.now(), listed)
-      .catch((error: unknown) => this.options.log(`host: heartbeat failed: ${(error as Error).message}`))
+      .catch((error: unknown) => this.options.log.error({ component: 'host', err: error }, `heartbeat failed: ${(error as Error).message}`))
       .finally(() => {
         if (this.heartbeatRunning === run) this.heartbeatRunning = undefined;
       });
@@ -365,7 +366,7 @@ export class EngineSync {
     try {
       return parseEndpointConfigCached(record.configText);
     } catch (error) {
-      this.options.log(`host: ${record.name}: stored configuration does not parse: ${(error as Error).message}`);
+      this.options.log.error({ component: 'host', endpoint: record.name }, `stored configuration does not parse: ${(error as Error).message}`);
       return null;
     }
   }

@@ -1,4 +1,5 @@
 // Assembles this machine's host role: its manager record, the docker agent, the engine sync with readiness, health and heartbeat, and its balancer and traffic metrics.
+import type { Logger } from '../log/logger.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ export interface LocalHostOptions {
   probe?: ReadinessProbe;
   readinessPollMs?: number;
   time?: Time;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** The local manager keeps its id across restarts, so its containers and slots stay its own. */
@@ -65,7 +66,7 @@ export class LocalHost {
 
   static async create(options: LocalHostOptions): Promise<LocalHost> {
     const problems = options.agent ? [] : await probeHost();
-    for (const problem of problems) options.log(`warning: ${problem}`);
+    for (const problem of problems) options.log.warn({ component: 'host' }, problem);
     const managerId = options.agent?.managerId ?? localManagerId(options.dataDir);
     await options.managers.register({
       id: managerId,
@@ -107,10 +108,10 @@ export class LocalHost {
     await this.traffic.start();
   }
 
-  /** Stops the engine sync, then the balancer; containers keep running (a restart adopts them). */
-  async stop(): Promise<void> {
+  /** Stops the engine sync, then the balancer; containers keep running (a restart adopts them), and nginx too with `keepNginx`. */
+  async stop(keepNginx = false): Promise<void> {
     await this.sync.stop();
     await this.agent.close();
-    await this.traffic.stop();
+    await this.traffic.stop(keepNginx);
   }
 }

@@ -1,4 +1,5 @@
 // Every interval: turns the balancer's totals and the custom metrics into one sample per endpoint, stores it, publishes it, prunes old ones.
+import type { Logger } from '../log/logger.js';
 import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
 import { aggregateMetrics, type InstanceReport } from '../scaling/aggregate.js';
@@ -25,7 +26,7 @@ export interface MetricsSamplerOptions {
   /** Open connections per backend; absent = `active` is not measured. */
   connections?: ConnectionSampler;
   clock?: () => Date;
-  log?: (line: string) => void;
+  log?: Logger;
   /**
    * Sample on the sampler's own timer (default true). The control loop sets
    * false and calls `tick()` itself, so every evaluation decides with a
@@ -116,7 +117,7 @@ export class MetricsSampler {
     this.timer = setInterval(() => {
       if (this.running) return; // a slow store never stacks ticks
       this.running = this.tick()
-        .catch((error: unknown) => this.options.log?.(`metrics: sampling failed: ${(error as Error).message}`))
+        .catch((error: unknown) => this.options.log?.error({ component: 'metrics', err: error }, `sampling failed: ${(error as Error).message}`))
         .finally(() => (this.running = undefined));
     }, this.intervalSeconds * 1000);
     this.timer.unref();

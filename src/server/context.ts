@@ -27,8 +27,8 @@ export interface Services {
   /** The local nginx, the log totals and the sampler (the host's when there is one); started once the API listens. */
   traffic: HostTraffic;
   clock: () => Date;
-  /** Stops background work (agents, loops) before the store closes. */
-  stop(): Promise<void>;
+  /** Stops background work (agents, loops) before the store closes; with `keepNginx`, nginx goes on serving. */
+  stop(keepNginx?: boolean): Promise<void>;
 }
 
 export interface RequestContext {

@@ -1,4 +1,5 @@
 // The control plane process: Apollo Server over HTTP and graphql-ws over WebSocket on one port and path.
+import { createLogger, type Logger } from '../log/logger.js';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,7 +51,14 @@ export interface ServerOptions {
   balancerAddress?: string;
   /** Seconds metric samples are kept (default 86400). */
   metricsRetention?: number;
-  log?: (line: string) => void;
+  /**
+   * On close, leave nginx serving its last good configuration (for the next
+   * server on this data directory to adopt) instead of stopping it. The CLI
+   * sets this unless `--stop-balancer-on-exit`; default false.
+   */
+  keepBalancerOnExit?: boolean;
+  /** Where logs go; default a logger on standard error (JSON, or readable lines on a terminal). */
+  log?: Logger;
 }
 
 export interface RunningServer {
@@ -63,7 +71,7 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? createLogger();
   const listen = parseListen(options.listen ?? '127.0.0.1:8080');
   if (!isLoopback(listen.host) && !options.apiKey) {
     throw badInput(
@@ -77,8 +85,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const services = await createServices({ store, dataDir, options, log });
     const httpServer = createServer();
     const schema = buildSchema();
+    const apiLog = log.child({ component: 'api' });
     const formatError = makeErrorFormatter(options.debug ?? false, (error) =>
-      log(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      apiLog.error({ err: error }, `internal error: ${error instanceof Error ? error.message : String(error)}`),
     );
 
     const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
@@ -158,7 +167,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const address = httpServer.address() as AddressInfo;
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${hostForUrl}:${address.port}${GRAPHQL_PATH}`;
-    log(`reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
+    apiLog.info({ url, store: store.kind, dataDir }, `reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
     if (services.host) await services.host.start(url);
     else await services.traffic.start();
     void services.controller?.start();
@@ -170,7 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       services,
       close: () =>
         (closing ??= (async () => {
-          await services.stop();
+          await services.stop(options.keepBalancerOnExit ?? false);
           await apollo.stop();
           await closeHttp(httpServer);
           await store.close();

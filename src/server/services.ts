@@ -1,4 +1,5 @@
 // Wires the roles of one Reactor process together: the api's services, and with the local agent the host and the controller.
+import type { Logger } from '../log/logger.js';
 import { hostname } from 'node:os';
 import { Controller } from '../control/controller.js';
 import { EndpointService } from '../endpoints/service.js';
@@ -18,7 +19,7 @@ export interface ServiceInputs {
   store: Store;
   dataDir: string;
   options: ServerOptions;
-  log: (line: string) => void;
+  log: Logger;
   clock?: () => Date;
 }
 
@@ -84,13 +85,13 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     });
     services.host = host;
     services.controller = controller;
-    services.stop = async () => {
+    services.stop = async (keepNginx = false) => {
       await controller.stop();
-      await host.stop();
+      await host.stop(keepNginx);
     };
   } else {
     // api (and no host): samples of instance counts and custom metrics, on the sampler's own timer.
-    services.stop = () => services.traffic.stop();
+    services.stop = (keepNginx = false) => services.traffic.stop(keepNginx);
   }
   return services;
 }

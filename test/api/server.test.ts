@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { startServer } from '../../src/server/server.js';
 import { startTestServer, take } from '../support/server.js';
 import { SEED_CONFIG } from './fixtures.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 describe('API key', () => {
   it('should refuse HTTP requests without the key and accept them with it', async () => {
@@ -53,7 +54,7 @@ describe('API key', () => {
   it('should refuse to listen beyond loopback without a key', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'reactor-test-'));
     try {
-      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, log: () => {} }), /without an API key/);
+      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, log: silentLogger }), /without an API key/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

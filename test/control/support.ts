@@ -71,12 +71,14 @@ export interface LoadResult {
 /**
  * The load generator runs as its own process, so it neither starves the
  * control plane's event loop (which shares this test's process) nor is
- * starved by it. One connection per request, `concurrency` requests in flight,
- * a progress line every 100 ms, and it stops at `maxRequests` or when its
- * standard input closes.
+ * starved by it. One connection per request, `concurrency` requests in flight
+ * (each worker at most `perSecond / concurrency` a second when `perSecond` is
+ * set), a progress line every 100 ms, and it stops at `maxRequests` or when
+ * its standard input closes.
  */
 const GENERATOR = `
-const [url, concurrency, maxRequests] = process.argv.slice(1);
+const [url, concurrency, maxRequests, perSecond] = process.argv.slice(1);
+const gapMs = Number(perSecond) > 0 ? (1000 * Number(concurrency)) / Number(perSecond) : 0;
 // A new connection per request, as \`while true; do curl …; done\` makes (and no keep-alive race with nginx reloads).
 const agent = new http.Agent({ keepAlive: false, maxSockets: Number(concurrency) });
 const r = { sent: 0, ok: 0, failed: 0, hosts: {}, failures: {} };
@@ -100,20 +102,27 @@ function one() {
     req.on('error', (e) => { fail(e.code ?? e.message); resolve(); });
   });
 }
-async function worker() { while (!stopping && r.sent < Number(maxRequests)) { r.sent++; await one(); } }
+async function worker() {
+  while (!stopping && r.sent < Number(maxRequests)) {
+    const started = Date.now();
+    r.sent++;
+    await one();
+    if (gapMs > 0) await new Promise((done) => setTimeout(done, Math.max(0, gapMs - (Date.now() - started))));
+  }
+}
 await Promise.all(Array.from({ length: Number(concurrency) }, worker));
 clearInterval(progress);
 agent.destroy();
 process.stdout.write(JSON.stringify(r) + '\\n');
 `;
 
-/** Sends GETs to `url` from a child process until `stop(progress)` says so or `maxRequests` were sent; resolves with the totals. */
+/** Sends GETs to `url` from a child process until `stop(progress)` says so or `maxRequests` were sent (at most `perSecond` a second if given); resolves with the totals. */
 export function load(
   url: string,
-  { concurrency, maxRequests, stop }: { concurrency: number; maxRequests: number; stop: (progress: LoadResult) => boolean },
+  { concurrency, maxRequests, perSecond = 0, stop }: { concurrency: number; maxRequests: number; perSecond?: number; stop: (progress: LoadResult) => boolean },
 ): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, url, String(concurrency), String(maxRequests)], {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, url, String(concurrency), String(maxRequests), String(perSecond)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     let last: LoadResult | undefined;

@@ -77,7 +77,7 @@ describe('the walkthrough', () => {
       const { readFileSync, readdirSync } = await import('node:fs');
       for (const f of readdirSync(`${t.dataDir}/nginx/logs`)) console.log(f, readFileSync(`${t.dataDir}/nginx/logs/${f}`, 'utf8').split('\n').filter((l) => !/notice/.test(l)).slice(-30).join('\n'));
       for (const d of await decisionsOf(t, 'pyex')) console.log(d.record.at, d.record.round, d.summary, JSON.stringify(d.record.inputs.metrics));
-      console.log(t.logs.join('\n'));
+      console.log(t.logs.map((line) => JSON.stringify(line)).join('\n'));
     }
     await t?.close();
   });

@@ -1,62 +1,23 @@
 // kill -9 of a real `reactor server` at several moments, then a restart: containers adopted, no duplicate, no orphan.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { containersWithLabel, removeContainersWithLabel } from '../support/containers.js';
 import { ensureTestImage, TEST_IMAGE } from '../support/images.js';
+import { kill9, startServerProcess, terminate, type ServerProcess } from '../support/server-process.js';
 import { waitFor } from '../support/wait.js';
 import { conf, MANAGE, SET_STATE } from './fixtures.js';
 
-const ENTRY = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 const docker = new Docker();
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
-}
+type Server = ServerProcess;
 
-/** Starts `reactor server` as its own process; resolves with its URL from the "listening on" line. */
-async function startServerProcess(dataDir: string): Promise<Server> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', ENTRY, 'server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--name', 'restart-host', '--interval', '1'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const url = await waitFor(() => /listening on (http:\/\/\S+)/.exec(stderr)?.[1], { timeoutMs: 20_000, what: `the server to listen (${stderr})` });
-  const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-    const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
-    if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
-    return body.data;
-  };
-  return { child, url, gql };
-}
-
-function kill9(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve();
-    server.child.once('exit', () => resolve());
-    server.child.kill('SIGKILL');
-  });
-}
-
-async function stop(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve();
-    server.child.once('exit', () => resolve());
-    server.child.kill('SIGTERM');
-  });
-}
+const startServer = (dataDir: string) => startServerProcess(['--data-dir', dataDir, '--name', 'restart-host', '--interval', '1']);
 
 describe('kill -9 and restart', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'reactor-restart-'));
@@ -87,14 +48,13 @@ describe('kill -9 and restart', () => {
 
   before(async () => {
     ensureTestImage();
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     managerId = readFileSync(join(dataDir, 'manager-id'), 'utf8').trim();
   });
   after(async () => {
-    if (server) await stop(server);
+    if (server) await terminate(server);
     await removeContainersWithLabel('reactor.manager', managerId);
-    // A server killed with -9 cannot stop its nginx; the next one ends it, but
-    // not after the last kill of a failed run: never leave one behind.
+    // nginx outlives the server (each restart adopts it): end the one this test's servers ran.
     for (const pid of markedProcesses(join(dataDir, 'nginx'))) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -104,7 +64,7 @@ describe('kill -9 and restart', () => {
     await server!.gql(SET_STATE, { name: 'keep', state: 'RUNNING' });
     const before = await settled(server!, 2);
     await kill9(server!);
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     const after = await settled(server, 2);
     assert.deepEqual(after.ids, before.ids, 'the same containers, adopted');
     assert.deepEqual(after.list.map((i) => i.id).sort(), before.list.map((i) => i.id).sort());
@@ -118,7 +78,7 @@ describe('kill -9 and restart', () => {
       HostConfig: { Init: true },
     });
     await orphan.start();
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     await waitFor(async () => !(await containers()).some((c) => c.Id === orphan.id), { what: 'the orphan removed' });
     await settled(server, 2);
     const events = (await server.gql('{ events(endpoint: "keep", limit: 1000) { kind data } }')).events as { kind: string; data: any }[];
@@ -136,7 +96,7 @@ describe('kill -9 and restart', () => {
       await change;
       await new Promise((resolve) => setTimeout(resolve, delayMs)); // the moment of the crash is the point of this test
       await kill9(server!);
-      server = await startServerProcess(dataDir);
+      server = await startServer(dataDir);
       await settled(server, 5);
       // Which repairs the restart made (dropped records, adopted or orphaned containers) tells what moment the kill hit.
       const repairs = (await server.gql('{ events(endpoint: "keep", limit: 1000) { id kind data } }')).events
@@ -152,7 +112,7 @@ describe('kill -9 and restart', () => {
   it('should remove everything once STOPPED, across a restart', async () => {
     await server!.gql(SET_STATE, { name: 'keep', state: 'STOPPED' });
     await kill9(server!);
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     await waitFor(async () => (await instances(server!)).length === 0 && (await containers()).length === 0, {
       what: 'no instances and no containers',
     });
