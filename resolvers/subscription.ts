@@ -15,6 +15,16 @@ type History<K extends keyof Topics> = (
   options: ListOptions,
 ) => Promise<Topics[K][]>;
 
+/** The stream, counted as open from its first item request until it ends (completed, failed or the client gone). */
+async function* counted<T>(source: AsyncGenerator<T>, count: (delta: 1 | -1) => void): AsyncGenerator<T> {
+  count(1);
+  try {
+    yield* source;
+  } finally {
+    count(-1);
+  }
+}
+
 /**
  * Subscribes first, then reads history after `afterId`, so nothing published
  * in between is lost (replayThenLive drops the overlap by id).
@@ -31,7 +41,7 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>) {
       const stored = args.afterId
         ? await history(services, endpoint, { afterId: args.afterId, limit: REPLAY_LIMIT })
         : [];
-      return replayThenLive(stored, live);
+      return counted(replayThenLive(stored, live), (delta) => services.telemetry.subscription(topic, delta));
     },
     resolve: (item: Topics[K]) => item,
   };

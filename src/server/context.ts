@@ -9,6 +9,7 @@ import type { ManagerService } from '../managers/service.js';
 import type { CustomMetricsService } from '../metrics/custom.js';
 import type { HostTraffic } from '../host/traffic.js';
 import type { Store } from '../store/types.js';
+import type { Telemetry } from '../telemetry/prometheus.js';
 
 export interface Services {
   version: string;
@@ -24,6 +25,8 @@ export interface Services {
   controller?: Controller;
   /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
   metrics: CustomMetricsService;
+  /** What /metrics exposes (counters the API feeds: request durations, open subscriptions). */
+  telemetry: Telemetry;
   /** The local nginx, the log totals and the sampler (the host's when there is one); started once the API listens. */
   traffic: HostTraffic;
   clock: () => Date;

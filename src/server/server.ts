@@ -16,11 +16,14 @@ import { WebSocketServer } from 'ws';
 import { badInput, ErrorCodes } from '../errors/codes.js';
 import { explorerRouter } from '../explorer/serve.js';
 import { openStore } from '../store/open.js';
+import { requestTimingPlugin } from '../telemetry/apollo-plugin.js';
+import { Telemetry } from '../telemetry/prometheus.js';
 import type { Store } from '../store/types.js';
 import { isLoopback, keyFromConnectionParams, keyMatches } from './auth.js';
 import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';
 import { parseListen } from './listen.js';
+import { METRICS_PATH, metricsRoute } from './metrics-route.js';
 import { buildSchema } from './schema.js';
 import { createServices } from './services.js';
 
@@ -80,9 +83,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const store = await openStore(options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`);
+  const telemetry = new Telemetry();
+  const store = telemetry.instrument(await openStore(options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`));
   try {
-    const services = await createServices({ store, dataDir, options, log });
+    const services = await createServices({ store, dataDir, options, log, telemetry });
+    telemetry.attach({ store, bus: services.bus, balancer: () => services.traffic.balancer?.driver.stats });
     const httpServer = createServer();
     const schema = buildSchema();
     const apiLog = log.child({ component: 'api' });
@@ -124,6 +129,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ApolloServerPluginDrainHttpServer({ httpServer }),
         ApolloServerPluginLandingPageDisabled(),
         refuseSubscriptionsOverHttp(),
+        requestTimingPlugin(telemetry),
         {
           async serverWillStart() {
             return {
@@ -139,6 +145,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const app = express();
     app.disable('x-powered-by');
+    app.get(METRICS_PATH, metricsRoute(telemetry, options.apiKey));
     app.use(explorerRouter());
     app.use(GRAPHQL_PATH, (req: Request, res: Response, next: NextFunction) => {
       if (options.apiKey && !keyMatches(options.apiKey, req.get('x-auth-key'))) {
@@ -180,6 +187,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       close: () =>
         (closing ??= (async () => {
           await services.stop(options.keepBalancerOnExit ?? false);
+          telemetry.detach();
           await apollo.stop();
           await closeHttp(httpServer);
           await store.close();

@@ -1,5 +1,6 @@
 // Wires the roles of one Reactor process together: the api's services, and with the local agent the host and the controller.
 import type { Logger } from '../log/logger.js';
+import { Telemetry } from '../telemetry/prometheus.js';
 import { hostname } from 'node:os';
 import { Controller } from '../control/controller.js';
 import { EndpointService } from '../endpoints/service.js';
@@ -21,6 +22,8 @@ export interface ServiceInputs {
   options: ServerOptions;
   log: Logger;
   clock?: () => Date;
+  /** What /metrics counts; default a fresh one. */
+  telemetry?: Telemetry;
 }
 
 export { localManagerId } from '../host/local.js';
@@ -40,6 +43,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     instances: new InstanceService(inputs.store, bus, events, clock),
     clock,
     metrics: new CustomMetricsService(inputs.store, events, clock),
+    telemetry: inputs.telemetry ?? new Telemetry(),
     traffic: new HostTraffic({
       store: inputs.store,
       bus,
