@@ -240,7 +240,17 @@ function memoryStore(): Store {
         return map?.size ?? 0;
       },
     },
-    events: { append: async (e) => void events.push(e), appendMany: async (list) => void events.push(...list), list: async (endpoint, o) => windowOf(events, endpoint, o), prune: async () => 0 },
+    events: {
+      append: async (e) => void events.push(e),
+      appendMany: async (list) => void events.push(...list),
+      list: async (endpoint, o) => windowOf(events, endpoint, o),
+      prune: async () => 0,
+      delete: async (id) => {
+        const at = events.findIndex((e) => e.id === id);
+        if (at >= 0) events.splice(at, 1);
+        return at >= 0;
+      },
+    },
     samples: {
       append: async (s) => {
         samples.push(s);

@@ -323,10 +323,14 @@ export class Controller {
   private async imageUnavailable(change: InstanceChangeRecord, delayMs: number): Promise<void> {
     const { failure: _failure, message, instanceId: _id, ...details } = change.data ?? {};
     await this.options.events
-      .record(change.endpoint, InstanceEventKinds.IMAGE_UNAVAILABLE, `${String(message)}; next attempt in ${Math.ceil(delayMs / 1000)} s`, {
-        ...details,
-        retryInMs: delayMs,
-      })
+      .record(
+        change.endpoint,
+        InstanceEventKinds.IMAGE_UNAVAILABLE,
+        `${String(message)}; next attempt in ${Math.ceil(delayMs / 1000)} s`,
+        { ...details, retryInMs: delayMs },
+        // The same failure whatever the back-off: one event with a count, not one per retry.
+        { sameAs: String(message) },
+      )
       .catch((error: unknown) => this.log.error({ endpoint: change.endpoint, err: error }, (error as Error).message));
   }
 

@@ -335,6 +335,10 @@ class MongoLog<T extends { id: string; endpoint: string; at: Date }> {
   async prune(before: Date): Promise<number> {
     return (await this.manager.deleteMany(this.target, { at: { $lt: before } })).deletedCount;
   }
+
+  async delete(id: string): Promise<boolean> {
+    return (await this.manager.deleteOne(this.target, { id })).deletedCount > 0;
+  }
 }
 
 /** Custom metrics per (endpoint, instance); the metrics map is JSON text, like the logs' free-form objects. */

@@ -231,6 +231,10 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date }> {
       .execute();
     return result.affected ?? 0;
   }
+
+  async delete(id: string): Promise<boolean> {
+    return ((await this.repo.delete({ id })).affected ?? 0) > 0;
+  }
 }
 
 class SqlCustomMetrics implements CustomMetricsRepository {

@@ -167,6 +167,8 @@ export interface EventRepository {
   list(endpoint: string | undefined, options?: ListOptions): Promise<EventRecord[]>;
   /** Deletes items older than `before`; returns how many. */
   prune(before: Date): Promise<number>;
+  /** Deletes one event (a repeated one is recorded again, once, with its count); true if it existed. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface MetricSampleRepository {
