@@ -24,6 +24,7 @@ import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';
 import { parseListen } from './listen.js';
 import { METRICS_PATH, metricsRoute } from './metrics-route.js';
+import { plainGetGuide } from './plain-get.js';
 import { buildSchema } from './schema.js';
 import { createServices } from './services.js';
 
@@ -147,6 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     app.disable('x-powered-by');
     app.get(METRICS_PATH, metricsRoute(telemetry, options.apiKey));
     app.use(explorerRouter());
+    app.get(GRAPHQL_PATH, plainGetGuide);
     app.use(GRAPHQL_PATH, (req: Request, res: Response, next: NextFunction) => {
       if (options.apiKey && !keyMatches(options.apiKey, req.get('x-auth-key'))) {
         res

@@ -92,8 +92,9 @@ describe('the walkthrough', () => {
 
   it('should manage pyex from docker.conf and start it', async () => {
     assert.equal((await cli(['manage', 'pyex'], dockerConf(port))).trim(), 'pyex PAUSED');
-    await cli(['start', 'pyex']);
-    assert.equal((await cli(['state', 'pyex'])).trim(), 'RUNNING');
+    assert.equal((await cli(['start', 'pyex'])).trim(), 'pyex RUNNING');
+    // The state, then instances running of those wanted (the first one may still be starting).
+    assert.match((await cli(['state', 'pyex'])).trim(), /^RUNNING [01]\/1 running/);
   });
 
   it('should answer `curl http://127.0.0.1` from the container, through nginx', async () => {
