@@ -90,11 +90,17 @@ export function addProcessCommands(program: Command, apiKey: () => string | unde
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
           log.info({ signal }, `${signal}: shutting down${options.stopBalancerOnExit ? ', nginx too' : '; nginx keeps serving'}`);
-          server.close().then(done, (error: unknown) => {
-            log.error({ err: error }, `shutdown failed: ${(error as Error).message}`);
-            process.exitCode = 1;
-            done();
-          });
+          // Our own timers are unref'd and nginx is not our child any more: without this, the process
+          // could end half-way through the shutdown, as soon as the API stops listening.
+          const keepAlive = setInterval(() => {}, 1000);
+          server
+            .close()
+            .then(done, (error: unknown) => {
+              log.error({ err: error }, `shutdown failed: ${(error as Error).message}`);
+              process.exitCode = 1;
+              done();
+            })
+            .finally(() => clearInterval(keepAlive));
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));

@@ -122,6 +122,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const apollo = new ApolloServer<RequestContext>({
       schema,
+      // The CLI handles SIGTERM and SIGINT itself (closing everything, nginx kept or not); Apollo's own
+      // handlers would stop only the API, then kill the process with the signal half-way through.
+      stopOnTerminationSignals: false,
       csrfPrevention: true,
       introspection: true,
       includeStacktraceInErrorResponses: options.debug ?? false,

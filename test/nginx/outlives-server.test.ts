@@ -82,6 +82,7 @@ describe('nginx outlives reactor server', () => {
       await served(50, 'before any restart');
 
       await terminate(server);
+      assert.equal(server.child.exitCode, 0, `a clean shutdown, not killed by ${server.child.signalCode}`);
       assert.deepEqual(masterProcesses(prefix), [master], 'SIGTERM left nginx running');
       await served(50, 'while no server runs (after SIGTERM)');
       server = await start();
@@ -117,5 +118,27 @@ describe('nginx outlives reactor server', () => {
     const again = await reactor(['shutdown', '--all', '--data-dir', dataDir]);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^nothing of reactor runs on data directory /);
+  });
+});
+
+describe('reactor server --stop-balancer-on-exit', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'reactor-stop-balancer-'));
+  const prefix = join(dataDir, 'nginx');
+  let server: ServerProcess | undefined;
+  after(async () => {
+    if (server) await kill9(server);
+    await endPrefixProcesses(prefix, (ms) => new Promise((r) => setTimeout(r, ms)), Date.now);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('should stop nginx too on SIGTERM, and refuse a second server on the same data directory meanwhile', async () => {
+    server = await startServerProcess(['--data-dir', dataDir, '--name', `stop-balancer-${process.pid}`, '--stop-balancer-on-exit']);
+    await waitFor(() => masterProcesses(prefix).length === 1, { what: 'nginx running' });
+    const second = await reactor(['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /^reactor: another reactor server \(pid \d+\) runs on data directory .*; stop it first: reactor shutdown --data-dir /);
+    await terminate(server);
+    assert.equal(server.child.exitCode, 0, `exit signal ${server.child.signalCode}`);
+    assert.deepEqual(markedProcesses(prefix), []);
   });
 });
