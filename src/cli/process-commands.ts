@@ -14,22 +14,33 @@ export const SERVER_PID_FILE = 'server.pid';
 const dataDirOption = () =>
   new Option('--data-dir <dir>', 'data directory').env('REACTOR_DATA_DIR').default(join(homedir(), '.reactor'));
 
-/** The pid in the data directory's pid file, if that process still runs and is a reactor server. */
+/** When the process started, in clock ticks since boot (field 22 of /proc/PID/stat): with the pid, it names one process for good. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The pid file's line: the pid and its start time, so a pid reused by another process is never taken for the server. */
+export function pidFileLine(pid: number = process.pid): string {
+  return `${pid} ${startTime(pid) ?? ''}\n`;
+}
+
+/** The pid in the data directory's pid file, if that very process (same pid, same start time) still runs. */
 export function runningServer(dataDir: string): number | null {
-  let pid: number;
+  let fields: string[];
   try {
-    pid = Number(readFileSync(join(dataDir, SERVER_PID_FILE), 'utf8').trim());
+    fields = readFileSync(join(dataDir, SERVER_PID_FILE), 'utf8').trim().split(/\s+/);
   } catch {
     return null;
   }
+  const pid = Number(fields[0]);
+  const started = fields[1];
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !alive(pid)) return null;
-  try {
-    // A pid is reused after its process ends: it must still be a server of ours.
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return cmdline.includes('server') ? pid : null;
-  } catch {
-    return null;
-  }
+  return started !== undefined && started === startTime(pid) ? pid : null;
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
@@ -86,7 +97,7 @@ export function addProcessCommands(program: Command, apiKey: () => string | unde
       });
       mkdirSync(dataDir, { recursive: true });
       const pidFile = join(dataDir, SERVER_PID_FILE);
-      writeFileSync(pidFile, `${process.pid}\n`);
+      writeFileSync(pidFile, pidFileLine());
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
           log.info({ signal }, `${signal}: shutting down${options.stopBalancerOnExit ? ', nginx too' : '; nginx keeps serving'}`);
