@@ -98,7 +98,8 @@ export class NginxDriver {
           // end them once it serves. If it could not bind (they held a port without reuseport), end them
           // now, so the next restart can.
           await this.spawnMaster();
-          await this.supervisor.endLeftovers();
+          // Stopping (or detaching) meanwhile: the old workers are the last thing still serving; leave them.
+          if (!this.supervisor.stopping) await this.supervisor.endLeftovers();
         }).catch((error: unknown) => this.log.error({ err: error }, `nginx restart failed: ${(error as Error).message}`)),
     });
     const supervisor = this.supervisor;
@@ -153,8 +154,11 @@ export class NginxDriver {
     await this.supervisor.prepare();
     await this.enqueue(async () => {
       if (await this.adoptRunning()) return;
-      await this.supervisor.endLeftovers();
+      // What an earlier run left (workers of a dead master, a master that does not answer) may still be
+      // serving: start beside it (reuseport), then end it; if it held a port without reuseport, the new
+      // master could not bind and its restart comes after the leftovers are gone.
       await this.spawnMaster();
+      await this.supervisor.endLeftovers();
     });
   }
 
