@@ -1,5 +1,4 @@
 // The controller: one round per endpoint per interval (and at once on a change), in one direction — snapshot → decide → plan → place → write desired state and the decision.
-import { silentLogger, type Logger } from '../log/logger.js';
 import { parseEndpointConfigCached } from '../config/index.js';
 import type { EndpointConfig } from '../config/model.js';
 import type { EventBus } from '../events/bus.js';
@@ -7,6 +6,7 @@ import type { InstanceChangeRecord } from '../events/types.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
 import { Lanes } from '../lanes/lanes.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import type { RoundMode } from '../model/decision.js';
 import { InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
 import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';

@@ -1,10 +1,10 @@
 // The local docker agent: the Agent contract on dockerode — launch, remove, list its labelled containers, watch engine events.
-import { silentLogger, type Logger } from '../log/logger.js';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Agent, AgentContainer, ContainerExit, ContainerSpec, LaunchedContainer } from '../agents/types.js';
 import { LaunchError } from '../agents/types.js';
 import { isReactorError } from '../errors/codes.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { probeDocker } from '../managers/probe.js';
 import { buildCreateOptions, Labels, publishedAddress, userErrorMessage } from './spec.js';
 

@@ -1,5 +1,4 @@
 // Makes this host's Docker engine match the instance records assigned to its manager: launch, adopt, report lost, remove, and clear away what nobody owns.
-import type { Logger } from '../log/logger.js';
 import type { Agent, AgentContainer, ContainerExit } from '../agents/types.js';
 import { LaunchError } from '../agents/types.js';
 import { parseEndpointConfigCached } from '../config/index.js';
@@ -9,6 +8,7 @@ import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
 import { Lanes } from '../lanes/lanes.js';
+import type { Logger } from '../log/logger.js';
 import { InstanceEventKinds } from '../model/events.js';
 import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
 import type { Time, Timer } from '../time/timers.js';

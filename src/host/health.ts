@@ -1,7 +1,7 @@
 // Readiness and health on this host: a STARTING instance becomes RUNNING once it answers, and a RUNNING one that fails error_marks checks in a row becomes ERROR.
-import type { Logger } from '../log/logger.js';
 import type { EndpointConfig } from '../config/model.js';
 import type { InstanceService } from '../instances/service.js';
+import type { Logger } from '../log/logger.js';
 import { InstanceEventKinds } from '../model/events.js';
 import type { InstanceRecord, Store } from '../store/types.js';
 import type { Time } from '../time/timers.js';

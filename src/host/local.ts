@@ -1,5 +1,4 @@
 // Assembles this machine's host role: its manager record, the docker agent, the engine sync with readiness, health and heartbeat, and its balancer and traffic metrics.
-import type { Logger } from '../log/logger.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { DockerAgent } from '../docker/agent.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
+import type { Logger } from '../log/logger.js';
 import { probeHost } from '../managers/probe.js';
 import type { ManagerService } from '../managers/service.js';
 import type { Store } from '../store/types.js';

@@ -1,7 +1,7 @@
 // Every interval: turns the balancer's totals and the custom metrics into one sample per endpoint, stores it, publishes it, prunes old ones.
-import type { Logger } from '../log/logger.js';
 import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../log/logger.js';
 import { aggregateMetrics, type InstanceReport } from '../scaling/aggregate.js';
 import { newId } from '../store/ids.js';
 import type { CustomMetricsRecord, InstanceRecord, MetricSampleRecord, Store } from '../store/types.js';

@@ -1,8 +1,8 @@
 // Keeps nginx in step with the store: on instance and endpoint events and on a timer, builds the balanced endpoints and applies them.
-import { silentLogger, type Logger } from '../log/logger.js';
 import { parseEndpointUrl } from '../config/endpoint.js';
 import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { RECONFIGURING_KINDS } from '../model/events.js';
 import type { EventRecord, Store } from '../store/types.js';
 import type { BalancedEndpoint } from './render.js';

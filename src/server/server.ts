@@ -1,5 +1,4 @@
 // The control plane process: Apollo Server over HTTP and graphql-ws over WebSocket on one port and path.
-import { createLogger, type Logger } from '../log/logger.js';
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,10 +14,11 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { badInput, ErrorCodes } from '../errors/codes.js';
 import { explorerRouter } from '../explorer/serve.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { openStore } from '../store/open.js';
 import { requestTimingPlugin } from '../telemetry/apollo-plugin.js';
-import { Telemetry } from '../telemetry/prometheus.js';
 import type { Store } from '../store/types.js';
+import { Telemetry } from '../telemetry/prometheus.js';
 import { isLoopback, keyFromConnectionParams, keyMatches } from './auth.js';
 import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';

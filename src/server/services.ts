@@ -1,6 +1,4 @@
 // Wires the roles of one Reactor process together: the api's services, and with the local agent the host and the controller.
-import type { Logger } from '../log/logger.js';
-import { Telemetry } from '../telemetry/prometheus.js';
 import { hostname } from 'node:os';
 import { Controller } from '../control/controller.js';
 import { EndpointService } from '../endpoints/service.js';
@@ -8,10 +6,12 @@ import { EventBus } from '../events/bus.js';
 import { EventRecorder } from '../events/recorder.js';
 import { LocalHost } from '../host/local.js';
 import { InstanceService } from '../instances/service.js';
+import type { Logger } from '../log/logger.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
 import { HostTraffic } from '../host/traffic.js';
 import type { Store } from '../store/types.js';
+import { Telemetry } from '../telemetry/prometheus.js';
 import type { Services } from './context.js';
 import { packageVersion } from './paths.js';
 import type { ServerOptions } from './server.js';
