@@ -81,6 +81,7 @@ export function addProcessCommands(program: Command, apiKey: () => string | unde
         throw new CliError(`another reactor server (pid ${other}) runs on data directory ${dataDir}; stop it first: reactor shutdown --data-dir ${dataDir}`);
       }
       const log = createLogger({ level: options.logLevel });
+      const lifecycle = log.child({ component: 'server' });
       const { startServer } = await import('../server/server.js');
       const server = await startServer({
         listen: options.listen,
@@ -100,14 +101,14 @@ export function addProcessCommands(program: Command, apiKey: () => string | unde
       writeFileSync(pidFile, pidFileLine());
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
-          log.info({ signal }, `${signal}: shutting down${options.stopBalancerOnExit ? ', nginx too' : '; nginx keeps serving'}`);
+          lifecycle.info({ signal }, `${signal}: shutting down${options.stopBalancerOnExit ? ', nginx too' : '; nginx keeps serving'}`);
           // Our own timers are unref'd and nginx is not our child any more: without this, the process
           // could end half-way through the shutdown, as soon as the API stops listening.
           const keepAlive = setInterval(() => {}, 1000);
           server
             .close()
             .then(done, (error: unknown) => {
-              log.error({ err: error }, `shutdown failed: ${(error as Error).message}`);
+              lifecycle.error({ err: error }, `shutdown failed: ${(error as Error).message}`);
               process.exitCode = 1;
               done();
             })

@@ -50,6 +50,7 @@ describe('log lines of a running server', () => {
       assert.ok(named, `no endpoint field: ${JSON.stringify(line)}`);
     }
     for (const line of t.logs) {
+      assert.equal(typeof line.component, 'string', JSON.stringify(line));
       assert.equal(typeof line.time, 'string');
       assert.match(String(line.level), /^(trace|debug|info|warn|error|fatal)$/);
       assert.equal(typeof line.msg, 'string');
@@ -81,6 +82,7 @@ describe('reactor server logs', () => {
     const lines = server.stderr().trim().split('\n');
     for (const text of lines) {
       const line = JSON.parse(text) as Record<string, unknown>;
+      assert.equal(typeof line.component, 'string', text);
       assert.equal(typeof line.time, 'string');
       assert.ok(!Number.isNaN(Date.parse(String(line.time))), 'ISO time');
       assert.equal(typeof line.msg, 'string');
