@@ -10,6 +10,7 @@ import { removeContainersWithLabel } from '../test/support/containers.js';
 import { waitFor } from '../test/support/wait.js';
 import { BENCH_LABEL, startBenchContainer } from './containers.js';
 import { get, POLL } from './http.js';
+import { silentLogger } from '../src/log/logger.js';
 import { startServer } from '../src/server/server.js';
 import { ensureTestImage } from '../test/support/images.js';
 
@@ -103,7 +104,7 @@ const bench: Benchmark = async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'reactor-bench-'));
   const [a, b] = await Promise.all([startBenchContainer('balancer'), startBenchContainer('balancer')]);
   const port = await freePort();
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: 1, log: () => {} });
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: 1, log: silentLogger });
   try {
     const { endpoints } = server.services;
     await endpoints.manage('bench', config(port, a.address));

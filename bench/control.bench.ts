@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '../src/log/logger.js';
 import { startServer } from '../src/server/server.js';
 import { freePort } from '../src/util/ports.js';
 import { removeContainersWithLabel } from '../test/support/containers.js';
@@ -67,7 +68,7 @@ async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number;
   const dataDir = mkdtempSync(join(tmpdir(), 'reactor-bench-control-'));
   const port = await freePort();
   const otherPort = await freePort();
-  const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: INTERVAL_SECONDS, log: () => {} });
+  const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: INTERVAL_SECONDS, log: silentLogger });
   try {
     const { endpoints, store } = server.services;
     await endpoints.manage(

@@ -6,6 +6,7 @@ import { StoreFeed } from '../src/events/feed.js';
 import { EventRecorder } from '../src/events/recorder.js';
 import { EngineSync } from '../src/host/engine-sync.js';
 import { InstanceService } from '../src/instances/service.js';
+import { silentLogger } from '../src/log/logger.js';
 import { MetricsSampler } from '../src/metrics/sampler.js';
 import { listWindow } from '../src/store/list-window.js';
 import type {
@@ -30,19 +31,32 @@ import { realTimers, type Timers } from '../src/time/timers.js';
  */
 class MemoryLog<T extends { id: string; endpoint: string; at: Date; seq?: number }> {
   readonly items: T[] = [];
+  private next = 1;
+  private removed = false;
 
   append(list: readonly T[]): void {
     for (const item of list) {
-      item.seq = this.items.length + 1;
+      item.seq = this.next++;
       this.items.push(item);
     }
   }
 
-  /** The stores' `listWindow`. Nothing is ever pruned, so the item with sequence number n is `items[n - 1]`. */
+  delete(id: string): boolean {
+    const at = this.items.findIndex((i) => i.id === id);
+    if (at < 0) return false;
+    this.items.splice(at, 1);
+    this.removed = true;
+    return true;
+  }
+
+  /** The stores' `listWindow`. Nothing is pruned, so until an event is deleted the item with sequence number n is `items[n - 1]`. */
   list(endpoint: string | undefined, options: ListOptions = {}): T[] {
     const window = listWindow(options);
     let list: T[] = this.items;
-    if (window.afterSeq !== undefined) list = list.slice(Math.max(0, window.afterSeq));
+    if (window.afterSeq !== undefined) {
+      const after = window.afterSeq;
+      list = this.removed ? list.filter((i) => (i.seq ?? 0) > after) : list.slice(Math.max(0, after));
+    }
     if (endpoint !== undefined) list = list.filter((i) => i.endpoint === endpoint);
     if (window.afterId !== undefined) list = list.filter((i) => i.id > window.afterId!);
     if (window.since !== undefined) list = list.filter((i) => i.at >= window.since!);
@@ -148,6 +162,7 @@ export function memoryStore(): Store {
       list: async (endpoint, o) => events.list(endpoint, o),
       prune: async () => 0,
       deleteByEndpoint: async () => 0,
+      delete: async (id) => events.delete(id),
     },
     samples: {
       append: async (s) => appendSamples([s]),
@@ -269,7 +284,7 @@ export async function simulatedRound(options: SimulationOptions = {}): Promise<S
     }
   }
   // Started after the seeding, as a server's feed starts after what is stored (history is the subscriptions' replay).
-  const feed = options.storeFeed ? new StoreFeed({ store, bus, time: { now: clock, timers: pollByHand }, log: () => {} }) : undefined;
+  const feed = options.storeFeed ? new StoreFeed({ store, bus, time: { now: clock, timers: pollByHand }, log: silentLogger }) : undefined;
   await feed?.start();
   let fed = 0;
   if (feed) for (const topic of ['endpointEvents', 'metricSamples', 'scalingDecisions'] as const) bus.watch(topic, () => void fed++);
@@ -280,7 +295,7 @@ export async function simulatedRound(options: SimulationOptions = {}): Promise<S
   const hosts = agents.map(
     (agent) =>
       new EngineSync({
-        store, bus, events, instances, agent, apiUrl: () => '', time, probe: async () => true, readinessPollMs: 1, intervalSeconds: 0, log: () => {},
+        store, bus, events, instances, agent, apiUrl: () => '', time, probe: async () => true, readinessPollMs: 1, intervalSeconds: 0, log: silentLogger,
       }),
   );
   await Promise.all(hosts.map((host) => host.start()));

@@ -13,6 +13,7 @@ import { MetricsSampler } from '../src/metrics/sampler.js';
 import { openStore } from '../src/store/open.js';
 import { ManualTime } from '../src/time/timers.js';
 import type { Benchmark, BenchResult } from './types.js';
+import { silentLogger } from '../src/log/logger.js';
 
 const ENDPOINTS = 1000;
 const MINUTES = 10;
@@ -64,8 +65,8 @@ async function grow(options: { keepEvery: number; retentionSeconds?: number }): 
     store, bus, events, instances, intervalSeconds: 0, traffic: () => sampler, time, decisionKeepEvery: options.keepEvery,
     retentionSeconds: retention ?? 365 * 86400,
   });
-  const host = new EngineSync({ store, bus, events, instances, agent, apiUrl: () => '', time, probe: async () => true, readinessPollMs: 1, intervalSeconds: 0, log: () => {} });
-  const pruner = new EventPruner(store, retention ?? 365 * 86400, () => {}, clock);
+  const host = new EngineSync({ store, bus, events, instances, agent, apiUrl: () => '', time, probe: async () => true, readinessPollMs: 1, intervalSeconds: 0, log: silentLogger });
+  const pruner = new EventPruner(store, retention ?? 365 * 86400, silentLogger, clock);
   await host.start();
   await controller.start();
   await controller.idle();

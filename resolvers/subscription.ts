@@ -17,6 +17,44 @@ function logPage<T extends { id: string }>(items: T[], limit: number): HistoryPa
   return { items, next: items.length < limit ? null : items[items.length - 1].id };
 }
 
+/**
+ * The stream, counted as open until it ends (completed, failed or the client
+ * gone). Not an async generator: `return()` must reach the source at once,
+ * even while a `next()` waits for a live item that may never come.
+ */
+function counted<T>(source: AsyncIterator<T> & AsyncIterable<T>, count: (delta: 1 | -1) => void): AsyncIterableIterator<T> {
+  let open = true;
+  count(1);
+  const close = () => {
+    if (open) count(-1);
+    open = false;
+  };
+  const settle = async (step: Promise<IteratorResult<T>>) => {
+    try {
+      const result = await step;
+      if (result.done) close();
+      return result;
+    } catch (error) {
+      close();
+      throw error;
+    }
+  };
+  return {
+    next: () => settle(source.next()),
+    return: (value?: unknown) => {
+      close();
+      return source.return ? source.return(value) : Promise.resolve({ done: true as const, value: undefined as T });
+    },
+    throw: (error?: unknown) => {
+      close();
+      return source.throw ? source.throw(error) : Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** Subscribes at once (so nothing published from now on is missed), then replays after `afterId` as the client reads. */
 function stream<K extends keyof Topics>(topic: K, history: History<K>) {
   return {
@@ -27,7 +65,10 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>) {
     ) => {
       const endpoint = args.endpoint ?? undefined;
       const live = () => services.bus.subscribe(topic, { endpoint });
-      return replayThenLive({ live, page: (afterId, limit) => history(services, endpoint, afterId, limit) }, args.afterId ?? undefined, live());
+      return counted(
+        replayThenLive({ live, page: (afterId, limit) => history(services, endpoint, afterId, limit) }, args.afterId ?? undefined, live()),
+        (delta) => services.telemetry.subscription(topic, delta),
+      );
     },
     resolve: (item: Topics[K]) => item,
   };

@@ -6,6 +6,7 @@ import type {
   ScalingDecisionResolvers,
 } from '../generated/graphql.js';
 import { findDecision } from '../src/server/decision-lookup.js';
+import { endpointWarnings, instanceCounts } from '../src/endpoints/status.js';
 import { decisionView, type DecisionView } from '../src/server/decision-view.js';
 import { explainDecision } from '../src/server/explain.js';
 import { pageLimit } from '../src/server/limits.js';
@@ -14,6 +15,8 @@ import type { DecisionRecord } from '../src/store/types.js';
 export const Endpoint: EndpointResolvers = {
   config: (endpoint, _args, { services }) => services.endpoints.config(endpoint),
   instances: (endpoint, _args, { services }) => services.store.instances.list({ endpoint: endpoint.name }),
+  counts: async (endpoint, _args, { services }) => instanceCounts(await services.store.instances.list({ endpoint: endpoint.name })),
+  warnings: (endpoint, _args, { services }) => endpointWarnings(services.store, endpoint),
   metrics: (endpoint, _args, { services }) => services.store.samples.latest(endpoint.name),
   metricHistory: (endpoint, { since, limit }, { services, limits }) =>
     services.store.samples.list(endpoint.name, { since: since ?? undefined, limit: pageLimit(limit, limits) }),

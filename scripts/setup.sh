@@ -2,7 +2,7 @@
 # Provisions a Debian machine for Reactor (Docker engine, nginx, npm packages, build), idempotently.
 #   bash scripts/setup.sh           install what is missing, start dockerd, build
 #   bash scripts/setup.sh --start   the same, then run `reactor server` in the foreground
-#   bash scripts/setup.sh --test    also the test tools: busybox-static, chromium, FerretDB
+#   bash scripts/setup.sh --test    also the test tools: busybox-static, chromium, promtool (prometheus), FerretDB
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,13 @@ say() { echo "setup: $*" >&2; }
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
+# --- Node ------------------------------------------------------------------
+# package.json "engines" asks for Node >= 20.19 (Debian 12's own nodejs is 18).
+if ! command -v node >/dev/null || ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+  say "Reactor needs Node.js >= 20.19 and npm; found $(node --version 2>/dev/null || echo 'no node'). Install Node 20 LTS or newer (https://nodejs.org/en/download, or NodeSource's Debian packages), then run this again."
+  exit 1
+fi
+
 # --- Debian packages -------------------------------------------------------
 packages=()
 command -v dockerd >/dev/null || packages+=(docker.io)
@@ -30,6 +37,8 @@ if [ "$with_test" = 1 ]; then
   [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || packages+=(busybox-static)
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || packages+=(golang-go)
+  # promtool, which checks /metrics in the tests.
+  command -v promtool >/dev/null || packages+=(prometheus)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
   say "installing ${packages[*]}"
@@ -59,8 +68,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 say "building"
 npm run --silent build
-# `reactor` on PATH (a symlink to this checkout's bin/reactor.js).
-command -v reactor >/dev/null || $sudo npm link --no-audit --no-fund >/dev/null
+# `reactor` on PATH runs this checkout (a link to another clone is replaced, and said).
+bash scripts/link-cli.sh
 
 # --- test tools ------------------------------------------------------------
 # `go install …ferretdb@v1.24.2` builds a binary that panics at start ("Invalid

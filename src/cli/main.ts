@@ -2,8 +2,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, GraphQLClient } from './client.js';
 import { isoSeconds, table } from './format.js';
+import { addEndpointCommands } from './endpoint-commands.js';
 import { parseWhole } from './parse.js';
-import { readStdin } from './read-input.js';
+import { addProcessCommands } from './process-commands.js';
 import { addServerCommand, resolveApiKey } from './server-command.js';
 import { registerReplayCommands } from './replay.js';
 
@@ -14,9 +15,6 @@ interface GlobalOptions {
   apiKey?: string;
   json?: boolean;
 }
-
-const ENDPOINT_FIELDS = `name state version configText createdAt updatedAt
-  instances { id status address manager { id name } }`;
 
 export function buildProgram(write: (text: string) => void = (text) => process.stdout.write(text)): Command {
   const program = new Command('reactor');
@@ -38,6 +36,14 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
   const request = <T>(query: string, variables?: Record<string, unknown>) => client().request<T>(query, variables);
 
   addServerCommand(program);
+  addProcessCommands(program, write);
+  addEndpointCommands(program, {
+    request,
+    out,
+    warn: (text) => process.stderr.write(`${text}\n`),
+    json: () => Boolean(globals().json),
+    formatMetrics,
+  });
 
   program
     .command('version')
@@ -45,125 +51,6 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
     .action(async () => {
       const data = await request<{ version: string }>('{ version }');
       out(globals().json ? data : data.version);
-    });
-
-  program
-    .command('list')
-    .description('list endpoints')
-    .action(async () => {
-      const data = await request<{ endpoints: { name: string; state: string; config: { endpoint: { url: string } }; instances: unknown[] }[] }>(
-        '{ endpoints { name state config { endpoint { url } } instances { id } } }',
-      );
-      if (globals().json) return out(data.endpoints);
-      out(
-        table(
-          ['NAME', 'STATE', 'INSTANCES', 'URL'],
-          data.endpoints.map((e) => [e.name, e.state, e.instances.length, e.config.endpoint.url]),
-        ),
-      );
-    });
-
-  program
-    .command('manage <name>')
-    .description('create or replace an endpoint from Reactor INI on standard input')
-    .action(async (name: string) => {
-      const config = await readStdin('the endpoint configuration');
-      const data = await request<{ manageEndpoint: { name: string; state: string; version: number } }>(
-        'mutation($name: String!, $config: String!) { manageEndpoint(name: $name, config: $config) { name state version } }',
-        { name, config },
-      );
-      out(globals().json ? data.manageEndpoint : `${data.manageEndpoint.name} ${data.manageEndpoint.state}`);
-    });
-
-  program
-    .command('unmanage <name>')
-    .description('remove an endpoint and its instances')
-    .action(async (name: string) => {
-      const data = await request<{ unmanageEndpoint: boolean }>(
-        'mutation($name: String!) { unmanageEndpoint(name: $name) }',
-        { name },
-      );
-      if (!data.unmanageEndpoint) throw new CliError(`endpoint "${name}" does not exist`, 'NOT_FOUND');
-      if (globals().json) out({ unmanaged: name });
-    });
-
-  program
-    .command('show <name>')
-    .description("print an endpoint's configuration (INI)")
-    .action(async (name: string) => {
-      const endpoint = await requireEndpoint(name, ENDPOINT_FIELDS);
-      out(globals().json ? endpoint : String(endpoint.configText).trimEnd());
-    });
-
-  program
-    .command('get <name> <section> <key>')
-    .description('print one configuration value, bare')
-    .action(async (name: string, section: string, key: string) => {
-      const endpoint = await requireEndpoint(name, 'configText');
-      const { getEndpointOption, parseEndpointConfig } = await import('../config/index.js');
-      const value = getEndpointOption(parseEndpointConfig(String(endpoint.configText)), section, key);
-      out(globals().json ? { name, section, key, value } : value);
-    });
-
-  program
-    .command('set <name> <section> <key> <value>')
-    .description("set one configuration value, e.g. set pyex scaling rules '0 < rate < 1'")
-    .action(async (name: string, section: string, key: string, value: string) => {
-      const data = await request<{ setEndpointOption: { name: string; version: number } }>(
-        `mutation($name: String!, $section: String!, $key: String!, $value: String!) {
-          setEndpointOption(name: $name, section: $section, key: $key, value: $value) { name version } }`,
-        { name, section, key, value },
-      );
-      if (globals().json) out(data.setEndpointOption);
-    });
-
-  for (const [command, state, description] of [
-    ['start', 'RUNNING', 'start an endpoint (RUNNING)'],
-    ['stop', 'STOPPED', 'stop an endpoint and remove its instances (STOPPED)'],
-    ['pause', 'PAUSED', 'pause scaling of an endpoint, keeping its instances (PAUSED)'],
-  ] as const) {
-    program
-      .command(`${command} <name>`)
-      .description(description)
-      .action(async (name: string) => {
-        const data = await request<{ setEndpointState: { name: string; state: string } }>(
-          'mutation($name: String!, $state: EndpointState!) { setEndpointState(name: $name, state: $state) { name state } }',
-          { name, state },
-        );
-        if (globals().json) out(data.setEndpointState);
-      });
-  }
-
-  program
-    .command('state <name>')
-    .description("print an endpoint's state")
-    .action(async (name: string) => {
-      const endpoint = await requireEndpoint(name, 'name state');
-      out(globals().json ? endpoint : String(endpoint.state));
-    });
-
-  program
-    .command('instances <name>')
-    .description("list an endpoint's instances: status, address, manager, and why (e.g. why one is pending)")
-    .action(async (name: string) => {
-      const endpoint = await requireEndpoint(
-        name,
-        'instances { id status address slots reason containerId createdAt manager { id name } }',
-      );
-      const instances = endpoint.instances as {
-        id: string;
-        status: string;
-        address: string | null;
-        reason: string | null;
-        manager: { id: string; name: string } | null;
-      }[];
-      if (globals().json) return out(instances);
-      out(
-        table(
-          ['ID', 'STATUS', 'ADDRESS', 'MANAGER', 'REASON'],
-          instances.map((i) => [i.id, i.status, i.address, i.manager?.name, i.reason]),
-        ),
-      );
     });
 
   program
@@ -194,28 +81,6 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
         { id, key, value },
       );
       if (globals().json) out(data.setManagerOption);
-    });
-
-  program
-    .command('log <name>')
-    .description("print an endpoint's event log, oldest first")
-    .option('--limit <n>', 'most recent events to print', parseWhole('--limit'), 100)
-    .action(async (name: string, options: { limit: number }) => {
-      const endpoint = await requireEndpoint(name, `events(limit: ${options.limit}) { id kind message at data }`).catch(
-        async (error: unknown) => {
-          // An unmanaged endpoint's log is still readable.
-          if (!(error instanceof CliError) || error.code !== 'NOT_FOUND') throw error;
-          const data = await request<{ events: unknown[] }>(
-            'query($name: String!, $limit: Int) { events(endpoint: $name, limit: $limit) { id kind message at data } }',
-            { name, limit: options.limit },
-          );
-          if (data.events.length === 0) throw error;
-          return { events: data.events };
-        },
-      );
-      const events = endpoint.events as { kind: string; message: string; at: string }[];
-      if (globals().json) return out(events);
-      out(events.map((e) => `${isoSeconds(e.at)}  ${e.kind.padEnd(18)}  ${e.message}`).join('\n'));
     });
 
   program
@@ -256,7 +121,7 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
       }
       const data = await request<{ evaluateScaling: Record<string, unknown> }>(
         `query($input: ScalingEvaluationInput!) { evaluateScaling(input: $input) {
-          idealMin idealMax targetMin targetMax target conflict rules { rule metric min max } } }`,
+          idealMin idealMax targetMin targetMax target conflict noData rules { rule metric min max noData } } }`,
         {
           input: {
             rules: [options.rules],
@@ -269,54 +134,18 @@ export function buildProgram(write: (text: string) => void = (text) => process.s
       );
       const result = data.evaluateScaling as {
         idealMin: number; idealMax: number | null; targetMin: number; targetMax: number; target: number; conflict: boolean;
-        rules: { rule: string; metric: string; min: number; max: number | null }[];
+        rules: { rule: string; metric: string; min: number; max: number | null; noData: boolean }[];
+        noData: string[];
       };
       if (globals().json) return out(result);
       const bound = (value: number | null) => (value === null ? '∞' : String(value));
-      const lines = result.rules.map((r) => `${r.rule.padEnd(24)} ${r.min}..${bound(r.max)}`);
+      const lines = result.rules.map((r) => `${r.rule.padEnd(24)} ${r.noData ? `no data for ${r.metric} (left out)` : `${r.min}..${bound(r.max)}`}`);
       lines.push(`ideal ${result.idealMin}..${bound(result.idealMax)}${result.conflict ? ' (conflict: current count kept)' : ''}`);
       lines.push(`clamped ${result.targetMin}..${result.targetMax} → target ${result.target}`);
       out(lines.join('\n'));
     });
 
-  program
-    .command('get-metrics <name>')
-    .description('print the latest metric sample as one JSON object, e.g. {"active": 3.6, "rate": 33, "bytes": 396.1, "response": 2}')
-    .action(async (name: string) => {
-      const endpoint = await requireEndpoint(name, 'metrics { at instances metrics }');
-      const sample = endpoint.metrics as { at: string; instances: number; metrics: Record<string, number> } | null;
-      if (globals().json) return out({ endpoint: name, ...(sample ?? { at: null, instances: 0, metrics: {} }) });
-      out(formatMetrics(sample?.metrics ?? {}));
-    });
-
-  program
-    .command('set-metrics <name>')
-    .description('set endpoint-wide custom metrics from JSON on standard input: {"name": [weight, value], …} ({} clears)')
-    .action(async (name: string) => {
-      const text = await readStdin('the custom metrics (JSON)');
-      let metrics: unknown;
-      try {
-        metrics = JSON.parse(text);
-      } catch (error) {
-        throw new CliError(`standard input is not valid JSON: ${(error as Error).message}`, 'BAD_USER_INPUT');
-      }
-      await request<{ setCustomMetrics: boolean }>(
-        'mutation($endpoint: String!, $metrics: JSON!) { setCustomMetrics(endpoint: $endpoint, metrics: $metrics) }',
-        { endpoint: name, metrics },
-      );
-      if (globals().json) out({ endpoint: name, metrics });
-    });
-
   registerReplayCommands(program, { request, out, json: () => Boolean(globals().json) });
-
-  async function requireEndpoint(name: string, fields: string): Promise<Record<string, unknown>> {
-    const data = await request<{ endpoint: Record<string, unknown> | null }>(
-      `query($name: String!) { endpoint(name: $name) { ${fields} } }`,
-      { name },
-    );
-    if (!data.endpoint) throw new CliError(`endpoint "${name}" does not exist`, 'NOT_FOUND');
-    return data.endpoint;
-  }
 
   return program;
 }

@@ -1,9 +1,11 @@
 // `reactor server`: the flags of one Reactor process (api, controller, host: listen, store, engine, key, guards, limits, retention) and its run until SIGTERM/SIGINT.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { createLogger, LOG_LEVELS, parseLogLevel } from '../log/logger.js';
 import { CliError } from './client.js';
+import { pidFileLine, SERVER_PID_FILE } from './process-commands.js';
 
 /**
  * Where the API key comes from, in order: `--api-key-file FILE` (or
@@ -70,7 +72,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, ...val
 export function addServerCommand(program: Command): void {
   const command = program
     .command('server')
-    .description('run a Reactor server: the API, the controller and this host (its Docker engine and nginx)')
+    .description(
+      'run a Reactor server: the API, the controller and this host (its Docker engine and nginx); on SIGTERM or Ctrl-C it stops, ' +
+        'but nginx goes on serving every endpoint (the next server on this data directory adopts it) unless --stop-balancer-on-exit',
+    )
     .addOption(new Option('--listen <host:port>', 'address the API listens on').default('127.0.0.1:8080'))
     .addOption(new Option('--data-dir <dir>', 'data directory').env('REACTOR_DATA_DIR').default(join(homedir(), '.reactor')))
     .option('--store <url>', 'sqlite:PATH or mongodb://… (default: sqlite in the data directory); several hosts share one mongodb://')
@@ -90,17 +95,28 @@ export function addServerCommand(program: Command): void {
     .option('--retain-decisions <duration>', 'how long scaling decisions are kept (default 24h)', duration('--retain-decisions'))
     .option('--retain-events <duration>', 'how long endpoint events are kept (default 7d)', duration('--retain-events'))
     .option('--decision-every <n>', 'store an unchanged holding decision once every N rounds (default 60)', whole('--decision-every'))
+    .option('--stop-balancer-on-exit', 'on SIGTERM or Ctrl-C stop nginx too (traffic to every endpoint stops)')
+    .addOption(
+      new Option('--log-level <level>', `least severe log level written (${LOG_LEVELS.join(', ')})`)
+        .env('REACTOR_LOG_LEVEL')
+        .default('info')
+        .argParser(cliArg(parseLogLevel)),
+    )
     .option('--debug', 'include stack traces in API errors');
   for (const [flag, , what] of LIMIT_FLAGS) command.option(flag, what, whole(flag.split(' ')[0]));
   command.action(async (options) => {
     // Production semantics (graphql-ws and graphql-js read NODE_ENV) unless the operator says otherwise.
     process.env.NODE_ENV ??= 'production';
     const apiKey = resolveApiKey(program, (line) => process.stderr.write(`${line}\n`));
+    const dataDir = resolve(options.dataDir as string);
+    // A second server on this data directory is refused by the data directory's lock (startServer), naming the holder.
+    const log = createLogger({ level: options.logLevel });
+    const lifecycle = log.child({ component: 'server' });
     const { startServer } = await import('../server/server.js');
     const limits = Object.fromEntries(LIMIT_FLAGS.map(([, field]) => [field, options[field]]).filter(([, value]) => value !== undefined));
     const server = await startServer({
       listen: options.listen,
-      dataDir: options.dataDir,
+      dataDir,
       store: options.store,
       apiKey,
       debug: options.debug,
@@ -118,18 +134,41 @@ export function addServerCommand(program: Command): void {
       retention: { samples: options.retainSamples, decisions: options.retainDecisions, events: options.retainEvents },
       decisionKeepEvery: options.decisionEvery,
       limits,
+      keepBalancerOnExit: !options.stopBalancerOnExit,
+      log,
     });
-    await new Promise<void>((resolve) => {
+    mkdirSync(dataDir, { recursive: true });
+    const pidFile = join(dataDir, SERVER_PID_FILE);
+    writeFileSync(pidFile, pidFileLine());
+    await new Promise<void>((done) => {
       const stop = (signal: string) => {
-        process.stderr.write(`reactor: ${signal}: shutting down\n`);
-        server.close().then(resolve, (error: unknown) => {
-          process.stderr.write(`reactor: shutdown failed: ${(error as Error).message}\n`);
-          process.exitCode = 1;
-          resolve();
-        });
+        lifecycle.info({ signal }, `${signal}: shutting down${options.stopBalancerOnExit ? ', nginx too' : '; nginx keeps serving'}`);
+        // Our own timers are unref'd and nginx is not our child any more: without this, the process
+        // could end half-way through the shutdown, as soon as the API stops listening.
+        const keepAlive = setInterval(() => {}, 1000);
+        server
+          .close()
+          .then(done, (error: unknown) => {
+            lifecycle.error({ err: error }, `shutdown failed: ${(error as Error).message}`);
+            process.exitCode = 1;
+            done();
+          })
+          .finally(() => clearInterval(keepAlive));
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+    rmSync(pidFile, { force: true });
   });
+}
+
+/** A commander argument parser from a function that throws a plain Error: the message becomes a CliError. */
+function cliArg<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+  };
 }

@@ -3,6 +3,7 @@ import { parseEndpointConfigCached } from '../config/index.js';
 import type { EndpointConfig } from '../config/model.js';
 import type { InstanceChangeRecord } from '../events/types.js';
 import { Lanes } from '../lanes/lanes.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import type { RoundMode } from '../model/decision.js';
 import { CLUSTER, ClusterEventKinds, InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
 import type { EndpointRecord, InstanceRecord } from '../store/types.js';
@@ -50,7 +51,7 @@ export class Controller {
   private readonly decisions: DecisionKeeper;
   private readonly backoff: LaunchBackoff;
   private readonly time: Time;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private samples = new Map<string, SampleView>();
   private connections: ReadonlyMap<string, number> = new Map();
   private timer: Timer | undefined;
@@ -68,7 +69,7 @@ export class Controller {
 
   constructor(private readonly options: ControllerOptions) {
     this.time = options.time ?? systemTime;
-    this.log = options.log ?? (() => {});
+    this.log = (options.log ?? silentLogger).child({ component: 'controller' });
     this.backoff = new LaunchBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.decisions = new DecisionKeeper(options);
     const interval = options.intervalSeconds > 0 ? options.intervalSeconds : 10;
@@ -141,7 +142,7 @@ export class Controller {
     const { store, events, intervalSeconds } = this.options;
     // Records an older controller wrote are this term's from now on; one it writes after this is fenced out.
     const claimed = await store.instances.claim(term);
-    this.log(`controller: elected for term ${term} (claimed ${claimed} instance records)`);
+    this.log.info({ term, claimed }, `elected for term ${term} (claimed ${claimed} instance records)`);
     await events
       .record(CLUSTER, ClusterEventKinds.CONTROLLER_ELECTED, `${this.options.name ?? 'reactor'} is the controller (term ${term})`, { holder: this.options.name ?? 'reactor', term })
       .catch(() => {});
@@ -149,7 +150,7 @@ export class Controller {
       // The first evaluation is one interval away, so its sample covers a whole interval.
       this.timer = this.time.timers.setInterval(() => {
         if (this.starting) {
-          this.log('controller: the previous round is still sampling or listing; skipping this interval');
+          this.log.warn('the previous round is still sampling or listing; skipping this interval');
           return;
         }
         void this.tick();
@@ -163,7 +164,7 @@ export class Controller {
     this.timer = undefined;
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
-    this.log(`controller: stepping down from term ${term}: ${why}`);
+    this.log.warn({ term }, `stepping down from term ${term}: ${why}`);
     void this.options.events
       .record(CLUSTER, ClusterEventKinds.CONTROLLER_STEPPED_DOWN, `${this.options.name ?? 'reactor'} stepped down from term ${term}: ${why}`, { holder: this.options.name ?? 'reactor', term, why })
       .catch(() => {});
@@ -214,7 +215,7 @@ export class Controller {
               this.connections = traffic.latestConnections;
             } catch (error) {
               // No sample this round: the engine holds each endpoint's count rather than reading "no data" as "no load".
-              this.log(`controller: sampling failed: ${(error as Error).message}`);
+              this.log.error({ err: error }, `sampling failed: ${(error as Error).message}`);
             }
           }
           this.samples = samples;
@@ -222,7 +223,7 @@ export class Controller {
           await this.sweep('evaluate', '', () => (this.starting = false));
           await this.decisions.prune(this.time.now());
         } catch (error) {
-          this.log(`controller: round failed: ${(error as Error).message}`);
+          this.log.error({ err: error }, `evaluation failed: ${(error as Error).message}`);
         } finally {
           this.starting = false;
         }
@@ -262,7 +263,7 @@ export class Controller {
           onQueued?.();
           await Promise.all(rounds);
         } catch (error) {
-          if (!this.stopped) this.log(`controller: sweep failed: ${(error as Error).message}`);
+          if (!this.stopped) this.log.error({ err: error }, `sweep failed: ${(error as Error).message}`);
         } finally {
           onQueued?.();
         }
@@ -317,7 +318,15 @@ export class Controller {
     }
     // Kept: every evaluation, and a trigger round that acted or was held back (what it wanted and why it could not).
     if ((request.mode === 'evaluate' || planActs(plan) || applied.actions.length > 0) && this.leading() === term) {
-      await this.decisions.keep(decision, applied.changed).catch((error: unknown) => this.log(`controller: ${endpoint}: keeping the decision failed: ${(error as Error).message}`));
+      const record = this.decisions.record(decision);
+      // Every line about this round carries its decision id.
+      const log = this.log.child({ endpoint, decision: record.id });
+      try {
+        const kept = await this.decisions.keep(record, applied.changed);
+        if (kept) log[applied.changed ? 'info' : 'debug']({ round: request.mode, current: decision.current, target: decision.target, after: decision.after }, decision.summary);
+      } catch (error) {
+        log.error({ err: error }, `keeping the decision failed: ${(error as Error).message}`);
+      }
     }
   }
 
@@ -356,7 +365,7 @@ export class Controller {
   /** An error in one endpoint's round is that endpoint's event, not the loop's end. */
   private async roundFailed(endpoint: string, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    this.log(`controller: ${endpoint}: ${message}`);
+    this.log.error({ endpoint, err: error }, `round failed: ${message}`);
     await this.options.events
       .record(endpoint, InstanceEventKinds.ROUND_FAILED, `round of ${endpoint} failed: ${message}; the next round tries again`, { error: message })
       .catch(() => {});
@@ -372,7 +381,7 @@ export class Controller {
     try {
       return parseEndpointConfigCached(record.configText);
     } catch (error) {
-      this.log(`controller: ${record.name}: stored configuration does not parse: ${(error as Error).message}`);
+      this.log.error({ endpoint: record.name }, `stored configuration does not parse: ${(error as Error).message}`);
       return null;
     }
   }

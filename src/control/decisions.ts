@@ -55,19 +55,19 @@ export class DecisionKeeper {
     this.batch = new BatchedAppend((records) => options.store.decisions.appendMany(records));
   }
 
+  /** The decision as a record with its id (time-ordered: take it right before `keep`, so ids follow the order kept). */
+  record(decision: RoundDecision): DecisionRecord {
+    return { id: newId(), endpoint: decision.endpoint, at: new Date(decision.at), record: decision as unknown as Record<string, unknown> };
+  }
+
   /**
    * Stores the decision, streams it, and records what operators should find
    * in the endpoint's log; null when it repeats the last one kept and is let go.
    */
-  async keep(decision: RoundDecision, acted: boolean): Promise<DecisionRecord | null> {
+  async keep(record: DecisionRecord, acted: boolean): Promise<DecisionRecord | null> {
     const { bus, events } = this.options;
+    const decision = record.record as unknown as RoundDecision;
     if (this.repeats(decision, acted)) return null;
-    const record: DecisionRecord = {
-      id: newId(),
-      endpoint: decision.endpoint,
-      at: new Date(decision.at),
-      record: decision as unknown as Record<string, unknown>,
-    };
     await this.batch.append(record);
     bus.publish('scalingDecisions', record);
     const endpoint = decision.endpoint;

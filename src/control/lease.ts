@@ -2,6 +2,7 @@
 import { CONTROLLER_LEASE } from '../model/states.js';
 import type { LeaseRecord, Store } from '../store/types.js';
 import type { Time, Timer } from '../time/timers.js';
+import type { Logger } from '../log/logger.js';
 
 export { CONTROLLER_LEASE };
 
@@ -29,7 +30,7 @@ export interface ControllerLeaseOptions {
   elected: (term: number) => Promise<void>;
   /** It is the controller no more (the lease was taken over, or renewing it failed for a whole lease). */
   deposed: (term: number, why: string) => void;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /**
@@ -86,7 +87,7 @@ export class ControllerLease {
   check(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.running ??= this.look()
-      .catch((error: unknown) => this.options.log(`controller lease: ${(error as Error).message}`))
+      .catch((error: unknown) => this.options.log.error({ err: error }, `controller lease: ${(error as Error).message}`))
       .finally(() => (this.running = undefined));
     return this.running;
   }

@@ -2,6 +2,7 @@
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
+import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
 import type { Time } from '../time/timers.js';
 import type { BackoffOptions } from './backoff.js';
@@ -46,5 +47,5 @@ export interface ControllerOptions {
   name?: string;
   /** The lease's length and renewal period; default from the interval (`leaseTiming`). */
   lease?: { leaseMs: number; renewMs: number };
-  log?: (line: string) => void;
+  log?: Logger;
 }

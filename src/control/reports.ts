@@ -4,6 +4,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import { InstanceEventKinds } from '../model/events.js';
 import type { Store } from '../store/types.js';
 import type { LaunchBackoff } from './backoff.js';
+import type { Logger } from '../log/logger.js';
 
 export interface HostReportsOptions {
   store: Store;
@@ -13,7 +14,7 @@ export interface HostReportsOptions {
   now: () => number;
   /** A trigger round of `endpoint`. */
   reconcile: (endpoint: string, cause: string) => void;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /**
@@ -63,16 +64,20 @@ export class HostReports {
       const waiting = new Set((await this.options.store.instances.list()).filter((i) => i.status === 'PENDING' && i.endpoint !== except).map((i) => i.endpoint));
       for (const endpoint of waiting) this.options.reconcile(endpoint, 'slots freed');
     });
-    void this.kick.catch((error: unknown) => this.options.log(`controller: ${(error as Error).message}`));
+    void this.kick.catch((error: unknown) => this.options.log.error({ err: error }, `re-running pending endpoints failed: ${(error as Error).message}`));
   }
 
   private async imageUnavailable(change: InstanceChangeRecord, delayMs: number): Promise<void> {
     const { failure: _failure, message, instanceId: _id, ...details } = change.data ?? {};
     await this.options.events
-      .record(change.endpoint, InstanceEventKinds.IMAGE_UNAVAILABLE, `${String(message)}; next attempt in ${Math.ceil(delayMs / 1000)} s`, {
-        ...details,
-        retryInMs: delayMs,
-      })
-      .catch((error: unknown) => this.options.log(`controller: ${change.endpoint}: ${(error as Error).message}`));
+      .record(
+        change.endpoint,
+        InstanceEventKinds.IMAGE_UNAVAILABLE,
+        `${String(message)}; next attempt in ${Math.ceil(delayMs / 1000)} s`,
+        { ...details, retryInMs: delayMs },
+        // The same failure whatever the back-off: one event with a count, not one per retry.
+        { sameAs: String(message) },
+      )
+      .catch((error: unknown) => this.options.log.error({ endpoint: change.endpoint, err: error }, (error as Error).message));
   }
 }

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import type { Agent, AgentContainer, ContainerExit, ContainerSpec, LaunchedContainer } from '../agents/types.js';
 import { LaunchError } from '../agents/types.js';
 import { isReactorError } from '../errors/codes.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { probeDocker } from '../managers/probe.js';
 import { buildCreateOptions, joinHostPort, Labels, publishedAddress, userErrorMessage } from './spec.js';
 
@@ -19,7 +20,7 @@ export interface DockerAgentOptions {
   pullTimeoutMs?: number;
   /** Seconds `docker stop` waits before killing, on removal. Default 5 (with Init, a stop takes ≈ 0.1 s). */
   stopSeconds?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** Engine actions that mean "this container no longer serves". */
@@ -49,7 +50,7 @@ export class DockerAgent implements Agent {
   private readonly engine: string | undefined;
   private readonly pullTimeoutMs: number;
   private readonly stopSeconds: number;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   private readonly listeners = new Set<(exit: ContainerExit) => void>();
   private events: Readable | undefined;
   private eventsTimer: NodeJS.Timeout | undefined;
@@ -64,7 +65,7 @@ export class DockerAgent implements Agent {
     this.engine = options.engine;
     this.pullTimeoutMs = options.pullTimeoutMs ?? 120_000;
     this.stopSeconds = options.stopSeconds ?? 5;
-    this.log = options.log ?? (() => {});
+    this.log = (options.log ?? silentLogger).child({ component: 'docker' });
   }
 
   async launch(spec: ContainerSpec): Promise<LaunchedContainer> {
@@ -118,7 +119,7 @@ export class DockerAgent implements Agent {
         throw new LaunchError('ENGINE', `inspecting image ${image} failed: ${engineMessage(error)}`, { image });
       }
     }
-    this.log(`docker: image ${image} is not here; pulling it`);
+    this.log.info({ image }, `image ${image} is not here; pulling it`);
     try {
       await this.pull(image);
     } catch (error) {
@@ -227,7 +228,7 @@ export class DockerAgent implements Agent {
         filters: { type: ['container'], label: [`${Labels.manager}=${this.managerId}`], event: EXIT_ACTIONS },
       })) as Readable;
     } catch (error) {
-      this.log(`docker: event stream failed: ${engineMessage(error)}`);
+      this.log.error(`event stream failed: ${engineMessage(error)}`);
       this.reopenEvents();
       return;
     }

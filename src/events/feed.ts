@@ -3,6 +3,7 @@ import type { DecisionRecord, EventRecord, MetricSampleRecord, Store } from '../
 import type { Time, Timer } from '../time/timers.js';
 import type { EventBus } from './bus.js';
 import { instanceChangeFromEvent } from './instance-change.js';
+import type { Logger } from '../log/logger.js';
 
 export interface StoreFeedOptions {
   store: Store;
@@ -16,7 +17,7 @@ export interface StoreFeedOptions {
    * stored its item yet (or died in between).
    */
   gapWaitMs?: number;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 interface Cursor<T> {
@@ -107,7 +108,7 @@ export class StoreFeed {
       try {
         for (const cursor of this.cursors) await this.advance(cursor);
       } catch (error) {
-        this.options.log(`feed: reading the store failed: ${(error as Error).message}; trying again`);
+        this.options.log.error({ component: 'feed', err: error }, `reading the store failed: ${(error as Error).message}; trying again`);
       } finally {
         this.polling = undefined;
       }
@@ -125,7 +126,7 @@ export class StoreFeed {
           const now = this.options.time.now().getTime();
           cursor.gapSince ??= now;
           if (now - cursor.gapSince < (this.options.gapWaitMs ?? 2000)) return;
-          this.options.log(`feed: ${cursor.name} ${cursor.seq + 1}..${seq - 1} never arrived; going on from ${seq}`);
+          this.options.log.warn({ component: 'feed' }, `${cursor.name} ${cursor.seq + 1}..${seq - 1} never arrived; going on from ${seq}`);
         }
         cursor.gapSince = null;
         cursor.seq = seq;

@@ -1,5 +1,6 @@
 // Prunes endpoint events past their retention, once a minute: the operators' log must not grow without bound.
 import type { Store } from '../store/types.js';
+import type { Logger } from '../log/logger.js';
 
 /** How often old events are pruned. */
 export const EVENT_PRUNE_EVERY_MS = 60_000;
@@ -16,7 +17,7 @@ export class EventPruner {
   constructor(
     private readonly store: Store,
     private readonly retentionSeconds: number,
-    private readonly log: (line: string) => void,
+    private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -25,7 +26,7 @@ export class EventPruner {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.prune()
-        .catch((error: unknown) => this.log(`events: pruning failed: ${(error as Error).message}`))
+        .catch((error: unknown) => this.log.error({ component: 'events', err: error }, `pruning failed: ${(error as Error).message}`))
         .finally(() => (this.running = undefined));
     }, EVENT_PRUNE_EVERY_MS);
     this.timer.unref();

@@ -8,6 +8,7 @@ import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
 import { Lanes } from '../lanes/lanes.js';
+import type { Logger } from '../log/logger.js';
 import { InstanceEventKinds } from '../model/events.js';
 import { CONTROLLER_LEASE } from '../model/states.js';
 import type { EndpointRecord, InstanceRecord, Store } from '../store/types.js';
@@ -39,7 +40,7 @@ export interface EngineSyncOptions {
   intervalSeconds: number;
   /** Syncs of different endpoints that may run at once (engine calls, health probes, memory). */
   concurrency?: number;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** This host's containers and every instance record, read once by a sweep and grouped by endpoint. */
@@ -90,7 +91,7 @@ export class EngineSync {
         queued.health ||= next.health;
         queued.snapshot ??= next.snapshot;
       },
-      failed: (endpoint, error) => options.log(`host: ${endpoint}: ${(error as Error).message}`),
+      failed: (endpoint, error) => options.log.error({ component: 'host', endpoint, err: error }, `sync failed: ${(error as Error).message}`),
       concurrency: options.concurrency ?? DEFAULT_SYNC_CONCURRENCY,
     });
     this.health = new Health({
@@ -185,7 +186,7 @@ export class EngineSync {
         // The listing still counts the used slots right if no container came or went since.
         await this.heartbeatSoon(this.containerChanges === changes ? listed : undefined);
       } catch (error) {
-        if (!this.stopped) this.options.log(`host: sweep failed: ${(error as Error).message}`);
+        if (!this.stopped) this.options.log.error({ component: 'host', err: error }, `sweep failed: ${(error as Error).message}`);
       }
     })();
     const tracked = run.finally(() => {
@@ -211,7 +212,7 @@ export class EngineSync {
       return this.heartbeatAgain;
     }
     const run = heartbeat(this.options.store, this.options.agent, this.options.time.now(), listed)
-      .catch((error: unknown) => this.options.log(`host: heartbeat failed: ${(error as Error).message}`))
+      .catch((error: unknown) => this.options.log.error({ component: 'host', err: error }, `heartbeat failed: ${(error as Error).message}`))
       .finally(() => {
         if (this.heartbeatRunning === run) this.heartbeatRunning = undefined;
       });
@@ -371,7 +372,7 @@ export class EngineSync {
     try {
       return parseEndpointConfigCached(record.configText);
     } catch (error) {
-      this.options.log(`host: ${record.name}: stored configuration does not parse: ${(error as Error).message}`);
+      this.options.log.error({ component: 'host', endpoint: record.name }, `stored configuration does not parse: ${(error as Error).message}`);
       return null;
     }
   }

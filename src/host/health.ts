@@ -1,6 +1,7 @@
 // Readiness and health on this host: a STARTING instance becomes RUNNING once it answers, and a RUNNING one that fails error_marks checks in a row becomes ERROR.
 import type { EndpointConfig } from '../config/model.js';
 import type { InstanceService } from '../instances/service.js';
+import type { Logger } from '../log/logger.js';
 import { InstanceEventKinds } from '../model/events.js';
 import type { InstanceRecord, Store } from '../store/types.js';
 import type { Time } from '../time/timers.js';
@@ -17,7 +18,7 @@ export interface HealthOptions {
   exclusive: (endpoint: string, work: () => Promise<void>) => Promise<void>;
   /** The endpoint's configuration now (null when it is gone or does not parse). */
   configOf: (endpoint: string) => Promise<EndpointConfig | null>;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /**
@@ -59,7 +60,9 @@ export class Health {
         await time.timers.sleep(pollMs, abort.signal);
       }
     })()
-      .catch((error: unknown) => this.options.log(`host: readiness of ${instance.id}: ${(error as Error).message}`))
+      .catch((error: unknown) =>
+        this.options.log.error({ component: 'host', endpoint: instance.endpoint, instance: instance.id }, `readiness of ${instance.id}: ${(error as Error).message}`),
+      )
       .finally(() => this.watchers.delete(instance.id));
     this.watchers.set(instance.id, { abort, done });
   }

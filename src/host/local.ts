@@ -8,6 +8,7 @@ import { dockerClient, parseDockerEngine } from '../docker/engine.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
+import type { Logger } from '../log/logger.js';
 import { probeHost } from '../managers/probe.js';
 import type { ManagerService } from '../managers/service.js';
 import type { Store } from '../store/types.js';
@@ -44,7 +45,7 @@ export interface LocalHostOptions {
   instanceToken?: (instanceId: string) => string;
   readinessPollMs?: number;
   time?: Time;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** The local manager keeps its id across restarts, so its containers and slots stay its own. */
@@ -78,7 +79,7 @@ export class LocalHost {
     const engine = options.agent ? undefined : parseDockerEngine(options.docker, { certPath: options.dockerCertPath });
     const docker = engine ? dockerClient(engine) : undefined;
     const problems = engine ? await probeHost(docker, engine.url) : [];
-    for (const problem of problems) options.log(`warning: ${problem}`);
+    for (const problem of problems) options.log.warn({ component: 'host' }, problem);
     const managerId = options.agent?.managerId ?? localManagerId(options.dataDir);
     await options.managers.register({
       id: managerId,
@@ -121,10 +122,10 @@ export class LocalHost {
     await this.traffic.start(this.managerId);
   }
 
-  /** Stops the engine sync, then the balancer; containers keep running (a restart adopts them). */
-  async stop(): Promise<void> {
+  /** Stops the engine sync, then the balancer; containers keep running (a restart adopts them), and nginx too with `keepNginx`. */
+  async stop(keepNginx = false): Promise<void> {
     await this.sync.stop();
     await this.agent.close();
-    await this.traffic.stop();
+    await this.traffic.stop(keepNginx);
   }
 }

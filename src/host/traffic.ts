@@ -2,12 +2,14 @@
 import { join } from 'node:path';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
+import type { Logger } from '../log/logger.js';
 import { findExecutable } from '../managers/probe.js';
 import { LogAccumulator } from '../metrics/accumulator.js';
 import { ConnectionSampler } from '../metrics/connections.js';
 import { startLogReceiver, type LogReceiver } from '../metrics/receiver.js';
 import { MetricsSampler } from '../metrics/sampler.js';
 import { NginxDriver } from '../nginx/driver.js';
+import { readBalancerState } from '../nginx/state-file.js';
 import { BalancerSync } from '../nginx/sync.js';
 import type { Store } from '../store/types.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
@@ -30,7 +32,7 @@ export interface HostTrafficOptions {
   clock?: () => Date;
   /** The nginx driver's clock and timers (its polls and restart back-off); default the system's. */
   time?: Time;
-  log: (line: string) => void;
+  log: Logger;
   /** false when the control loop drives the sampler (calls its tick before each evaluation); default true. */
   sampleTimer?: boolean;
 }
@@ -41,7 +43,8 @@ export interface LocalBalancer {
   sync: BalancerSync;
   accumulator: LogAccumulator;
   receiver: LogReceiver;
-  stop(): Promise<void>;
+  /** Stops the sync and the receiver; nginx ends too unless `keepNginx`, and then serves its last configuration for the next server to adopt. */
+  stop(keepNginx?: boolean): Promise<void>;
 }
 
 /**
@@ -51,11 +54,17 @@ export interface LocalBalancer {
  */
 async function startLocalBalancer(options: HostTrafficOptions, binary: string, pollMs: number): Promise<LocalBalancer> {
   const { log } = options;
+  const prefix = join(options.dataDir, 'nginx');
   const accumulator = new LogAccumulator();
-  const receiver = await startLogReceiver((line) => accumulator.add(line));
+  // The port a running nginx (left by an earlier server) sends its access log to: taking it again
+  // keeps its lines coming without a reload.
+  const previous = readBalancerState(prefix)?.syslogPort;
+  const receiver = await startLogReceiver((line) => accumulator.add(line), previous).catch(() =>
+    startLogReceiver((line) => accumulator.add(line)),
+  );
   const driver = new NginxDriver({
     binary,
-    prefix: join(options.dataDir, 'nginx'),
+    prefix,
     listenAddress: options.balancerAddress,
     syslogPort: receiver.port,
     time: options.time,
@@ -79,9 +88,10 @@ async function startLocalBalancer(options: HostTrafficOptions, binary: string, p
     sync,
     accumulator,
     receiver,
-    async stop() {
+    async stop(keepNginx = false) {
       await sync.stop();
-      await driver.stop();
+      if (keepNginx) await driver.detach();
+      else await driver.stop();
       await receiver.close();
     },
   };
@@ -116,12 +126,12 @@ export class HostTraffic {
     if (options.balancer) {
       const binary = findExecutable('nginx');
       if (!binary) {
-        options.log('warning: nginx: no nginx binary on PATH; endpoints are not balanced here (install nginx-light)');
+        options.log.warn({ component: 'nginx' }, 'no nginx binary on PATH; endpoints are not balanced here (install nginx-light)');
       } else {
         try {
           this.balancer = await startLocalBalancer(options, binary, Math.min(2000, (options.intervalSeconds ?? 10) * 1000));
         } catch (error) {
-          options.log(`error: nginx: the balancer did not start: ${(error as Error).message}`);
+          options.log.error({ component: 'nginx', err: error }, `the balancer did not start: ${(error as Error).message}`);
         }
       }
     }
@@ -148,17 +158,18 @@ export class HostTraffic {
         if (running) return;
         running = reporter
           .report()
-          .catch((error: unknown) => options.log(`traffic: writing this host's share failed: ${(error as Error).message}`))
+          .catch((error: unknown) => options.log.error({ component: 'nginx', err: error }, `writing this host's share failed: ${(error as Error).message}`))
           .finally(() => (running = undefined));
       }, (options.intervalSeconds ?? 10) * 1000);
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops sampling and the balancer; with `keepNginx`, nginx goes on serving (see LocalBalancer.stop). */
+  async stop(keepNginx = false): Promise<void> {
     this.reporting?.cancel();
     this.connections?.stop();
     await this.sampler?.stop();
-    await this.balancer?.stop();
+    await this.balancer?.stop(keepNginx);
     this.sampler = undefined;
     this.balancer = undefined;
     this.started = false;

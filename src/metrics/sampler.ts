@@ -1,6 +1,7 @@
 // Every interval: turns the balancer's totals and the custom metrics into one sample per endpoint, stores it, publishes it, prunes old ones.
 import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../log/logger.js';
 import { aggregateMetrics, type InstanceReport } from '../scaling/aggregate.js';
 import { newId } from '../store/ids.js';
 import type { CustomMetricsRecord, InstanceRecord, MetricSampleRecord, Store } from '../store/types.js';
@@ -28,7 +29,7 @@ export interface MetricsSamplerOptions {
   /** Read traffic from here instead of the accumulator and connections: the shares of every host (a cluster). */
   source?: TrafficSource;
   clock?: () => Date;
-  log?: (line: string) => void;
+  log?: Logger;
   /**
    * Sample on the sampler's own timer (default true). The control loop sets
    * false and calls `tick()` itself, so every evaluation decides with a
@@ -119,7 +120,7 @@ export class MetricsSampler {
     this.timer = setInterval(() => {
       if (this.running) return; // a slow store never stacks ticks
       this.running = this.tick()
-        .catch((error: unknown) => this.options.log?.(`metrics: sampling failed: ${(error as Error).message}`))
+        .catch((error: unknown) => this.options.log?.error({ component: 'metrics', err: error }, `sampling failed: ${(error as Error).message}`))
         .finally(() => (this.running = undefined));
     }, this.intervalSeconds * 1000);
     this.timer.unref();

@@ -5,13 +5,19 @@ import type { EndpointState } from './states.js';
 export interface RuleEvaluation {
   rule: string;
   metric: string;
-  /** Per-instance average used (0 when the metric is missing; null for `instances`). */
+  /** Per-instance average used (null for `instances`, and when the metric has no data). */
   average: number | null;
-  /** Endpoint total T = average × N (null for `instances`). */
+  /** Endpoint total T = average × N (null for `instances`, and when the metric has no data). */
   total: number | null;
   min: number;
   /** Null means unbounded. */
   max: number | null;
+  /**
+   * True when no instance and no endpoint-wide set reported the metric: the
+   * rule is left out of the combination (its range is shown as 0..∞), never
+   * read as 0. Absent on records stored before it existed.
+   */
+  noData?: boolean;
 }
 
 export type ActionKind = 'launch' | 'recommission' | 'decommission' | 'cancel' | 'delete';

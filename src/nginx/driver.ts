@@ -1,11 +1,13 @@
 // Runs Reactor's own nginx under the data directory: the one object the rest of Reactor uses, over the supervisor, the config transaction, the error log and the control client.
 import { resolve, join } from 'node:path';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { systemTime, type Time } from '../time/timers.js';
 import { freePort } from '../util/ports.js';
 import { ControlClient } from './control-client.js';
 import { ErrorLog, fatalLine, firstNginxError, seriousLine } from './error-log.js';
 import type { BalancedEndpoint } from './render.js';
 import type { DriverReport } from './report.js';
+import { readBalancerState, writeBalancerState } from './state-file.js';
 import { NginxSupervisor } from './supervisor.js';
 import { ConfigTransaction, type ApplyResult } from './transaction.js';
 
@@ -19,11 +21,13 @@ export interface NginxDriverOptions {
   /** UDP port on 127.0.0.1 where nginx sends access log lines. */
   syslogPort: number;
   report?: (report: DriverReport) => void | Promise<void>;
-  log?: (line: string) => void;
+  log?: Logger;
   /** How long a reload (or a start) may take to serve the new generation. Default 8 s (nginx retries a busy bind for ~2.5 s). */
   reloadTimeoutMs?: number;
-  /** Restart delays after nginx dies: doubles from `initial` up to `max`; reset after 10 s of uptime. */
+  /** Delays before the second and later restarts of a master that keeps dying young: doubles from `initial` up to `max` (the first restart is at once). */
   restartBackoffMs?: { initial: number; max: number };
+  /** How often an adopted master is checked for life; default 100 ms. */
+  adoptedPollMs?: number;
   /** Signal-to-exit grace on stop before SIGTERM, then SIGKILL. Default 5 s. */
   stopTimeoutMs?: number;
   /** The clock and timers of every wait, poll and restart back-off; default the system's. */
@@ -33,9 +37,24 @@ export interface NginxDriverOptions {
 /** Between two asks of the control server while a change waits to be served. */
 const POLL_MS = 20;
 
+/** What the driver has done since it started, for /metrics. */
+export interface DriverStats {
+  /** Reloads asked of the master (SIGHUP with a new configuration). */
+  reloads: number;
+  /** Masters started again after one died. */
+  restarts: number;
+}
+
 /**
- * Usage: `start()` once (an empty configuration: only the loopback control
- * server), then `apply(endpoints)` on every change, `stop()` on shutdown.
+ * Usage: `start()` once, then `apply(endpoints)` on every change, and on
+ * shutdown `detach()` (nginx goes on serving the last good configuration)
+ * or `stop()` (nginx ends too).
+ *
+ * `start()` adopts the master an earlier server left running on this prefix
+ * (its pid, control port, generation and model are in
+ * src/nginx/state-file.ts), so restarting Reactor neither stops nor reloads
+ * nginx; otherwise it ends what a crashed run left and starts a master with
+ * an empty configuration (only the loopback control server).
  *
  * Every change (a start, an apply, a restart) runs alone, in the order
  * asked. `apply` is the config transaction (src/nginx/transaction.ts); a
@@ -47,7 +66,8 @@ const POLL_MS = 20;
 export class NginxDriver {
   private readonly reloadTimeoutMs: number;
   private readonly time: Time;
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
+  readonly stats: DriverStats = { reloads: 0, restarts: 0 };
   private readonly errorLog: ErrorLog;
   private readonly control = new ControlClient();
   private readonly supervisor: NginxSupervisor;
@@ -59,7 +79,7 @@ export class NginxDriver {
     const prefix = resolve(options.prefix);
     this.reloadTimeoutMs = options.reloadTimeoutMs ?? 8000;
     this.time = options.time ?? systemTime;
-    this.log = options.log ?? (() => {});
+    this.log = (options.log ?? silentLogger).child({ component: 'nginx' });
     this.errorLog = new ErrorLog(join(prefix, 'logs', 'error.log'));
     this.supervisor = new NginxSupervisor({
       binary: options.binary,
@@ -67,14 +87,20 @@ export class NginxDriver {
       errorLog: this.errorLog,
       backoff: options.restartBackoffMs ?? { initial: 250, max: 30_000 },
       stopTimeoutMs: options.stopTimeoutMs ?? 5000,
+      adoptedPollMs: options.adoptedPollMs,
       time: this.time,
       log: this.log,
       failed: (report) => void this.emit({ endpoints: this.transaction.current.map((e) => e.name), ...report }),
       restart: () =>
         void this.enqueue(async () => {
-          await this.supervisor.endLeftovers();
+          this.stats.restarts += 1;
+          // The dead master's workers still serve (reuseport): start the new master beside them, then
+          // end them once it serves. If it could not bind (they held a port without reuseport), end them
+          // now, so the next restart can.
           await this.spawnMaster();
-        }).catch((error: unknown) => this.log(`nginx restart failed: ${(error as Error).message}`)),
+          // Stopping (or detaching) meanwhile: the old workers are the last thing still serving; leave them.
+          if (!this.supervisor.stopping) await this.supervisor.endLeftovers();
+        }).catch((error: unknown) => this.log.error({ err: error }, `nginx restart failed: ${(error as Error).message}`)),
     });
     const supervisor = this.supervisor;
     this.transaction = new ConfigTransaction({
@@ -89,6 +115,7 @@ export class NginxDriver {
         },
         load: (generation) => {
           const logOffset = this.errorLog.size();
+          this.stats.reloads += 1;
           supervisor.reload();
           return this.awaitGeneration(generation, logOffset);
         },
@@ -116,18 +143,32 @@ export class NginxDriver {
     return this.supervisor.running;
   }
 
+  /** Whether the running master was adopted from an earlier server. */
+  get adopted(): boolean {
+    return this.supervisor.isAdopted;
+  }
+
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     await this.supervisor.prepare();
-    await this.enqueue(() => this.spawnMaster());
+    await this.enqueue(async () => {
+      if (await this.adoptRunning()) return;
+      // What an earlier run left (workers of a dead master, a master that does not answer) may still be
+      // serving: start beside it (reuseport), then end it; if it held a port without reuseport, the new
+      // master could not bind and its restart comes after the leftovers are gone.
+      await this.spawnMaster();
+      await this.supervisor.endLeftovers();
+    });
   }
 
   /** Brings nginx in line with `endpoints`; serialized with every other change. */
   apply(endpoints: readonly BalancedEndpoint[]): Promise<ApplyResult> {
     return this.enqueue(async () => {
       if (this.supervisor.stopping) return { status: 'unchanged', generation: this.transaction.generation };
-      return this.transaction.apply([...endpoints]);
+      const result = await this.transaction.apply([...endpoints]);
+      if (result.status === 'applied' || result.partial) this.persist();
+      return result;
     });
   }
 
@@ -137,11 +178,69 @@ export class NginxDriver {
     return this.control.status();
   }
 
+  /** Ends nginx: traffic to every endpoint stops. */
   async stop(): Promise<void> {
     this.supervisor.halt();
     await this.queue.catch(() => undefined);
     await this.supervisor.stop();
     this.started = false;
+  }
+
+  /** Lets nginx go on serving the last good configuration without us; the next server on this prefix adopts it. */
+  async detach(): Promise<void> {
+    this.supervisor.halt();
+    await this.queue.catch(() => undefined);
+    const pid = this.supervisor.pid;
+    this.supervisor.detach();
+    this.started = false;
+    if (pid !== undefined) this.log.info({ nginxPid: pid }, `nginx (pid ${pid}) keeps serving generation ${this.transaction.generation} after this server stops`);
+  }
+
+  /**
+   * Adopts the master the state file names, if it still runs on this prefix
+   * and its control server answers: no restart and, if the endpoints are the
+   * same, no reload. Otherwise false (the caller ends it and starts anew).
+   */
+  private async adoptRunning(): Promise<boolean> {
+    const prefix = resolve(this.options.prefix);
+    const state = readBalancerState(prefix);
+    if (!state || !this.supervisor.isMasterOfPrefix(state.pid)) return false;
+    this.control.port = state.controlPort;
+    const generation = await this.control.generation();
+    if (generation === null) {
+      this.log.warn({ nginxPid: state.pid }, `nginx (pid ${state.pid}) runs but its control server does not answer; starting a new one`);
+      return false;
+    }
+    this.supervisor.adopt(state.pid);
+    const stale = generation !== state.generation || state.renderKey !== this.transaction.renderKey();
+    this.transaction.restore(state.model, generation, stale);
+    this.log.info(
+      { nginxPid: state.pid, generation, endpoints: state.model.length, reload: stale },
+      `nginx (pid ${state.pid}) adopted, serving generation ${generation}${stale ? '; it will be reloaded (its settings changed)' : ''}`,
+    );
+    this.supervisor.healthy();
+    this.persist();
+    // Orphaned workers of an earlier master (not the adopted one's own) would share its ports.
+    await this.supervisor.endLeftovers();
+    return true;
+  }
+
+  /** Records what the master serves, for the next server to adopt it. */
+  private persist(): void {
+    const pid = this.supervisor.pid;
+    if (pid === undefined || !this.supervisor.running) return;
+    try {
+      writeBalancerState(resolve(this.options.prefix), {
+        pid,
+        controlPort: this.control.port,
+        syslogPort: this.options.syslogPort,
+        generation: this.transaction.generation,
+        renderKey: this.transaction.renderKey(),
+        model: [...this.transaction.current],
+      });
+    } catch (error) {
+      this.log.warn({ err: error }, `nginx: could not write its state file: ${(error as Error).message}`);
+    }
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
@@ -160,10 +259,11 @@ export class NginxDriver {
     const outcome = await this.awaitGeneration(generation, logOffset);
     if (outcome === true) {
       this.transaction.started(generation);
-      this.log(`nginx started (pid ${pid}, prefix ${resolve(this.options.prefix)}, generation ${generation})`);
+      this.log.info({ nginxPid: pid, prefix: resolve(this.options.prefix), generation }, `nginx started (pid ${pid}, generation ${generation})`);
       this.supervisor.healthy();
+      this.persist();
     } else {
-      this.log(`nginx did not come up: ${outcome}`);
+      this.log.error({ nginxPid: pid }, `nginx did not come up: ${outcome}`);
     }
   }
 
@@ -186,11 +286,13 @@ export class NginxDriver {
   }
 
   private async emit(report: DriverReport): Promise<void> {
-    this.log(`nginx: ${report.kind}: ${report.message}`);
+    const level = report.kind === 'BALANCER_RESTARTED' ? 'warn' : 'error';
+    const about = report.endpoints.length === 1 ? { endpoint: report.endpoints[0] } : { endpoints: report.endpoints };
+    this.log[level]({ ...about, kind: report.kind }, report.message);
     try {
       await this.options.report?.(report);
     } catch (error) {
-      this.log(`nginx: could not record ${report.kind}: ${(error as Error).message}`);
+      this.log.error({ kind: report.kind }, `could not record ${report.kind}: ${(error as Error).message}`);
     }
   }
 }

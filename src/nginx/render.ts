@@ -150,6 +150,14 @@ class Lines {
   }
 }
 
+/**
+ * Every endpoint port's socket options (given once per port, with its
+ * default server). `reuseport` lets a master started after one was killed
+ * bind beside the dead one's workers, which go on serving until it is up:
+ * a killed master then costs no refused connection.
+ */
+const REUSEPORT = 'reuseport';
+
 /** nginx's temporary directories under our prefix (`<kind>_temp_path`): the driver creates them, the config points at them. */
 export const NGINX_TEMP_KINDS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'] as const;
 
@@ -251,7 +259,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
       out.push('', serverOwners);
       out.push('    server {', serverOwners);
       out.push(
-        `        listen ${listenOn(options.listenAddress, port)}${tls ? ' ssl' : ''}${host === '' ? ' default_server' : ''};`,
+        `        listen ${listenOn(options.listenAddress, port)}${tls ? ' ssl' : ''}${host === '' ? ` default_server ${REUSEPORT}` : ''};`,
         serverOwners,
       );
       out.push(`        server_name ${host === '' ? '""' : quote(first.names[0], host)};`, serverOwners);
@@ -275,7 +283,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
       // Requests for a host no endpoint serves get a 404, not some other endpoint's site.
       out.push('');
       out.push('    server {');
-      out.push(`        listen ${listenOn(options.listenAddress, port)}${portTls ? ' ssl' : ''} default_server;`);
+      out.push(`        listen ${listenOn(options.listenAddress, port)}${portTls ? ' ssl' : ''} default_server ${REUSEPORT};`);
       out.push('        server_name _;');
       if (portTls) out.push('        ssl_reject_handshake on;');
       out.push('        access_log off;');

@@ -2,6 +2,7 @@
 import { parseEndpointUrl } from '../config/endpoint.js';
 import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
 import type { EventBus } from '../events/bus.js';
+import { silentLogger, type Logger } from '../log/logger.js';
 import { RECONFIGURING_KINDS } from '../model/events.js';
 import type { EventRecord, Store } from '../store/types.js';
 import type { BalancedEndpoint } from './render.js';
@@ -30,7 +31,7 @@ export interface BalancerSyncOptions {
   driver: BalancerTarget;
   /** Safety-net poll (changes made by other processes reach no local bus). Default 2 s. */
   pollMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /**
@@ -44,12 +45,12 @@ export class BalancerSync {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions: AsyncIterableIterator<unknown>[] = [];
-  private readonly log: (line: string) => void;
+  private readonly log: Logger;
   /** Outcome of the latest apply (for tests and diagnostics). */
   lastResult: ApplyResult | undefined;
 
   constructor(private readonly options: BalancerSyncOptions) {
-    this.log = options.log ?? (() => {});
+    this.log = (options.log ?? silentLogger).child({ component: 'nginx' });
   }
 
   /**
@@ -91,7 +92,7 @@ export class BalancerSync {
         try {
           await this.syncOnce();
         } catch (error) {
-          this.log(`balancer sync failed: ${(error as Error).message}`);
+          this.log.error({ err: error }, `balancer sync failed: ${(error as Error).message}`);
         }
       } while (this.again && !this.stopped);
     })().finally(() => {
@@ -102,7 +103,7 @@ export class BalancerSync {
 
   private async syncOnce(): Promise<void> {
     const { views, problems } = await readEndpointViews(this.options.store);
-    for (const problem of problems) this.log(`balancer: ${problem}`);
+    for (const problem of problems) this.log.warn({ endpoint: problem.slice(0, problem.indexOf(':')) }, `balancer: ${problem}`);
     this.lastResult = await this.options.driver.apply(toBalanced(views));
   }
 

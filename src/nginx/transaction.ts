@@ -161,6 +161,24 @@ export class ConfigTransaction {
   }
 
   /**
+   * An adopted master serves `model` at `generation`. When it was rendered
+   * with other settings (`stale`: another access log port, listen address…),
+   * the next `apply` renders and reloads even if the endpoints are the same.
+   */
+  restore(model: BalancedEndpoint[], generation: number, stale: boolean): void {
+    this.good = model;
+    this.goodKey = stale ? 'stale' : modelKey(model);
+    this.servedGeneration = generation;
+    this.generationCounter = Math.max(this.generationCounter, generation);
+  }
+
+  /** What the rendered text depends on besides the endpoints, the control port and the generation. */
+  renderKey(): string {
+    const { prefix, listenAddress, syslogPort } = this.options;
+    return JSON.stringify({ prefix, listenAddress, syslogPort, user: this.renderOptions(0).user ?? null });
+  }
+
+  /**
    * Starting from the last good model (minus endpoints that are gone), adds
    * each new or changed endpoint in name order and keeps it if `nginx -t`
    * passes. One check per changed endpoint, only after a refusal.

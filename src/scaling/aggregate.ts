@@ -37,7 +37,7 @@ export interface MetricNote {
 export interface AggregatedMetrics {
   /** N: instances that reported (a report with no usable value still counts: the instance is there). */
   instances: number;
-  /** Metric name → per-instance average; metrics nobody reported are absent (they count as 0 in rules). */
+  /** Metric name → per-instance average; metrics nobody reported are absent (rules on them have no data and are left out). */
   metrics: Record<string, number>;
   notes: MetricNote[];
 }

@@ -175,20 +175,37 @@ export function clamp(ideal: CountRange, minInstances: number, maxInstances: num
 }
 
 /**
- * The count to head for: stay put when the current count is already inside
- * the range (no churn for a range like 3..8 at 5), else the middle of the
- * range, rounded down: 34..∞ clamped to 5..5 → 5; 2..7 from 10 → 4.
+ * The count to head for, from the clamped range and the ideal range's upper
+ * end:
+ *
+ * - the current count when it is already inside the clamped range (no churn
+ *   for a range like 3..8 at 5);
+ * - otherwise, when the ideal range has no upper bound (only rules like
+ *   `rate < 50`, which say "at least", never "at most"), the clamped lower
+ *   bound: the fewest instances that satisfy every rule. A load that needs
+ *   11 with max_instances 1000 gets 11..1000 → 11 (the original took the
+ *   middle here too, and started 505); an endpoint at 0 instances with no
+ *   traffic, `rate < 50`, min 1, max 5 gets 1..5 → 1 (not 3);
+ * - when both ends are finite, the middle of the clamped range, rounded
+ *   down, as in the original: 2..7 from 10 → 4; 34..∞ clamped to 5..5 → 5.
  */
-export function target(current: number, range: CountRange): number {
+export function target(current: number, range: CountRange, idealMax: number): number {
   if (current >= range.min && current <= range.max) return current;
+  if (idealMax === Infinity) return range.min;
   return Math.floor((range.min + range.max) / 2);
+}
+
+/** The current count fitted into [min, max]: what "hold" means when there is nothing to decide with. */
+export function holdWithin(current: number, minInstances: number, maxInstances: number): CountRange {
+  const count = current < minInstances ? minInstances : current > maxInstances ? maxInstances : current;
+  return { min: count, max: count };
 }
 
 export type { RuleEvaluation };
 
 export interface ScalingInputs {
   rules: readonly Rule[];
-  /** Metric name → per-instance average; missing metrics count as 0. */
+  /** Metric name → per-instance average; a metric that is absent (or not a finite number) has no data. */
   metrics: Readonly<Record<string, number>>;
   /** N: instances that reported (T = average × N). */
   reported: number;
@@ -207,12 +224,22 @@ export interface ScalingCalculation {
   /** The ideal range fitted into [minInstances, maxInstances]; [current, current] on a conflict. */
   clamped: CountRange;
   target: number;
+  /** Metrics named by rules that had no value (each once, in rule order): those rules were left out. */
+  noData: string[];
+  /** True when there were rules and none had data: the current count is held within [min, max]. */
+  held: boolean;
 }
 
 /**
  * The one calculation both the autoscaler (`decide`) and the what-if query
  * (`evaluateScaling`) run. Inputs are assumed valid (finite metrics, integer
  * counts, min <= max): the callers check them at their boundaries.
+ *
+ * A rule whose metric has no value (nobody reported it: a typo such as
+ * `rat`, a custom metric not set yet, `response` while nothing was served)
+ * is left out and listed in `noData`; it is never read as 0, which would
+ * shrink the endpoint on a guess. When every rule lacks data the current
+ * count is held within [min, max], as when there is no sample at all.
  *
  * On a conflict (the combined range is empty) the current count is kept —
  * the target range is [current, current] and not clamped, since neither side
@@ -221,26 +248,38 @@ export interface ScalingCalculation {
 export function calculateScaling(inputs: ScalingInputs): ScalingCalculation {
   const { rules, metrics, reported } = inputs;
   const evaluations: RuleEvaluation[] = new Array(rules.length);
-  const ranges: CountRange[] = new Array(rules.length);
+  const ranges: CountRange[] = [];
+  let noData: string[] | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i];
-    let average: number | null = null;
-    let total: number | null = null;
-    if (rule.metric !== 'instances') {
-      const value = metrics[rule.metric];
-      average = typeof value === 'number' && Number.isFinite(value) ? value : 0;
-      total = average * reported;
+    if (rule.metric === 'instances') {
+      const range = ruleRange(rule, 0);
+      ranges.push(range);
+      evaluations[i] = { rule: rule.text, metric: rule.metric, average: null, total: null, min: range.min, max: toJsonMax(range.max) };
+      continue;
     }
-    const range = ruleRange(rule, total ?? 0);
-    ranges[i] = range;
-    evaluations[i] = { rule: rule.text, metric: rule.metric, average, total, min: range.min, max: toJsonMax(range.max) };
+    const value = metrics[rule.metric];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      if (!(noData ??= []).includes(rule.metric)) noData.push(rule.metric);
+      evaluations[i] = { rule: rule.text, metric: rule.metric, average: null, total: null, min: 0, max: null, noData: true };
+      continue;
+    }
+    const total = value * reported;
+    const range = ruleRange(rule, total);
+    ranges.push(range);
+    evaluations[i] = { rule: rule.text, metric: rule.metric, average: value, total, min: range.min, max: toJsonMax(range.max) };
+  }
+  if (rules.length > 0 && ranges.length === 0) {
+    const hold = holdWithin(inputs.current, inputs.minInstances, inputs.maxInstances);
+    const ideal = { min: inputs.current, max: inputs.current };
+    return { rules: evaluations, ideal, conflict: false, clamped: hold, target: hold.min, noData: noData ?? [], held: true };
   }
   const ideal = combine(ranges);
   const conflict = ideal.min > ideal.max;
   const clamped = conflict
     ? { min: inputs.current, max: inputs.current }
     : clamp(ideal, inputs.minInstances, inputs.maxInstances);
-  return { rules: evaluations, ideal, conflict, clamped, target: target(inputs.current, clamped) };
+  return { rules: evaluations, ideal, conflict, clamped, target: target(inputs.current, clamped, ideal.max), noData: noData ?? [], held: false };
 }
 
 /** `evaluateScaling` input, as in `ScalingEvaluationInput` of schema/reactor.graphql. */
@@ -264,7 +303,9 @@ export interface ScalingEvaluation {
   targetMax: number;
   target: number;
   conflict: boolean;
-  rules: { rule: string; metric: string; min: number; max: number | null }[];
+  rules: { rule: string; metric: string; min: number; max: number | null; noData: boolean }[];
+  /** Metrics the rules name that `metrics` did not give: those rules were left out. */
+  noData: string[];
 }
 
 function checkCount(field: string, value: unknown): number {
@@ -298,6 +339,8 @@ export function parseRuleList(list: readonly string[], field = 'rules'): Rule[] 
  *
  * Seed: rules ["0 < rate < 1"], metrics {active: 3.6, rate: 33.01, …},
  * instances 1, min 1, max 5 → rule 34..∞, ideal 34..∞, clamped 5..5, target 5.
+ * Unbounded above: rules ["rate < 50"], metrics {rate: 0}, instances 0,
+ * min 1, max 5 → rule 0..∞, clamped 1..5, target 1 (the fewest that do).
  */
 export function evaluateScaling(input: ScalingEvaluationInput): ScalingEvaluation {
   if (input === null || typeof input !== 'object') throw badInput('input must be an object', { field: 'input' });
@@ -339,6 +382,7 @@ export function evaluateScaling(input: ScalingEvaluationInput): ScalingEvaluatio
     targetMax: result.clamped.max,
     target: result.target,
     conflict: result.conflict,
-    rules: result.rules.map(({ rule, metric, min, max }) => ({ rule, metric, min, max })),
+    rules: result.rules.map(({ rule, metric, min, max, noData }) => ({ rule, metric, min, max, noData: noData === true })),
+    noData: result.noData,
   };
 }

@@ -2,7 +2,7 @@
 import { isReactorError } from '../errors/codes.js';
 import type { ScalingDecisionRecord } from '../model/decision.js';
 import type { EndpointState } from '../model/states.js';
-import { calculateScaling, toJsonMax, type RuleEvaluation, type ScalingCalculation } from './calculator.js';
+import { calculateScaling, holdWithin, toJsonMax, type RuleEvaluation, type ScalingCalculation } from './calculator.js';
 import { planRound, countsAsCurrent, type InstanceView, type PlannedAction, type RoundPlan } from './plan.js';
 import { parseRulesCached, type Rule } from './rules.js';
 
@@ -61,8 +61,9 @@ function rulesText(rules: readonly RuleEvaluation[], reported: number, ideal: { 
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i];
     if (i > 0) out += ', ';
-    out +=
-      r.average === null
+    out += r.noData
+      ? `${r.metric} has no data (rule left out)`
+      : r.average === null
         ? `${r.rule} needs ${range(r.min, r.max)}`
         : `${r.metric} ${fmt(r.average)}/instance over ${reported} instance${reported === 1 ? '' : 's'} needs ${range(r.min, r.max)}`;
   }
@@ -111,7 +112,7 @@ export function decide(input: DecisionInput, now: Date): ScalingDecisionRecord {
     for (const name in raw) {
       const value = raw[name];
       if (typeof value === 'number' && Number.isFinite(value)) metrics[name] = value;
-      else notes.push(`metric "${name}" value ${String(value)} is not a finite number; ignored (counts as 0)`);
+      else notes.push(`metric "${name}" value ${String(value)} is not a finite number; ignored (no data)`);
     }
     const n = input.sample.instances;
     if (Number.isInteger(n) && n >= 0) reported = n;
@@ -144,20 +145,19 @@ export function decide(input: DecisionInput, now: Date): ScalingDecisionRecord {
   let calc: ScalingCalculation;
   if (invalid !== null) {
     const hold = { min: current, max: current };
-    calc = { rules: [], ideal: hold, conflict: false, clamped: hold, target: current };
+    calc = { rules: [], ideal: hold, conflict: false, clamped: hold, target: current, noData: [], held: false };
   } else if (reported === null) {
     // No data yet: hold the current count, but still honour [min, max].
-    const ideal = { min: current, max: current };
-    const clamped =
-      current < minInstances
-        ? { min: minInstances, max: minInstances }
-        : current > maxInstances
-          ? { min: maxInstances, max: maxInstances }
-          : ideal;
-    calc = { rules: [], ideal, conflict: false, clamped, target: clamped.min };
+    const clamped = holdWithin(current, minInstances, maxInstances);
+    calc = { rules: [], ideal: { min: current, max: current }, conflict: false, clamped, target: clamped.min, noData: [], held: true };
     notes.push('no metric sample yet: rules not evaluated, holding the current count within min/max');
   } else {
     calc = calculateScaling({ rules, metrics, reported, current, minInstances, maxInstances });
+    for (const metric of calc.noData) {
+      const named = calc.rules.filter((r) => r.noData && r.metric === metric).map((r) => `"${r.rule}"`);
+      notes.push(`no data for metric "${metric}" (no instance and no endpoint-wide set reported it): rule ${named.join(', ')} left out, not read as 0`);
+    }
+    if (calc.held) notes.push('no rule had data: holding the current count within min/max');
     if (calc.conflict) {
       notes.push(`rules conflict (combined range ${range(calc.ideal.min, toJsonMax(calc.ideal.max))} is empty): keeping ${current}`);
     }
@@ -196,7 +196,9 @@ export function decide(input: DecisionInput, now: Date): ScalingDecisionRecord {
     const head = reported === null ? `no metric sample yet → holding ${current}` : rulesText(calc.rules, reportedN, calc.ideal);
     const middle = calc.conflict
       ? ` → conflict, keeping ${current} → target ${calc.target}`
-      : ` → clamped to ${range(calc.clamped.min, calc.clamped.max)} → target ${calc.target}`;
+      : calc.held && reported !== null
+        ? ` → no rule has data, holding ${current} within ${minInstances}..${maxInstances} → target ${calc.target}`
+        : ` → clamped to ${range(calc.clamped.min, calc.clamped.max)} → target ${calc.target}`;
     summary = `${head}${middle}; ${actionsText(plan)}`;
   }
 

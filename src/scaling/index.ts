@@ -20,6 +20,7 @@ export {
   combine,
   clamp,
   target,
+  holdWithin,
   isEmpty,
   toJsonMax,
   calculateScaling,

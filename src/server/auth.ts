@@ -6,6 +6,7 @@ import { GraphQLError, type OperationDefinitionNode } from 'graphql';
 import { ErrorCodes, ReactorError } from '../errors/codes.js';
 import { InstanceTokens } from '../instances/tokens.js';
 import type { AuthThrottle } from './throttle.js';
+import type { Logger } from '../log/logger.js';
 
 /** Shortest API key accepted off loopback: 16 characters of a random key are out of reach of guessing at the throttled rate. */
 export const MIN_KEY_LENGTH = 16;
@@ -67,7 +68,7 @@ export interface AuthOptions {
   /** True while the instance exists: a removed instance's token stops working. */
   instanceExists: (id: string) => Promise<boolean>;
   throttle: AuthThrottle;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** Which listener a request came in on: the API, or the address containers reach (instance tokens only). */
@@ -136,7 +137,7 @@ export class Authenticator {
   private fail(client: string, message: string, logged: string): AuthResult {
     const { failures, blockedMs } = this.options.throttle.fail(client);
     const wait = blockedMs > 0 ? `; blocked for ${Math.ceil(blockedMs / 1000)} s` : '';
-    this.options.log(`auth: refused ${client}: ${logged} (failure ${failures}${wait})`);
+    this.options.log.warn({ client }, `auth: refused ${client}: ${logged} (failure ${failures}${wait})`);
     return { refusal: { status: 401, code: ErrorCodes.UNAUTHENTICATED, message } };
   }
 }

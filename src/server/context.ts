@@ -15,6 +15,7 @@ import type { ReplayService } from './replay-service.js';
 import type { Store } from '../store/types.js';
 import type { Principal } from './auth.js';
 import type { ApiLimits } from './limits.js';
+import type { Telemetry } from '../telemetry/prometheus.js';
 
 export interface Services {
   version: string;
@@ -32,6 +33,8 @@ export interface Services {
   feed?: StoreFeed;
   /** Custom metrics (setCustomMetrics, setInstanceMetrics). */
   metrics: CustomMetricsService;
+  /** What /metrics exposes (counters the API feeds: request durations, open subscriptions). */
+  telemetry: Telemetry;
   /** The local nginx, the log totals and the sampler (the host's when there is one); started once the API listens. */
   traffic: HostTraffic;
   clock: () => Date;
@@ -41,8 +44,8 @@ export interface Services {
   retention: RetentionSettings;
   /** Mints and checks the tokens instances report their own metrics with. */
   tokens: InstanceTokens;
-  /** Stops background work (agents, loops) before the store closes. */
-  stop(): Promise<void>;
+  /** Stops background work (agents, loops) before the store closes; with `keepNginx`, nginx goes on serving. */
+  stop(keepNginx?: boolean): Promise<void>;
 }
 
 export interface RequestContext {

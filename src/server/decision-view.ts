@@ -37,6 +37,8 @@ export interface DecisionRuleView {
   min: number;
   /** Null means unbounded. */
   max: number | null;
+  /** No instance or endpoint-wide set reported the metric: the rule was left out. */
+  noData: boolean;
 }
 
 export interface DecisionActionView {
@@ -127,6 +129,7 @@ function ruleView(x: unknown): DecisionRuleView | null {
     total: numberOr(x.total, null),
     min: intOr(x.min, 0),
     max: intOr(x.max, null),
+    noData: x.noData === true,
   };
 }
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { bridgeGateway } from '../docker/gateway.js';
 import { parseListen, type ListenAddress } from './listen.js';
+import type { Logger } from '../log/logger.js';
 
 /**
  * `--listen` is loopback by default, which a container cannot reach (its
@@ -43,7 +44,7 @@ export async function openInstanceListener(
   setting: InstanceListenSetting,
   api: ListenAddress & { port: number },
   path: string,
-  log: (line: string) => void,
+  log: Logger,
 ): Promise<InstanceEndpoint | null> {
   if (setting === 'none') return null;
   let target: ListenAddress;
@@ -52,7 +53,7 @@ export async function openInstanceListener(
   } else {
     const gateway = await bridgeGateway();
     if (gateway === null) {
-      log('instances: no Docker bridge gateway found; containers get the API address as REACTOR_API');
+      log.warn('instances: no Docker bridge gateway found; containers get the API address as REACTOR_API');
       return null;
     }
     target = { host: gateway, port: api.port };

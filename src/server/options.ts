@@ -4,6 +4,7 @@ import { parseDockerEngine } from '../docker/engine.js';
 import type { RetentionSettings } from '../config/retention.js';
 import { badInput } from '../errors/codes.js';
 import type { ApiLimits } from './limits.js';
+import type { Logger } from '../log/logger.js';
 
 export interface ServerOptions {
   /** host:port; default 127.0.0.1:8080. Port 0 picks a free port. */
@@ -54,7 +55,14 @@ export interface ServerOptions {
    * instance tokens are accepted there. See src/server/instance-listener.ts.
    */
   instanceListen?: string;
-  log?: (line: string) => void;
+  /**
+   * On close, leave nginx serving its last good configuration (for the next
+   * server on this data directory to adopt) instead of stopping it. The CLI
+   * sets this unless `--stop-balancer-on-exit`; default false.
+   */
+  keepBalancerOnExit?: boolean;
+  /** Where logs go; default a logger on standard error (JSON, or readable lines on a terminal). */
+  log?: Logger;
 }
 
 /**

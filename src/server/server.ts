@@ -13,9 +13,12 @@ import { CloseCode } from 'graphql-ws';
 import type { RetentionSettings } from '../config/retention.js';
 import { badInput, ErrorCodes } from '../errors/codes.js';
 import { explorerRouter } from '../explorer/serve.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { lockExclusively, type HeldLock } from '../store/lock.js';
 import { openStore, sqliteFileOf } from '../store/open.js';
 import type { Store } from '../store/types.js';
+import { requestTimingPlugin } from '../telemetry/apollo-plugin.js';
+import { Telemetry } from '../telemetry/prometheus.js';
 import { checkServerOptions, type ServerOptions } from './options.js';
 import { Authenticator, instanceOperationError, keyProblem, type Listener, type Principal } from './auth.js';
 import type { RequestContext, Services } from './context.js';
@@ -24,6 +27,8 @@ import { RequestGuard } from './guard.js';
 import { openInstanceListener } from './instance-listener.js';
 import { apiLimits, jsonSizeWithin, limitRules, responseTooLarge, variablesError, type ApiLimits } from './limits.js';
 import { parseListen } from './listen.js';
+import { METRICS_PATH, metricsRoute } from './metrics-route.js';
+import { plainGetGuide } from './plain-get.js';
 import { buildSchema } from './schema.js';
 import { createServices } from './services.js';
 import { AuthThrottle } from './throttle.js';
@@ -47,7 +52,7 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log: Logger = options.log ?? createLogger();
   checkServerOptions(options);
   const listen = parseListen(options.listen ?? '127.0.0.1:8080');
   const keyRefusal = keyProblem(listen.host, listen.port, options.apiKey);
@@ -57,20 +62,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   mkdirSync(dataDir, { recursive: true });
   const storeUrl = options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`;
   const locks = lockServerFiles(dataDir, storeUrl);
+  const telemetry = new Telemetry();
   let store: Store;
   try {
-    store = await openStore(storeUrl);
+    store = telemetry.instrument(await openStore(storeUrl));
   } catch (error) {
     for (const lock of locks) lock.release();
     throw error;
   }
   let instanceServer: HttpServer | null = null;
   try {
-    const services = await createServices({ store, dataDir, options, log });
+    const services = await createServices({ store, dataDir, options, log, telemetry });
+    telemetry.attach({ store, bus: services.bus, balancer: () => services.traffic.balancer?.driver.stats });
     const httpServer = createServer();
     const schema = buildSchema();
+    const apiLog = log.child({ component: 'api' });
     const formatError = makeErrorFormatter(options.debug ?? false, (error) =>
-      log(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      apiLog.error({ err: error }, `internal error: ${error instanceof Error ? error.message : String(error)}`),
     );
     const guard = new RequestGuard({ listenHost: listen.host, allowHosts: options.allowHosts, allowOrigins: options.allowOrigins });
     const auth = new Authenticator({
@@ -78,13 +86,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       tokens: services.tokens,
       instanceExists: async (id) => (await store.instances.get(id)) !== null,
       throttle: new AuthThrottle(),
-      log,
+      log: apiLog,
     });
-    const refused = refusalLog(log);
+    const refused = refusalLog(apiLog);
     const ws = startWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, limits, guard, auth, formatError, refused });
 
     const apollo = new ApolloServer<RequestContext>({
       schema,
+      // The CLI handles SIGTERM and SIGINT itself (closing everything, nginx kept or not); Apollo's own
+      // handlers would stop only the API, then kill the process with the signal half-way through.
+      stopOnTerminationSignals: false,
       csrfPrevention: true,
       introspection: true,
       includeStacktraceInErrorResponses: options.debug ?? false,
@@ -100,6 +111,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ApolloServerPluginLandingPageDisabled(),
         refuseSubscriptionsOverHttp(),
         requestLimits(limits),
+        requestTimingPlugin(telemetry),
         {
           async serverWillStart() {
             return {
@@ -122,7 +134,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const app = express();
     app.disable('x-powered-by');
     app.use(guarded(guard, refused));
+    // /metrics takes the same API key as the API (X-Auth-Key, or Authorization: Bearer for Prometheus).
+    app.get(METRICS_PATH, metricsRoute(telemetry, options.apiKey));
     app.use(explorerRouter());
+    app.get(GRAPHQL_PATH, plainGetGuide);
     app.use(GRAPHQL_PATH, authenticated(auth, 'api'), ...graphql);
     app.use(bodyErrorHandler);
     httpServer.on('request', app);
@@ -137,12 +152,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const address = httpServer.address() as AddressInfo;
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${hostForUrl}:${address.port}${GRAPHQL_PATH}`;
-    log(`reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
+    apiLog.info({ url, store: store.kind, dataDir }, `reactor ${services.version} listening on ${url} (store: ${store.kind}, data: ${dataDir})`);
 
     await services.feed?.start();
     // Containers reach the API on an address of their own, where only instance tokens count.
     const containers = services.host
-      ? await openInstanceListener(options.instanceListen, { host: listen.host, port: address.port }, GRAPHQL_PATH, log)
+      ? await openInstanceListener(options.instanceListen, { host: listen.host, port: address.port }, GRAPHQL_PATH, apiLog)
       : null;
     if (containers) guard.addHost(containers.host);
     if (containers?.server) {
@@ -154,7 +169,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       instanceApp.use(GRAPHQL_PATH, authenticated(auth, 'instance'), ...graphql);
       instanceApp.use(bodyErrorHandler);
       instanceServer.on('request', instanceApp);
-      log(`instances reach the API at ${containers.url} (instance tokens only)`);
+      apiLog.info({ url: containers.url }, `instances reach the API at ${containers.url} (instance tokens only)`);
     }
     const instanceUrl = containers?.url ?? url;
     if (services.host) await services.host.start(instanceUrl);
@@ -169,7 +184,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       services,
       close: () =>
         (closing ??= (async () => {
-          await services.stop();
+          await services.stop(options.keepBalancerOnExit ?? false);
+          telemetry.detach();
           await apollo.stop();
           if (instanceServer) await closeHttp(instanceServer);
           await closeHttp(httpServer);
@@ -215,7 +231,7 @@ function authenticated(auth: Authenticator, listener: Listener) {
 type RefusalLog = (request: Pick<IncomingMessage, 'socket' | 'headers' | 'method' | 'url'>, status: number, message: string) => void;
 
 /** Logs refused requests: the first of each kind per client per minute, then how many more there were. */
-function refusalLog(log: (line: string) => void): RefusalLog {
+function refusalLog(log: Logger): RefusalLog {
   const seen = new Map<string, { at: number; more: number }>();
   return (request, status, message) => {
     const client = Authenticator.client(request);
@@ -230,7 +246,7 @@ function refusalLog(log: (line: string) => void): RefusalLog {
     seen.delete(key);
     seen.set(key, { at: now, more: 0 });
     if (seen.size > 1000) seen.delete(seen.keys().next().value!);
-    log(`guard: refused ${request.method ?? 'GET'} ${request.url ?? ''} from ${client} (${status}): ${message}${more}`);
+    log.warn({ client, status }, `guard: refused ${request.method ?? 'GET'} ${request.url ?? ''} from ${client} (${status}): ${message}${more}`);
   };
 }
 
@@ -309,7 +325,7 @@ export type { Store };
  * anything. Several hosts share a mongodb:// store instead.
  */
 function lockServerFiles(dataDir: string, storeUrl: string): HeldLock[] {
-  const locks = [lockExclusively(join(dataDir, 'server.lock'), `data directory ${dataDir}`, 'stop it, or give this server its own --data-dir')];
+  const locks = [lockExclusively(join(dataDir, 'server.lock'), `data directory ${dataDir}`, `stop it first (reactor shutdown --data-dir ${dataDir}), or give this server its own --data-dir`)];
   const sqliteFile = sqliteFileOf(storeUrl);
   if (sqliteFile && dirname(sqliteFile) !== dataDir) {
     try {

@@ -11,10 +11,12 @@ import { LocalHost } from '../host/local.js';
 import { HostTraffic } from '../host/traffic.js';
 import { InstanceService } from '../instances/service.js';
 import { InstanceTokens } from '../instances/tokens.js';
+import type { Logger } from '../log/logger.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
 import type { Store } from '../store/types.js';
 import { realTimers } from '../time/timers.js';
+import { Telemetry } from '../telemetry/prometheus.js';
 import type { Services } from './context.js';
 import type { ServerOptions } from './options.js';
 import { packageVersion } from './paths.js';
@@ -24,8 +26,10 @@ export interface ServiceInputs {
   store: Store;
   dataDir: string;
   options: ServerOptions;
-  log: (line: string) => void;
+  log: Logger;
   clock?: () => Date;
+  /** What /metrics counts; default a fresh one. */
+  telemetry?: Telemetry;
 }
 
 export { localManagerId } from '../host/local.js';
@@ -60,6 +64,7 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     retention,
     tokens,
     metrics: new CustomMetricsService(inputs.store, events, clock),
+    telemetry: inputs.telemetry ?? new Telemetry(),
     traffic: new HostTraffic({
       store: inputs.store,
       bus,
@@ -122,18 +127,18 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
       log: inputs.log,
     });
     services.host = host;
-    services.stop = async () => {
+    services.stop = async (keepNginx = false) => {
       await pruner.stop();
       await controller?.stop();
-      await host.stop();
+      await host.stop(keepNginx);
       await feed?.stop();
     };
   } else {
     // No host: samples of instance counts and custom metrics only.
-    services.stop = async () => {
+    services.stop = async (keepNginx = false) => {
       await pruner.stop();
       await controller?.stop();
-      await services.traffic.stop();
+      await services.traffic.stop(keepNginx);
       await feed?.stop();
     };
   }

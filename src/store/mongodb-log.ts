@@ -128,6 +128,10 @@ export class MongoLog<T extends { id: string; endpoint: string; at: Date; seq?: 
     return (await this.manager.deleteMany(this.target, { endpoint })).deletedCount;
   }
 
+  async delete(id: string): Promise<boolean> {
+    return (await this.manager.deleteOne(this.target, { id })).deletedCount > 0;
+  }
+
   /** The sequence number of a stored item, or undefined when it is gone (the caller then compares ids). */
   private async seqOf(id: string): Promise<number | undefined> {
     const doc = await this.manager.createCursor(this.target, { id }).project({ seq: 1 }).limit(1).next();

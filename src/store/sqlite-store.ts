@@ -308,6 +308,10 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }>
     const row = await this.repo.findOne({ where: { id }, select: { seq: true } });
     return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
   }
+
+  async delete(id: string): Promise<boolean> {
+    return ((await this.repo.delete({ id })).affected ?? 0) > 0;
+  }
 }
 
 class SqlCustomMetrics implements CustomMetricsRepository {

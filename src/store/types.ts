@@ -241,6 +241,8 @@ export interface EventRepository {
   prune(before: Date): Promise<number>;
   /** Deletes every item of one endpoint (an unmanaged one); returns how many. */
   deleteByEndpoint(endpoint: string): Promise<number>;
+  /** Deletes one event (a repeated one is recorded again, once, with its count); true if it existed. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface MetricSampleRepository {

@@ -10,6 +10,7 @@ import { SEED_CONFIG } from '../support/configs.js';
 import { rejectsWithCode } from '../support/errors.js';
 import { gqlOk, manage, postGraphQL, type GraphQLClient } from '../support/graphql.js';
 import { ServerProcess } from '../support/server-process.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const root = mkdtempSync(join(tmpdir(), 'reactor-lock-'));
 const processes: ServerProcess[] = [];
@@ -54,7 +55,7 @@ describe('one server per data directory', () => {
 
   it('should refuse a second server in the same process too', async () => {
     // The holder here is the first process, so the message names its pid.
-    const error = await rejectsWithCode(startServer({ listen: '127.0.0.1:0', dataDir, agent: false, log: () => {} }), ErrorCodes.CONFLICT, [
+    const error = await rejectsWithCode(startServer({ listen: '127.0.0.1:0', dataDir, agent: false, log: silentLogger }), ErrorCodes.CONFLICT, [
       `data directory ${dataDir}`,
       `pid ${first.pid}`,
     ]);
@@ -74,21 +75,21 @@ describe('one server per data directory', () => {
 describe('one server per SQLite file', () => {
   it('should refuse a second server whose --store names a SQLite file in use, whatever its data directory', async () => {
     const file = join(root, 'shared', 'reactor.db');
-    const holder = await startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'a'), store: `sqlite:${file}`, agent: false, log: () => {} });
+    const holder = await startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'a'), store: `sqlite:${file}`, agent: false, log: silentLogger });
     try {
       await rejectsWithCode(
-        startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'b'), store: `sqlite:${file}`, agent: false, log: () => {} }),
+        startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'b'), store: `sqlite:${file}`, agent: false, log: silentLogger }),
         ErrorCodes.CONFLICT,
         [`SQLite store ${file} is in use`, `pid ${process.pid}`, 'mongodb://'],
       );
       // The refused server let go of its data directory's lock: another server may use it at once.
-      const other = await startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'b'), agent: false, log: () => {} });
+      const other = await startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'b'), agent: false, log: silentLogger });
       await other.close();
     } finally {
       await holder.close();
     }
     // Closing lets go of both locks.
-    const again = await startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'a'), store: `sqlite:${file}`, agent: false, log: () => {} });
+    const again = await startServer({ listen: '127.0.0.1:0', dataDir: join(root, 'a'), store: `sqlite:${file}`, agent: false, log: silentLogger });
     await again.close();
   });
 });

@@ -88,8 +88,8 @@ const cases: Case[] = [
       state: 'RUNNING',
       current: 1,
       rules: [
-        { rule: '0 < rate < 1', metric: 'rate', value: 33.01, total: 33.01, min: 34, max: null },
-        { rule: 'instances <= 5', metric: 'instances', value: null, total: null, min: 0, max: 5 },
+        { rule: '0 < rate < 1', metric: 'rate', value: 33.01, total: 33.01, min: 34, max: null, noData: false },
+        { rule: 'instances <= 5', metric: 'instances', value: null, total: null, min: 0, max: 5, noData: false },
       ],
       clamped: { min: 5, max: 5 },
       conflict: false,
@@ -172,7 +172,7 @@ const cases: Case[] = [
       state: null,
       inputs: null,
       current: 1,
-      rules: [{ rule: 'rate < 10', metric: 'rate', value: 12, total: 12, min: 2, max: null }],
+      rules: [{ rule: 'rate < 10', metric: 'rate', value: 12, total: 12, min: 2, max: null, noData: false }],
       ideal: { min: 1, max: 1 },
       clamped: { min: 1, max: 1 },
       conflict: false,
@@ -219,7 +219,7 @@ const cases: Case[] = [
     },
     expect: {
       inputs: { ...trigger.inputs, metrics: { rate: 1.5 }, reported: null },
-      rules: [{ rule: 'rate < 10', metric: 'rate', value: null, total: null, min: 0, max: null }],
+      rules: [{ rule: 'rate < 10', metric: 'rate', value: null, total: null, min: 0, max: null, noData: false }],
       notes: ['kept'],
       actions: [action({ outcome: 'DEFERRED', reason: 'launch backoff' })],
     },

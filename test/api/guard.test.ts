@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { startServer } from '../../src/server/server.js';
 import { startTestServer, take, type TestServer } from '../support/server.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 /** POST { version } with the given headers (Host and Origin included), through node:http so Host can be anything. */
 function post(url: string, headers: Record<string, string>): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
@@ -46,7 +47,7 @@ describe('Origin and Host checks', () => {
   it('should refuse a WebSocket from another site, which could otherwise send mutations', async () => {
     const refused = await upgrade(t.wsUrl, { origin: 'http://evil.example' });
     assert.equal(refused.status, 403);
-    assert.ok(t.logs.some((line) => /guard: refused .*Origin "http:\/\/evil.example"/.test(line)), 'the refusal is logged');
+    assert.ok(t.logs.some((line) => /guard: refused .*Origin "http:\/\/evil.example"/.test(String(line.msg))), 'the refusal is logged');
   });
 
   it('should refuse a foreign Host (DNS rebinding), on HTTP and WebSocket', async () => {
@@ -82,8 +83,8 @@ describe('credentials', () => {
   it('should refuse a key shorter than 16 characters off loopback, and no key at all', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'reactor-test-'));
     try {
-      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, apiKey: 'x', log: () => {} }), /API key of 1 characters: off loopback it must have at least 16/);
-      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, log: () => {} }), /without an API key.*--api-key-file/);
+      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, apiKey: 'x', log: silentLogger }), /API key of 1 characters: off loopback it must have at least 16/);
+      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, log: silentLogger }), /without an API key.*--api-key-file/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -102,7 +103,7 @@ describe('credentials', () => {
       assert.equal(blocked.body.errors[0].extensions.code, 'TOO_MANY_REQUESTS');
       assert.ok(Number(blocked.headers['retry-after']) >= 1);
       assert.equal((await upgrade(t.wsUrl, {})).status, 429, 'the WebSocket too');
-      assert.ok(t.logs.filter((line) => line.startsWith('auth: refused 127.0.0.1: wrong API key')).length >= 6);
+      assert.ok(t.logs.filter((line) => String(line.msg).startsWith('auth: refused 127.0.0.1: wrong API key')).length >= 6);
     } finally {
       await t.close();
     }

@@ -10,6 +10,7 @@ import { startServer } from '../../src/server/server.js';
 import { SEED_CONFIG } from '../support/configs.js';
 import { manage, setOption, setState } from '../support/graphql.js';
 import { startTestServer, take } from '../support/server.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 describe('API key', () => {
   it('should refuse HTTP requests without the key and accept them with it', async () => {
@@ -54,7 +55,7 @@ describe('API key', () => {
   it('should refuse to listen beyond loopback without a key', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'reactor-test-'));
     try {
-      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, log: () => {} }), /without an API key/);
+      await assert.rejects(startServer({ listen: '0.0.0.0:0', dataDir, agent: false, log: silentLogger }), /without an API key/);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

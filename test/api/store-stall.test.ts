@@ -87,6 +87,6 @@ describe('a store locked by another process', () => {
     const write = await t.gql('mutation { setEndpointState(name: "locked", state: STOPPED) { state } }');
     assert.equal(write.errors, undefined, JSON.stringify(write.errors));
     await waitFor(async () => ((await t.server.services.store.samples.latest('locked'))?.at ?? new Date(0)) > after, { what: 'a sample stored after the lock' });
-    assert.ok(t.logs.some((line) => /sampling failed: .*locked by another process/.test(line)), 'the loop said why it skipped');
+    assert.ok(t.logs.some((line) => /sampling failed: .*locked by another process/.test(String(line.msg))), 'the loop said why it skipped');
   });
 });

@@ -4,14 +4,20 @@ import { after, before, describe, it } from 'node:test';
 import { reactor } from '../support/cli.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SEED_CONFIG } from '../support/configs.js';
+import { freePort } from '../../src/util/ports.js';
 
 
 describe('reactor CLI', () => {
   let t: TestServer;
   let api: string[];
+  // The seed's endpoint on a free port: port 80 is not ours to take on a shared machine.
+  let seed = '';
+  let url = '';
   before(async () => {
     t = await startTestServer({ agent: true, name: 'cli-host' });
     api = ['--api', t.url];
+    url = `http://:${await freePort()}/`;
+    seed = SEED_CONFIG.replace('url=http://\n', `url=${url}\n`);
   });
   after(async () => {
     await t.close();
@@ -24,18 +30,19 @@ describe('reactor CLI', () => {
   });
 
   it('should manage an endpoint from standard input, PAUSED', async () => {
-    const run = await reactor([...api, 'manage', 'pyex'], { stdin: SEED_CONFIG });
+    const run = await reactor([...api, 'manage', 'pyex'], { stdin: seed });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'pyex PAUSED');
     const state = await reactor([...api, 'state', 'pyex']);
-    assert.equal(state.stdout.trim(), 'PAUSED');
+    assert.equal(state.stdout.trim(), 'PAUSED 0/0 running');
   });
 
-  it('should start, pause and stop', async () => {
+  it('should start, pause and stop, printing the new state', async () => {
     for (const [command, state] of [['start', 'RUNNING'], ['pause', 'PAUSED'], ['stop', 'STOPPED'], ['start', 'RUNNING']]) {
       const run = await reactor([...api, command!, 'pyex']);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal((await reactor([...api, 'state', 'pyex'])).stdout.trim(), state);
+      assert.equal(run.stdout, `pyex ${state}\n`);
+      assert.match((await reactor([...api, 'state', 'pyex'])).stdout, new RegExp(`^${state} \\d+/\\d+ running`));
     }
   });
 
@@ -49,7 +56,8 @@ describe('reactor CLI', () => {
 
   it('should list endpoints as a table and as JSON', async () => {
     const text = await reactor([...api, 'list']);
-    assert.match(text.stdout, /^NAME\s+STATE\s+INSTANCES\s+URL\npyex\s+RUNNING\s+\d+\s+http:\/\/\n$/);
+    assert.match(text.stdout, /^NAME\s+STATE\s+RUNNING\s+URL\s+WAITING\npyex\s+RUNNING\s+\d+\/\d+\s+(\S+)\s+\S.*\n$/);
+    assert.equal(/^pyex\s+\S+\s+\S+\s+(\S+)/m.exec(text.stdout)?.[1], url);
     const json = await reactor([...api, '--json', 'list']);
     assert.equal(JSON.parse(json.stdout)[0].name, 'pyex');
   });
@@ -114,7 +122,7 @@ describe('reactor CLI', () => {
   it('should take the API address from REACTOR_API', async () => {
     const run = await reactor(['state', 'pyex'], { env: { REACTOR_API: t.url } });
     assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout.trim(), 'RUNNING');
+    assert.match(run.stdout, /^RUNNING /);
   });
 
   it('should print help for every command', async () => {

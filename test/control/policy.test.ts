@@ -184,7 +184,7 @@ describe('ScalingPolicy: evaluation rounds', () => {
     const p = policy({ instances: 1, metrics: { rate: 2.5 } }, { b: 1 });
     const plan = await p.plan(input('RUNNING', [inst('a', 'RUNNING'), inst('b', 'DECOMMISSIONED', { decommissioned: 0.2 })], { mode: 'evaluate', cfg }));
     assert.deepEqual(plan.recommission, ['b']);
-    assert.equal(plan.launch, 2, 'needs 3..5 → target 4: one back, two new');
+    assert.equal(plan.launch, 1, 'needs 3..∞ → clamped to 3..5 → target 3 (no upper bound: the fewest): one back, one new');
   });
 
   it('should change nothing while PAUSED, whatever the rules say', async () => {

@@ -5,6 +5,7 @@ import { EndpointService } from '../../src/endpoints/service.js';
 import { EventPruner } from '../../src/events/retention.js';
 import { newId } from '../../src/store/ids.js';
 import { Roles, roleConf } from '../support/roles.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 describe('bounded storage', () => {
   let roles: Roles;
@@ -56,7 +57,7 @@ describe('bounded storage', () => {
     for (const age of [10 * 86_400_000, 8 * 86_400_000, 86_400_000, 0]) {
       await roles.store.events.append({ id: newId(), endpoint: 'web', kind: 'TEST', message: `${age}`, data: {}, at: at(age) });
     }
-    const pruner = new EventPruner(roles.store, 7 * 86_400, () => {}, roles.time.now);
+    const pruner = new EventPruner(roles.store, 7 * 86_400, silentLogger, roles.time.now);
     assert.equal(await pruner.prune(), 2);
     assert.deepEqual((await roles.store.events.list('web')).map((e) => e.message), [`${86_400_000}`, '0']);
   });

@@ -55,7 +55,7 @@ describe('the walkthrough', () => {
       const { readFileSync, readdirSync } = await import('node:fs');
       for (const f of readdirSync(`${t.dataDir}/nginx/logs`)) console.log(f, readFileSync(`${t.dataDir}/nginx/logs/${f}`, 'utf8').split('\n').filter((l) => !/notice/.test(l)).slice(-30).join('\n'));
       for (const d of await decisionsOf(t, 'pyex')) console.log(d.record.at, d.record.round, d.summary, JSON.stringify(d.record.inputs.metrics));
-      console.log(t.logs.join('\n'));
+      console.log(t.logs.map((line) => JSON.stringify(line)).join('\n'));
     }
     await t?.close();
   });
@@ -69,8 +69,9 @@ describe('the walkthrough', () => {
 
   it('should manage pyex from docker.conf and start it', async () => {
     assert.equal((await cli(['manage', 'pyex'], seedConfig({ port, decommissionedTimeout: 5 }))).trim(), 'pyex PAUSED');
-    await cli(['start', 'pyex']);
-    assert.equal((await cli(['state', 'pyex'])).trim(), 'RUNNING');
+    assert.equal((await cli(['start', 'pyex'])).trim(), 'pyex RUNNING');
+    // The state, then instances running of those wanted (the first one may still be starting).
+    assert.match((await cli(['state', 'pyex'])).trim(), /^RUNNING [01]\/1 running/);
   });
 
   it('should answer `curl http://127.0.0.1` from the container, through nginx', async () => {

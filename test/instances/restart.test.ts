@@ -1,10 +1,10 @@
 // kill -9 of a real `reactor server` at several moments, then a restart: containers adopted, no duplicate, no orphan.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
@@ -51,6 +51,9 @@ async function stop(server: Server): Promise<void> {
   });
 }
 
+const startServer = startServerProcess;
+const terminate = stop;
+
 describe('kill -9 and restart', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'reactor-restart-'));
   let managerId = '';
@@ -75,14 +78,13 @@ describe('kill -9 and restart', () => {
 
   before(async () => {
     ensureTestImage();
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     managerId = readFileSync(join(dataDir, 'manager-id'), 'utf8').trim();
   });
   after(async () => {
-    if (server) await stop(server);
+    if (server) await terminate(server);
     await removeContainersWithLabel('reactor.manager', managerId);
-    // A server killed with -9 cannot stop its nginx; the next one ends it, but
-    // not after the last kill of a failed run: never leave one behind.
+    // nginx outlives the server (each restart adopts it): end the one this test's servers ran.
     for (const pid of markedProcesses(join(dataDir, 'nginx'))) process.kill(pid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -91,7 +93,7 @@ describe('kill -9 and restart', () => {
     await manageAndStart(server!, 'keep', unbalancedConf('keep', { min: 2 }));
     const before = await settled(server!, 2);
     await kill9(server!);
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     const after = await settled(server, 2);
     assert.deepEqual(after.ids, before.ids, 'the same containers, adopted');
     assert.deepEqual(after.list.map((i) => i.id).sort(), before.list.map((i) => i.id).sort());
@@ -105,7 +107,7 @@ describe('kill -9 and restart', () => {
       HostConfig: { Init: true },
     });
     await orphan.start();
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     await waitFor(async () => !(await containers()).some((c) => c.Id === orphan.id), { what: 'the orphan removed' });
     await settled(server, 2);
     const events = await eventsOf(server, 'keep');
@@ -120,7 +122,7 @@ describe('kill -9 and restart', () => {
       await setOption(server!, 'keep', 'scaling', 'min_instances', '5');
       await new Promise((resolve) => setTimeout(resolve, delayMs)); // the moment of the crash is the point of this test
       await kill9(server!);
-      server = await startServerProcess(dataDir);
+      server = await startServer(dataDir);
       await settled(server, 5);
       // Which repairs the restart made (dropped records, adopted or orphaned containers) tells what moment the kill hit.
       const repairs = (await eventsOf(server, 'keep'))
@@ -136,7 +138,7 @@ describe('kill -9 and restart', () => {
   it('should remove everything once STOPPED, across a restart', async () => {
     await setState(server!, 'keep', 'STOPPED');
     await kill9(server!);
-    server = await startServerProcess(dataDir);
+    server = await startServer(dataDir);
     await waitFor(async () => (await instances(server!)).length === 0 && (await containers()).length === 0, {
       what: 'no instances and no containers',
     });

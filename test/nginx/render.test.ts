@@ -73,13 +73,13 @@ const cases: Case[] = [
   {
     name: 'http:// alone is the default server on port 80',
     endpoints: [endpoint('web', 'http://', ['127.0.0.1:5000'])],
-    has: ['listen 127.0.0.1:80 default_server;', 'server_name "";', 'location "/" {', 'proxy_pass http://reactor_1;', 'server 127.0.0.1:5000 weight=1'],
+    has: ['listen 127.0.0.1:80 default_server reuseport;', 'server_name "";', 'location "/" {', 'proxy_pass http://reactor_1;', 'server 127.0.0.1:5000 weight=1'],
     hasNot: ['server_name _;'],
   },
   {
     name: 'http://:port is the default server of that port',
     endpoints: [endpoint('web', 'http://:8080', ['127.0.0.1:5000'])],
-    has: ['listen 127.0.0.1:8080 default_server;'],
+    has: ['listen 127.0.0.1:8080 default_server reuseport;'],
   },
   {
     name: 'a host and path: a named server, the exact path and its subtree, a 404 default server and a 404 elsewhere',
@@ -104,12 +104,12 @@ const cases: Case[] = [
   {
     name: 'https:// with no certificate: ssl with the generated pair',
     endpoints: [endpoint('web', 'https://:8443/', ['127.0.0.1:1'])],
-    has: ['listen 127.0.0.1:8443 ssl default_server;', /ssl_certificate ".*self-signed\.crt";/, /ssl_certificate_key ".*self-signed\.key";/],
+    has: ['listen 127.0.0.1:8443 ssl default_server reuseport;', /ssl_certificate ".*self-signed\.crt";/, /ssl_certificate_key ".*self-signed\.key";/],
   },
   {
     name: 'ssl=true on an http:// URL with its own pair',
     endpoints: [endpoint('web', 'http://secure.example:8443/', ['127.0.0.1:1'], { ssl: true })],
-    has: ['listen 127.0.0.1:8443 ssl;', 'ssl_reject_handshake on;'],
+    has: ['listen 127.0.0.1:8443 ssl;', 'listen 127.0.0.1:8443 ssl default_server reuseport;', 'ssl_reject_handshake on;'],
   },
   {
     name: 'no instance and a redirect: 301',

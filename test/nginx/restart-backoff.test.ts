@@ -1,6 +1,6 @@
 // The nginx restart back-off on a manual clock: real masters killed for real, the delay before each restart counted in clock time instead of waited for.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -52,8 +52,16 @@ describe('nginx restart back-off', () => {
     return { pid, report };
   }
 
+  /** A new master serves, and the dead one's workers (which served meanwhile) are ended. */
   async function restarted(pid: number, generation: number): Promise<void> {
     await drive(() => driver.running && driver.pid !== pid && driver.generation > generation, 'a new master serving');
+    const master = driver.pid!;
+    const parent = (child: number) => {
+      const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    };
+    await drive(() => markedProcesses(prefix).every((p) => p === master || parent(p) === master), 'the old workers ended');
+    await drive(() => time.pending === 0, 'the driver done waiting for them');
   }
 
   before(async () => {
@@ -80,38 +88,46 @@ describe('nginx restart back-off', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('should start a killed master again after the initial back-off, not before', async () => {
+  it('should start a killed master again at once', async () => {
     const generation = driver.generation;
     const { pid, report } = await kill();
     assert.equal(report.kind, 'BALANCER_RESTARTED');
-    assert.match(report.message, /^nginx was killed by SIGKILL; restarting in 250 ms$/);
-    assert.equal(report.data.delayMs, 250);
-    await time.advance(249);
+    assert.match(report.message, /^nginx was killed by SIGKILL; restarting now$/);
+    assert.equal(report.data.delayMs, 0);
     assert.equal(driver.running, false);
     assert.equal(time.pending, 1, 'only the restart waits');
-    await time.advance(1);
+    await time.advance(0);
     await restarted(pid, generation);
   });
 
-  it('should double the delay for a master that dies young, and start over after 10 s of uptime', async () => {
+  it('should back off from the second death of a master that dies young, doubling, and start over after 10 s of uptime', async () => {
     let generation = driver.generation;
     const young = await kill();
-    assert.equal(young.report.data.delayMs, 500);
-    await time.advance(499);
+    assert.equal(young.report.data.delayMs, 250);
+    await time.advance(249);
     assert.equal(driver.running, false);
     await time.advance(1);
     await restarted(young.pid, generation);
 
+    generation = driver.generation;
+    const younger = await kill();
+    assert.equal(younger.report.data.delayMs, 500);
+    await time.advance(499);
+    assert.equal(driver.running, false);
+    await time.advance(1);
+    await restarted(younger.pid, generation);
+
     await time.advance(10_001);
     generation = driver.generation;
     const stable = await kill();
-    assert.equal(stable.report.data.delayMs, 250);
-    await time.advance(250);
+    assert.equal(stable.report.data.delayMs, 0);
+    await time.advance(0);
     await restarted(stable.pid, generation);
   });
 
   it('should cancel a pending restart when it stops, and leave no process of its prefix', async () => {
-    await kill();
+    const { report } = await kill();
+    assert.equal(report.data.delayMs, 250, 'a master that dies young waits');
     assert.equal(time.pending, 1);
     await finish(driver.stop(), 'nginx stopped');
     assert.equal(time.pending, 0, 'the restart is cancelled');

@@ -101,16 +101,23 @@ describe('clamp with [min_instances, max_instances]', () => {
 });
 
 describe('target', () => {
-  const cases: { name: string; current: number; range: CountRange; want: number }[] = [
-    { name: 'current inside the range stays', current: 4, range: r(3, 5), want: 4 },
-    { name: 'below: middle of 3..6 rounded down → 4', current: 1, range: r(3, 6), want: 4 },
-    { name: 'above: middle of 2..7 → 4', current: 10, range: r(2, 7), want: 4 },
-    { name: 'single point', current: 1, range: r(5, 5), want: 5 },
-    { name: 'at an edge stays', current: 6, range: r(3, 6), want: 6 },
+  // idealMax: the upper end of the ideal range before the clamp (Infinity = no rule bounds the count from above).
+  const cases: { name: string; current: number; range: CountRange; idealMax: number; want: number }[] = [
+    { name: 'current inside the range stays', current: 4, range: r(3, 5), idealMax: 5, want: 4 },
+    { name: 'below, both bounds finite: middle of 3..6 rounded down → 4', current: 1, range: r(3, 6), idealMax: 6, want: 4 },
+    { name: 'above, both bounds finite: middle of 2..7 → 4', current: 10, range: r(2, 7), idealMax: 7, want: 4 },
+    { name: 'single point', current: 1, range: r(5, 5), idealMax: 5, want: 5 },
+    { name: 'at an edge stays', current: 6, range: r(3, 6), idealMax: 6, want: 6 },
+    { name: 'unbounded above, below the range: the lower bound 11 of 11..1000, not 505', current: 1, range: r(11, 1000), idealMax: Infinity, want: 11 },
+    { name: 'unbounded above, above the range: the lower bound 2 of 2..5', current: 9, range: r(2, 5), idealMax: Infinity, want: 2 },
+    { name: 'unbounded above, from 0: min 1 of 1..5, not 3', current: 0, range: r(1, 5), idealMax: Infinity, want: 1 },
+    { name: 'unbounded above, inside the range stays', current: 4, range: r(1, 5), idealMax: Infinity, want: 4 },
+    { name: 'unbounded above but clamped to max: 5..5 → 5', current: 1, range: r(5, 5), idealMax: Infinity, want: 5 },
+    { name: 'ideal finite but clamp gives room: the middle of 3..9', current: 12, range: r(3, 9), idealMax: 9, want: 6 },
   ];
   for (const c of cases) {
     it(`should pick ${c.name}`, () => {
-      assert.equal(target(c.current, c.range), c.want);
+      assert.equal(target(c.current, c.range, c.idealMax), c.want);
     });
   }
 });
@@ -121,7 +128,7 @@ describe('evaluateScaling: the what-if contract', () => {
   const cases: {
     name: string;
     input: ScalingEvaluationInput;
-    want: { idealMin: number; idealMax: number | null; targetMin: number; targetMax: number; target: number; conflict: boolean; rules?: [number, number | null][] };
+    want: { idealMin: number; idealMax: number | null; targetMin: number; targetMax: number; target: number; conflict: boolean; rules?: [number, number | null][]; noData?: string[] };
   }[] = [
     {
       name: 'seed load, 1 instance, 0 < rate < 1 → needs 34 → clamped to max 5',
@@ -134,9 +141,40 @@ describe('evaluateScaling: the what-if contract', () => {
       want: { idealMin: 0, idealMax: 0, targetMin: 1, targetMax: 1, target: 1, conflict: false, rules: [[0, 0]] },
     },
     {
-      name: 'a missing metric counts as 0 (idle)',
-      input: { rules: ['0 < rate < 1'], metrics: {}, instances: 3, minInstances: 2, maxInstances: 5 },
-      want: { idealMin: 0, idealMax: 0, targetMin: 2, targetMax: 2, target: 2, conflict: false },
+      // rat is nobody's metric: no data, so the rule is left out; with no rule left the count is held (3 within 2..5)
+      name: 'a missing metric is no data, not 0: the only rule is left out and the count held',
+      input: { rules: ['0 < rat < 1'], metrics: { rate: 0 }, instances: 3, minInstances: 2, maxInstances: 5 },
+      want: { idealMin: 3, idealMax: 3, targetMin: 3, targetMax: 3, target: 3, conflict: false, rules: [[0, null]], noData: ['rat'] },
+    },
+    {
+      // held within min/max: 7 instances with max 5 → 5
+      name: 'no rule with data holds the count fitted into min/max',
+      input: { rules: ['queue < 10'], metrics: {}, instances: 7, minInstances: 1, maxInstances: 5 },
+      want: { idealMin: 7, idealMax: 7, targetMin: 5, targetMax: 5, target: 5, conflict: false, noData: ['queue'] },
+    },
+    {
+      // rate 60 × 2 = 120 → 3..∞; queue has no data and is left out: the rate rule alone decides (unbounded → lower bound 3)
+      name: 'a rule without data is left out; the others decide',
+      input: { rules: ['queue < 10, rate < 50'], metrics: { rate: 60 }, instances: 2, minInstances: 1, maxInstances: 10 },
+      want: { idealMin: 3, idealMax: null, targetMin: 3, targetMax: 10, target: 3, conflict: false, rules: [[0, null], [3, null]], noData: ['queue'] },
+    },
+    {
+      // the issue's first example: T = 540 → ceil(540 / 50) = 11; max 1000 → 11..1000 → 11 (the midpoint gave 505)
+      name: 'unbounded above: a load that needs 11 with max_instances 1000 gets 11, not 505',
+      input: { rules: ['rate < 50'], metrics: { rate: 540 }, instances: 1, minInstances: 1, maxInstances: 1000 },
+      want: { idealMin: 11, idealMax: null, targetMin: 11, targetMax: 1000, target: 11, conflict: false, rules: [[11, null]] },
+    },
+    {
+      // the issue's second example: 0 instances, no traffic, rate < 50 → 0..∞ → clamped 1..5 → 1 (the midpoint gave 3)
+      name: 'unbounded above: 0 instances, no traffic, rate < 50, min 1, max 5 starts 1, not 3',
+      input: { rules: ['rate < 50'], metrics: { rate: 0 }, instances: 0, minInstances: 1, maxInstances: 5 },
+      want: { idealMin: 0, idealMax: null, targetMin: 1, targetMax: 5, target: 1, conflict: false, rules: [[0, null]] },
+    },
+    {
+      // shrinking with only an upper bound: rate 10 × 8 = 80 → 2..∞, clamped 2..10; current 8 is inside → stays
+      name: 'unbounded above, current inside the clamped range: no churn',
+      input: { rules: ['rate < 50'], metrics: { rate: 10 }, instances: 8, minInstances: 1, maxInstances: 10 },
+      want: { idealMin: 2, idealMax: null, targetMin: 2, targetMax: 10, target: 8, conflict: false },
     },
     {
       name: 'no rules → [0, 0] → held at min',
@@ -198,9 +236,9 @@ describe('evaluateScaling: the what-if contract', () => {
     },
     {
       // T = 0.05 × 1; 0.05 / 0.01 = 5.000000000000001 → exact → 6
-      name: 'exclusive bound hitting an exact decimal multiple: T = 0.05, U = 0.01 → 6',
+      name: 'exclusive bound hitting an exact decimal multiple: T = 0.05, U = 0.01 → 6 (unbounded above: the lower bound)',
       input: { rules: ['rate < 0.01'], metrics: { rate: 0.05 }, instances: 1, minInstances: 0, maxInstances: 10 },
-      want: { idealMin: 6, idealMax: null, targetMin: 6, targetMax: 10, target: 8, conflict: false },
+      want: { idealMin: 6, idealMax: null, targetMin: 6, targetMax: 10, target: 6, conflict: false },
     },
     {
       // 5 instances × 2 = 10 = 5 × 2 exactly: < 2 needs 6 (each would see exactly 2 with 5)
@@ -228,9 +266,10 @@ describe('evaluateScaling: the what-if contract', () => {
   for (const c of cases) {
     it(`should evaluate ${c.name}`, () => {
       const got = evaluateScaling(c.input);
-      const { rules, ...want } = c.want;
-      assert.deepEqual({ ...got, rules: undefined }, { ...want, rules: undefined });
+      const { rules, noData = [], ...want } = c.want;
+      assert.deepEqual({ ...got, rules: undefined }, { ...want, rules: undefined, noData });
       if (rules) assert.deepEqual(got.rules.map((x) => [x.min, x.max]), rules);
+      assert.deepEqual(got.rules.filter((x) => x.noData).map((x) => x.metric), noData);
     });
   }
 

@@ -116,9 +116,26 @@ describe('decide', () => {
   it('should ignore malformed metric values with a note, never crash', () => {
     const d = decide(input({ sample: { instances: 1, metrics: { rate: Number.NaN, active: 'x' as unknown as number, bytes: 3 } } }), NOW);
     assert.deepEqual(d.inputs.metrics, { bytes: 3 });
-    assert.equal(d.notes.length, 2);
+    assert.equal(d.notes.length, 4);
     assert.match(d.notes[0], /metric "rate" value NaN is not a finite number; ignored/);
-    assert.equal(d.target, 1); // rate counts as 0 → idle
+    // rate has no usable value: no data, so the only rule is left out and the count (1) held — never read as 0.
+    assert.match(d.notes[2], /^no data for metric "rate" .*rule "0 < rate < 1" left out, not read as 0$/);
+    assert.equal(d.notes[3], 'no rule had data: holding the current count within min/max');
+    assert.equal(d.target, 1);
+    assert.deepEqual(d.rules.map((r) => [r.rule, r.noData]), [['0 < rate < 1', true]]);
+  });
+
+  it('should say when a rule has no data and not read the missing metric as 0', () => {
+    // rat is a typo: read as 0 it would ask for 0..0 and shrink 4 instances to min; with no data the count is held.
+    const typo = decide(input({ scaling: { minInstances: 1, maxInstances: 5, rules: '0 < rat < 1', rampLimit: 5 }, sample: { instances: 4, metrics: { rate: 0 } }, instances: running(4) }), NOW);
+    assert.equal(typo.target, 4);
+    assert.deepEqual(typo.actions, []);
+    assert.match(typo.summary, /^rat has no data \(rule left out\) → no rule has data, holding 4 within 1\.\.5 → target 4; holding at 4$/);
+    assert.ok(typo.notes.some((n) => n.startsWith('no data for metric "rat"')));
+    // Beside a rule with data, the one without is left out and the other decides (rate 60 × 2 → 120 < 50 × 3 → 3).
+    const mixed = decide(input({ scaling: { minInstances: 1, maxInstances: 5, rules: 'queue < 10, rate < 50', rampLimit: 5 }, sample: { instances: 2, metrics: { rate: 60 } }, instances: running(2) }), NOW);
+    assert.equal(mixed.target, 3);
+    assert.deepEqual(mixed.rules.map((r) => [r.metric, r.noData === true, r.min, r.max]), [['queue', true, 0, null], ['rate', false, 3, null]]);
   });
 
   it('should hold a RUNNING endpoint whose stored rules are invalid, with the reason', () => {
@@ -143,7 +160,7 @@ describe('decide', () => {
     const d = decide(input({ scaling: { minInstances: 1, maxInstances: 20, rules, rampLimit: 10 }, sample: { instances: 4, metrics }, instances: running(4) }), NOW);
     const e = evaluateScaling({ rules: [rules], metrics, instances: 4, minInstances: 1, maxInstances: 20 });
     assert.deepEqual(
-      { idealMin: d.ideal.min, idealMax: d.ideal.max, targetMin: d.clamped.min, targetMax: d.clamped.max, target: d.target, conflict: d.conflict, rules: d.rules.map(({ rule, metric, min, max }) => ({ rule, metric, min, max })) },
+      { idealMin: d.ideal.min, idealMax: d.ideal.max, targetMin: d.clamped.min, targetMax: d.clamped.max, target: d.target, conflict: d.conflict, rules: d.rules.map(({ rule, metric, min, max }) => ({ rule, metric, min, max, noData: false })), noData: [] },
       e,
     );
     assert.equal(e.target, 10);

@@ -396,6 +396,18 @@ export function runStoreContract(
     });
 
     logContract('events', (s) => s.events, anEvent);
+
+    describe('events: delete', () => {
+      it('should delete one event by id, and say whether it existed', () =>
+        withStore(async (store) => {
+          const [a, b] = [anEvent('web', new Date(Date.UTC(2026, 0, 1)), 0), anEvent('web', new Date(Date.UTC(2026, 0, 1, 0, 0, 1)), 1)];
+          await store.events.append(a);
+          await store.events.append(b);
+          assert.equal(await store.events.delete(a.id), true);
+          assert.equal(await store.events.delete(a.id), false);
+          assert.deepEqual(await store.events.list('web'), [b]);
+        }));
+    });
     logContract('metric samples', (s) => s.samples, aSample);
     logContract('decisions', (s) => s.decisions, aDecision);
     logContract('traffic shares', (s) => s.traffic, aShare);

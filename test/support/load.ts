@@ -35,9 +35,10 @@ export interface LoadResult {
 /**
  * The load generator runs as its own process, so it neither starves the
  * control plane's event loop (which shares this test's process) nor is
- * starved by it. One connection per request, `concurrency` requests in flight,
- * a progress line every 100 ms, and it stops at `maxRequests` or when its
- * standard input closes.
+ * starved by it. One connection per request, `concurrency` requests in flight
+ * (each worker at most `perSecond / concurrency` a second when `perSecond` is
+ * set), a progress line every 100 ms, and it stops at `maxRequests` or when
+ * its standard input closes.
  */
 const GENERATOR = `
 const [url, concurrency, maxRequests, perSecond] = process.argv.slice(1);

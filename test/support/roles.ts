@@ -13,6 +13,7 @@ import type { EndpointState } from '../../src/model/states.js';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { ManualTime } from '../../src/time/timers.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 export interface RolesOptions {
   managers: { id: string; slots: number; agent?: MemoryAgent }[];
@@ -60,7 +61,7 @@ export class Roles {
         m.id,
         new EngineSync({
           store: this.store, bus: this.bus, events: this.events, instances: this.instances, agent, apiUrl: () => 'http://127.0.0.1:1/graphql',
-          time: this.time, probe: options.ready ?? (async () => true), readinessPollMs: 1000, intervalSeconds: 0, log: () => {},
+          time: this.time, probe: options.ready ?? (async () => true), readinessPollMs: 1000, intervalSeconds: 0, log: silentLogger,
         }),
       );
     }

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
 import { localManagerId } from '../../src/server/services.js';
 import { removeContainersWithLabel } from './containers.js';
+import { memoryLogger } from '../../src/log/logger.js';
 import { postGraphQL, type GraphQLResult } from './graphql.js';
 import { waitFor } from './wait.js';
 
@@ -17,8 +18,8 @@ export interface TestServer {
   /** Id of the local manager (the `reactor.manager` label of its containers). */
   managerId: string;
   server: RunningServer;
-  /** What the server logged (warnings, failures), for diagnostics. */
-  logs: string[];
+  /** What the server logged, one JSON object per line (the fields of src/log/logger.ts), for diagnostics and log tests. */
+  logs: Record<string, unknown>[];
   /** POSTs a GraphQL operation; returns the body as is (errors included). */
   gql(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult>;
   /**
@@ -39,12 +40,12 @@ export async function startTestServer(
   options: Partial<ServerOptions> & { keepDataDir?: boolean; keepContainers?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reactor-test-'));
-  const logs: string[] = [];
+  const { log, lines: logs } = memoryLogger();
   const server = await startServer({
     listen: '127.0.0.1:0',
     agent: false,
     balancerAddress: '127.0.0.1',
-    log: (line) => logs.push(line),
+    log,
     ...options,
     dataDir,
   });
