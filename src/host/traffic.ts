@@ -141,7 +141,7 @@ export class HostTraffic {
       bus: options.bus,
       intervalSeconds: options.intervalSeconds,
       retentionSeconds: options.retentionSeconds,
-      ...(shared ? { source: new StoredShares(options.store, () => (options.clock ?? (() => new Date()))().getTime()) } : { accumulator: this.balancer?.accumulator, connections: this.connections }),
+      ...(shared ? { source: this.storedShares() } : { accumulator: this.balancer?.accumulator, connections: this.connections }),
       clock: options.clock,
       log: options.log,
       ownTimer: options.sampleTimer,
@@ -165,6 +165,19 @@ export class HostTraffic {
   }
 
   /** Stops sampling and the balancer; with `keepNginx`, nginx goes on serving (see LocalBalancer.stop). */
+  /**
+   * Every host's shares, read by the controller's sampler. A host's share a
+   * moment late is waited for, up to a fifth of an interval (at most 1 s),
+   * so it counts in its own round.
+   */
+  private storedShares(): StoredShares {
+    const { options } = this;
+    const clock = options.clock ?? (() => new Date());
+    const timers = (options.time ?? systemTime).timers;
+    const maxMs = Math.min(1000, ((options.intervalSeconds ?? 10) * 1000) / 5);
+    return new StoredShares(options.store, () => clock().getTime(), { sleep: (ms) => timers.sleep(ms), stepMs: 50, maxMs });
+  }
+
   async stop(keepNginx = false): Promise<void> {
     this.reporting?.cancel();
     this.connections?.stop();

@@ -118,9 +118,15 @@ export class StoredShares implements TrafficSource {
   private readonly carried = new Map<string, Carried>();
   private newest: ReadonlyMap<string, number> = new Map();
 
+  /**
+   * `wait` pauses before reading again for a host whose share is late: a
+   * share a moment late is then counted in its own round, and only one that
+   * stays missing is stood in for. Default: no waiting (tests).
+   */
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
+    private readonly wait: { sleep: (ms: number) => Promise<void>; stepMs: number; maxMs: number } | undefined = undefined,
   ) {}
 
   latest(): ReadonlyMap<string, number> {
@@ -137,16 +143,14 @@ export class StoredShares implements TrafficSource {
       this.seq = (await this.store.traffic.list(undefined, { limit: 1 }))[0]?.seq ?? 0;
     }
     const fresh = new Map<string, TrafficShareRecord[]>();
-    for (;;) {
-      const page = await this.store.traffic.list(undefined, { afterSeq: this.seq, limit: 1000 });
-      for (const share of page) {
-        const key = `${share.endpoint}\u0000${share.managerId}`;
-        const list = fresh.get(key);
-        if (list) list.push(share);
-        else fresh.set(key, [share]);
-        this.seq = Math.max(this.seq, share.seq ?? this.seq);
+    await this.read(fresh);
+    // Hosts that sent a busy share last round and none yet this round: usually a moment late, so wait a little.
+    if (this.wait) {
+      const late = () => [...this.carried].some(([key, c]) => c.round === this.round - 1 && !fresh.has(key) && [...c.rates.values()].some((r) => r.hits > 0 || r.errors > 0));
+      for (let waited = 0; waited < this.wait.maxMs && late(); waited += this.wait.stepMs) {
+        await this.wait.sleep(this.wait.stepMs);
+        await this.read(fresh);
       }
-      if (page.length < 1000) break;
     }
     const totals: IntervalTotals = { backends: new Map(), pending: new Map(), lines: 0 };
     const active = new Map<string, number>();
@@ -212,5 +216,20 @@ export class StoredShares implements TrafficSource {
     }
     this.newest = active;
     return { totals, active, latest: active, seconds };
+  }
+
+  /** Adds the shares stored after the last one read, by host and endpoint. */
+  private async read(fresh: Map<string, TrafficShareRecord[]>): Promise<void> {
+    for (;;) {
+      const page = await this.store.traffic.list(undefined, { afterSeq: this.seq, limit: 1000 });
+      for (const share of page) {
+        const key = `${share.endpoint}\u0000${share.managerId}`;
+        const list = fresh.get(key);
+        if (list) list.push(share);
+        else fresh.set(key, [share]);
+        this.seq = Math.max(this.seq!, share.seq ?? this.seq!);
+      }
+      if (page.length < 1000) return;
+    }
   }
 }

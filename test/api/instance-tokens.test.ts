@@ -71,7 +71,11 @@ describe('a container reporting its own metric', () => {
       async () => (await t.server.services.store.customMetrics.list('reporter')).find((c) => c.instance !== '' && c.metrics.probe?.[1] === 42),
       { timeoutMs: 30_000, what: 'the probe metric the container posted' },
     );
-    const instance = (await t.server.services.store.instances.get(reported.instance))!;
+    // The container may post before its host has recorded the container's id: wait for that.
+    const instance = await waitFor(async () => {
+      const record = await t.server.services.store.instances.get(reported.instance);
+      return record?.containerId ? record : null;
+    }, { what: 'the container id of the reporting instance' });
     const inspect = await new Docker().getContainer(instance.containerId!).inspect();
     const env = Object.fromEntries(inspect.Config.Env.map((line: string) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
     assert.equal(env.REACTOR_API, t.server.instanceUrl);
