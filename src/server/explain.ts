@@ -155,7 +155,7 @@ function rampLine(view: DecisionView): string {
   if (view.rampCut > 0) {
     return `Ramp cut: ramp_limit ${view.rampLimit} allows ${view.rampLimit} change${view.rampLimit === 1 ? '' : 's'} a round, so ${moved} now (→ ${view.after}) and ${view.rampCut} held back for the next rounds.`;
   }
-  return `Ramp: all ${moved} change${moved === 1 ? '' : 's'} fit within ramp_limit ${view.rampLimit} (→ ${view.after}).`;
+  return moved === 1 ? `Ramp: the 1 change fits within ramp_limit ${view.rampLimit} (→ ${view.after}).` : `Ramp: all ${moved} changes fit within ramp_limit ${view.rampLimit} (→ ${view.after}).`;
 }
 
 function who(action: DecisionActionView): string {

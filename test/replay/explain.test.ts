@@ -71,9 +71,10 @@ const cases: Case[] = [
       /- rate <= 20: rate 30 per instance × 2 reporting = 60 in total; <= 20 per instance needs at least 3 \(60 ÷ 20 = 3, exactly 3 at 20 each, which <= allows\) → 3\.\.∞\./,
       /Combined: one rule → 3\.\.∞\./,
       /Clamp: 3\.\.∞ within min_instances 1\.\.max_instances 10 → 3\.\.10\./,
-      /Target 6: the current count 2 is outside 3\.\.10; 6 is the middle of the range, rounded down\./,
-      /Ramp: all 4 changes fit within ramp_limit 5 \(→ 6\)\./,
-      /- launched new1 on manager m1: target 6 > current 2\./,
+      // The ideal range has no upper bound: the target is the fewest instances that satisfy every rule (issue 16).
+      /Target 3: the current count 2 is outside 3\.\.10; 3 is the fewest in it\./,
+      /Ramp: the 1 change fits within ramp_limit 5 \(→ 3\)\./,
+      /- launched new1 on manager m1: target 3 > current 2\./,
     ],
   },
   {
