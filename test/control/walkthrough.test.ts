@@ -47,7 +47,9 @@ describe('the walkthrough', () => {
     ensureTestImage();
     port = await balancerPort();
     base = `127.0.0.1:${port}`;
-    t = await startTestServer({ agent: true, name: 'walkthrough-host', interval: 1 });
+    // Every evaluation kept (no thinning of identical holding decisions, which would otherwise come once a minute):
+    // the walkthrough follows decisions live with `reactor watch`.
+    t = await startTestServer({ agent: true, name: 'walkthrough-host', interval: 1, decisionKeepEvery: 1 });
     api = ['--api', t.url];
   });
   after(async () => {
