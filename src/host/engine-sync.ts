@@ -52,6 +52,8 @@ interface SweepSnapshot {
   generations: Map<string, number>;
   /** The whole listing, for the sweep's heartbeat. */
   listed: AgentContainer[];
+  /** The controller's term, read after the records (see `sync`): one read for the whole sweep. */
+  term: number;
 }
 
 interface SyncRequest {
@@ -179,6 +181,7 @@ export class EngineSync {
           endpoints: new Map(endpointList.map((e) => [e.name, e])),
           generations,
           listed,
+          term: await this.controllerTerm(),
         };
         const names = new Set<string>(snapshot.containers.keys());
         for (const record of records) if (record.managerId === this.managerId) names.add(record.endpoint);
@@ -234,7 +237,7 @@ export class EngineSync {
     const config = endpointRecord ? this.parse(endpointRecord) : null;
     // Read after the records: a record written by a controller deposed before this read is then never acted on
     // (one claimed meanwhile by a newer term waits for the next sync).
-    const term = (await store.leases.get(CONTROLLER_LEASE))?.term ?? 0;
+    const term = fresh ? fresh.term : await this.controllerTerm();
     const actions = diffHost({ managerId: this.managerId, records, containers, term });
     let changed = false;
     const launches: InstanceRecord[] = [];
@@ -251,6 +254,11 @@ export class EngineSync {
       await this.health.check(mine, config);
     }
     if (changed && !request.snapshot && !this.stopped) await this.heartbeatSoon();
+  }
+
+  /** The current controller term (0 before any controller took the lease). */
+  private async controllerTerm(): Promise<number> {
+    return (await this.options.store.leases.get(CONTROLLER_LEASE))?.term ?? 0;
   }
 
   /** Applies one repair action (all but launches); true if it changed anything. */
