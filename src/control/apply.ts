@@ -61,11 +61,7 @@ export class DesiredStateWriter {
 
   constructor(private readonly options: DesiredStateOptions) {}
 
-  /** The term of the controller writing now (every write is fenced by it). */
-  private term = 0;
-
   async apply(endpoint: string, config: EndpointConfig | null, instances: readonly InstanceRecord[], plan: EndpointPlan, term: number): Promise<Applied> {
-    this.term = term;
     const applied: Applied = { actions: [], changed: false, deferredUntil: null, notes: [] };
     let index: Map<string, InstanceRecord> | undefined;
     const byId = (id: string) => (index ??= new Map(instances.map((i) => [i.id, i]))).get(id);
@@ -95,15 +91,15 @@ export class DesiredStateWriter {
     };
 
     if (plan.remove.length > 0) {
-      const done = await Promise.all(plan.remove.map((id) => this.remove(byId(id), reasonOf(id))));
+      const done = await Promise.all(plan.remove.map((id) => this.remove(byId(id), reasonOf(id), term)));
       plan.remove.forEach((id, n) => act(id, byId(id), done[n], 'delete'));
       applied.changed ||= done.some(Boolean);
     }
     if (plan.decommission.length > 0 || plan.recommission.length > 0) {
       const timeout = config?.endpoint.decommissionedTimeout ?? 0;
       const done = await Promise.all([
-        ...plan.decommission.map((id) => this.decommission(byId(id), timeout, reasonOf(id))),
-        ...plan.recommission.map((id) => this.recommission(byId(id), reasonOf(id))),
+        ...plan.decommission.map((id) => this.decommission(byId(id), timeout, reasonOf(id), term)),
+        ...plan.recommission.map((id) => this.recommission(byId(id), reasonOf(id), term)),
       ]);
       [...plan.decommission, ...plan.recommission].forEach((id, n) => act(id, byId(id), done[n], n < plan.decommission.length ? 'decommission' : 'recommission'));
       applied.changed ||= done.some(Boolean);
@@ -111,54 +107,54 @@ export class DesiredStateWriter {
     const pending = instances.filter((i) => i.status === 'PENDING' && !plan.remove.includes(i.id));
     if (config && (plan.launch > 0 || pending.length > 0)) {
       const launch = plan.decision?.actions.find((a) => a.kind === 'launch');
-      await this.place(endpoint, config, plan.launch, pending, launch?.reason ?? plan.why, applied);
+      await this.place(endpoint, config, plan.launch, pending, launch?.reason ?? plan.why, applied, term);
     }
     return applied;
   }
 
   /** Takes an instance away; false when it was already gone or going. */
-  private async remove(record: InstanceRecord | undefined, why: string): Promise<boolean> {
+  private async remove(record: InstanceRecord | undefined, why: string, term: number): Promise<boolean> {
     if (!record || record.status === 'REMOVING') return false;
     if (record.managerId === null) {
-      return this.fenced(record.id, await this.options.instances.remove(record, `instance ${record.id} removed (${why})`, { why }, { term: this.term }));
+      return this.fenced(record.id, await this.options.instances.remove(record, `instance ${record.id} removed (${why})`, { why }, { term }), term);
     }
     const changed = await this.options.instances.change(
       record.id,
-      { status: 'REMOVING', reason: why, term: this.term },
+      { status: 'REMOVING', reason: why, term },
       InstanceEventKinds.INSTANCE_REMOVING,
       `instance ${record.id} removing (${why})`,
       { why },
-      { status: ['PENDING', 'STARTING', 'RUNNING', 'DECOMMISSIONED', 'ERROR', 'LOST'], term: this.term },
+      { status: ['PENDING', 'STARTING', 'RUNNING', 'DECOMMISSIONED', 'ERROR', 'LOST'], term },
     );
-    return this.fenced(record.id, changed !== null);
+    return this.fenced(record.id, changed !== null, term);
   }
 
   /** Out of the balancer (the balancer serves RUNNING instances only); it drains until a later round removes it. */
-  private async decommission(record: InstanceRecord | undefined, timeoutSeconds: number, why: string): Promise<boolean> {
+  private async decommission(record: InstanceRecord | undefined, timeoutSeconds: number, why: string, term: number): Promise<boolean> {
     if (!record || record.status !== 'RUNNING') return false;
     const changed = await this.options.instances.change(
       record.id,
-      { status: 'DECOMMISSIONED', decommissionedAt: this.options.now(), reason: why, term: this.term },
+      { status: 'DECOMMISSIONED', decommissionedAt: this.options.now(), reason: why, term },
       InstanceEventKinds.INSTANCE_DECOMMISSIONED,
       `instance ${record.id} decommissioned: out of the balancer, draining until its connections close or ${timeoutSeconds} s pass`,
       { why },
-      { status: ['RUNNING'], term: this.term },
+      { status: ['RUNNING'], term },
     );
-    return this.fenced(record.id, changed !== null);
+    return this.fenced(record.id, changed !== null, term);
   }
 
   /** Back into the balancer: it is still running and warm, cheaper than a launch. */
-  private async recommission(record: InstanceRecord | undefined, why: string): Promise<boolean> {
+  private async recommission(record: InstanceRecord | undefined, why: string, term: number): Promise<boolean> {
     if (!record || record.status !== 'DECOMMISSIONED') return false;
     const changed = await this.options.instances.change(
       record.id,
-      { status: 'RUNNING', decommissionedAt: null, reason: null, term: this.term },
+      { status: 'RUNNING', decommissionedAt: null, reason: null, term },
       InstanceEventKinds.INSTANCE_RECOMMISSIONED,
       `instance ${record.id} recommissioned: back in the balancer at ${record.address}`,
       { why },
-      { status: ['DECOMMISSIONED'], term: this.term },
+      { status: ['DECOMMISSIONED'], term },
     );
-    return this.fenced(record.id, changed !== null);
+    return this.fenced(record.id, changed !== null, term);
   }
 
   /**
@@ -166,7 +162,7 @@ export class DesiredStateWriter {
    * launch back-off runs) and writes placed ones STARTING on their manager;
    * the rest wait as PENDING with the reason from every manager.
    */
-  private async place(endpoint: string, config: EndpointConfig, count: number, pending: InstanceRecord[], why: string, applied: Applied): Promise<void> {
+  private async place(endpoint: string, config: EndpointConfig, count: number, pending: InstanceRecord[], why: string, applied: Applied, term: number): Promise<void> {
     const { instances } = this.options;
     const nowMs = this.options.now().getTime();
     const until = this.options.backoff.deferredUntil(endpoint, nowMs);
@@ -193,16 +189,16 @@ export class DesiredStateWriter {
         if (waiting) {
           const placed = await instances.change(
             waiting.id,
-            { status: 'STARTING', managerId: placement.managerId, reason: null, term: this.term },
+            { status: 'STARTING', managerId: placement.managerId, reason: null, term },
             InstanceEventKinds.INSTANCE_PLACED,
             message,
             {},
-            { status: ['PENDING'], term: this.term },
+            { status: ['PENDING'], term },
           );
-          await this.fenced(waiting.id, placed !== null);
+          await this.fenced(waiting.id, placed !== null, term);
         } else {
           await instances.create(
-            { id: placement.instanceId, endpoint, slots, status: 'STARTING', managerId: placement.managerId, reason: null, term: this.term },
+            { id: placement.instanceId, endpoint, slots, status: 'STARTING', managerId: placement.managerId, reason: null, term },
             InstanceEventKinds.INSTANCE_CREATED,
             message,
           );
@@ -216,14 +212,14 @@ export class DesiredStateWriter {
         if (!waiting) {
           applied.changed = true;
           await instances.create(
-            { id: wait.instanceId, endpoint, slots, status: 'PENDING', managerId: null, reason: wait.reason, term: this.term },
+            { id: wait.instanceId, endpoint, slots, status: 'PENDING', managerId: null, reason: wait.reason, term },
             InstanceEventKinds.INSTANCE_PENDING,
             `instance ${wait.instanceId} pending: ${wait.reason}`,
             data,
           );
         } else if (waiting.reason !== wait.reason) {
           applied.changed = true;
-          await instances.change(waiting.id, { reason: wait.reason, term: this.term }, InstanceEventKinds.INSTANCE_PENDING, `instance ${wait.instanceId} pending: ${wait.reason}`, data, { term: this.term });
+          await instances.change(waiting.id, { reason: wait.reason, term }, InstanceEventKinds.INSTANCE_PENDING, `instance ${wait.instanceId} pending: ${wait.reason}`, data, { term });
         }
         applied.actions.push({ kind: 'launch', direction: 'up', instanceId: wait.instanceId, managerId: null, outcome: 'no-room', reason: `${why}; ${wait.reason}`, until: null });
       }
@@ -236,10 +232,10 @@ export class DesiredStateWriter {
    * controller is stale (FencedOut); otherwise the record had just changed
    * (a host reported it, or it is gone) and `done` stays false.
    */
-  private async fenced(id: string, done: boolean): Promise<boolean> {
+  private async fenced(id: string, done: boolean, term: number): Promise<boolean> {
     if (done) return true;
     const current = await this.options.store.instances.get(id);
-    if (current && current.term > this.term) throw new FencedOut(id, this.term, current.term);
+    if (current && current.term > term) throw new FencedOut(id, term, current.term);
     return false;
   }
 
