@@ -6,8 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import { testWsClient } from './ws.js';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { startFerretDB, type RunningFerretDB } from './ferretdb.js';
 import { postGraphQL, type GraphQLClient, type GraphQLResult } from './graphql.js';
@@ -254,13 +254,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         },
         gql: (query, variables = {}, headers = {}) => postGraphQL(url, query, variables, { ...auth, ...headers }),
         ws(connectionParams) {
-          const client = createClient({
-            url: url.replace(/^http/, 'ws'),
-            webSocketImpl: WebSocket,
-            connectionParams: connectionParams ?? (options.apiKey ? { apiKey: options.apiKey } : undefined),
-            retryAttempts: 0,
-            lazy: true,
-          });
+          const client = testWsClient(url.replace(/^http/, 'ws'), options.apiKey, connectionParams);
           clients.push(client);
           return client;
         },

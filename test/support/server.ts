@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import { testWsClient } from './ws.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server/server.js';
 import { localManagerId } from '../../src/server/services.js';
 import { removeContainersWithLabel } from './containers.js';
@@ -66,13 +66,7 @@ export async function startTestServer(
       await waitFor(() => server.services.bus.subscriberCount(topic) >= count, { what: `${count} ${topic} subscriber(s)` });
     },
     ws(connectionParams) {
-      const client = createClient({
-        url: server.wsUrl,
-        webSocketImpl: WebSocket,
-        connectionParams: connectionParams ?? (options.apiKey ? { apiKey: options.apiKey } : undefined),
-        retryAttempts: 0,
-        lazy: true,
-      });
+      const client = testWsClient(server.wsUrl, options.apiKey, connectionParams);
       clients.push(client);
       return client;
     },
