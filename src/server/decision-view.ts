@@ -1,5 +1,5 @@
 // The typed GraphQL face of a stored scaling decision: the record (src/model/decision.ts) read into `ScalingDecision`'s fields, whatever version stored it.
-import type { ActionDirection, ActionKind, ActionOutcome, RoundDecision } from '../model/decision.js';
+import type { ActionDirection, ActionKind, ActionOutcome, RoundDecision, ScalingDecisionRecord } from '../model/decision.js';
 import { ENDPOINT_STATES, type EndpointState } from '../model/states.js';
 
 /*
@@ -53,24 +53,14 @@ export interface DecisionActionView {
 }
 
 /** The fields of `ScalingDecision` that come from the record (id, endpoint and at come from the stored row). */
-export interface DecisionView {
+export interface DecisionView
+  extends Pick<ScalingDecisionRecord, 'current' | 'ideal' | 'clamped' | 'conflict' | 'target' | 'after' | 'rampLimit' | 'rampCut' | 'held' | 'notes' | 'summary'> {
   round: RoundName;
   cause: string;
   state: EndpointState | null;
   inputs: DecisionInputsView | null;
-  current: number;
   rules: DecisionRuleView[];
-  ideal: { min: number; max: number | null };
-  clamped: { min: number; max: number };
-  conflict: boolean;
-  target: number;
-  after: number;
-  rampLimit: number | null;
-  rampCut: number;
-  held: string | null;
-  notes: string[];
   actions: DecisionActionView[];
-  summary: string;
 }
 
 const KINDS: Record<ActionKind, ActionKindName> = {

@@ -36,7 +36,6 @@ import type {
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
 
-export { isMongoDuplicateKey };
 
 /**
  * Creates the indexes each schema declares (unique keys, endpoint+id, at)

@@ -41,7 +41,6 @@ import { checkState, updateEndpointVersioned, type EndpointChanges } from './ver
 import { SqlLeases, SqlSecrets } from './sqlite-cluster.js';
 import { isSqliteUniqueViolation } from './sqlite-errors.js';
 
-export { isSqliteUniqueViolation };
 
 
 type Row = Record<string, unknown>;
