@@ -12,8 +12,9 @@ import './explorer.css';
 const API_KEY_STORAGE = 'reactor.apiKey';
 
 const DEFAULT_QUERY = `# Queries and mutations run over HTTP,
-# subscriptions over a WebSocket. Try:
-# subscription { endpointEvents { kind endpoint } }
+# subscriptions over a WebSocket. Try (latest: true shows
+# each endpoint's current sample at once, then every new one):
+# subscription { metricSamples(latest: true) { endpoint at metrics } }
 
 {
   version
