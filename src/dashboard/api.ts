@@ -53,7 +53,8 @@ export class Api {
       on: {
         closed: (event) => {
           const error = closeError(event);
-          if (error?.unauthenticated) onConnectionError(error);
+          // graphql-ws says only "Forbidden"; the same key over HTTP gets the server's reason in words.
+          if (error?.unauthenticated) this.request('{ version }').then(() => onConnectionError(error), (refusal: ApiError) => onConnectionError(refusal.unauthenticated ? refusal : error));
         },
       },
     });

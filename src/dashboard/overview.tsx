@@ -95,7 +95,7 @@ export function Overview(props: { api: Api; onError(error: ApiError): void }) {
               <tr>
                 <th>endpoint</th>
                 <th>state</th>
-                <th title="running · starting · draining → target">instances</th>
+                <th title="instances running · starting · draining → the target of the last decision">running · starting · draining → target</th>
                 <th>rate /s</th>
                 <th>response ms</th>
                 <th>rules</th>
