@@ -63,7 +63,7 @@ export function EndpointPage(props: { api: Api; name: string; onError(error: Api
   useSubscription<{ endpointEvents: EventRow }>(api, EVENTS_LIVE, vars, ({ endpointEvents: event }) => {
     update((d) => (d.events.some((e) => e.id === event.id) ? d : { ...d, events: [...d.events, event].slice(-EVENTS_KEPT) }));
     // State and configuration changes come as events; the page reads the endpoint again for them.
-    if (event.kind === 'STATE_CHANGED' || event.kind === 'CONFIG_CHANGED') load();
+    if (event.kind === 'STATE_CHANGED' || event.kind === 'CONFIG_CHANGED' || event.kind === 'ENDPOINT_UNMANAGED' || event.kind === 'ENDPOINT_MANAGED') load();
   }, fail);
 
   if (detail === undefined) return <p className="loading">{error ? <span role="alert" className="error">{error.message}</span> : 'Loading…'}</p>;
