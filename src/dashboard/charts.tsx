@@ -103,9 +103,11 @@ export function Chart(props: ChartProps) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [bandKey, seriesKey, props.height]);
 
+  // Pages re-render every second (ages move); the canvas is redrawn only when the data did.
+  const dataKey = `${props.times.length}:${props.times.at(-1)}:${props.lastId}:${props.series.map((s) => s.values.at(-1)).join()}`;
   useEffect(() => {
     plot.current?.setData(data);
-  });
+  }, [dataKey, bandKey, seriesKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // The newest value of each series (gaps skipped), published on the element for tests and scripts.
   const last = props.series.map((s) => s.values.findLast((v) => v !== null) ?? null);
@@ -148,9 +150,10 @@ export function Sparkline(props: { times: number[]; values: Series; label: strin
     };
   }, []);
 
+  const dataKey = `${props.times.length}:${props.times.at(-1)}:${props.values.at(-1)}`;
   useEffect(() => {
     plot.current?.setData(data);
-  });
+  }, [dataKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return <div ref={holder} className="sparkline" title={props.label} aria-label={props.label} />;
 }

@@ -1,5 +1,5 @@
 // Numbers, ages and instance tallies as the dashboard shows them.
-import type { InstanceRow, Sample } from './queries.js';
+import type { InstanceRow } from './queries.js';
 
 export function formatNumber(value: number | null | undefined, digits = 1): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
@@ -28,7 +28,7 @@ export interface Tally {
   failed: number;
 }
 
-export function tally(instances: readonly InstanceRow[]): Tally {
+export function tally(instances: readonly Pick<InstanceRow, 'status'>[]): Tally {
   const t: Tally = { running: 0, starting: 0, draining: 0, pending: 0, failed: 0 };
   for (const instance of instances) {
     if (instance.status === 'RUNNING') t.running++;
@@ -41,14 +41,14 @@ export function tally(instances: readonly InstanceRow[]): Tally {
 }
 
 /** Upserts or removes one instance after an instanceChanges item. */
-export function applyInstanceChange(instances: readonly InstanceRow[], change: 'CREATED' | 'STATUS_CHANGED' | 'REMOVED', instance: InstanceRow): InstanceRow[] {
+export function applyInstanceChange<I extends Pick<InstanceRow, 'id' | 'createdAt'>>(instances: readonly I[], change: 'CREATED' | 'STATUS_CHANGED' | 'REMOVED', instance: I): I[] {
   const others = instances.filter((i) => i.id !== instance.id);
   return change === 'REMOVED' ? others : [...others, instance].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
 }
 
 /** Appends a sample to a history unless it is there already, keeping the newest `keep`. */
-export function appendSample(history: readonly Sample[], sample: Sample, keep: number): Sample[] {
-  if (history.some((s) => s.id === sample.id)) return history as Sample[];
+export function appendSample<S extends { id: string; at: string }>(history: readonly S[], sample: S, keep: number): S[] {
+  if (history.some((s) => s.id === sample.id)) return history as S[];
   const next = [...history, sample].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   return next.length > keep ? next.slice(next.length - keep) : next;
 }

@@ -5,16 +5,17 @@ import { Sparkline } from './charts.js';
 import { age, appendSample, endpointPath, formatNumber, seconds, tally } from './format.js';
 import { useDebounced, useNow, useSubscription } from './live.js';
 import {
-  DECISIONS_LIVE,
+  DECISIONS_LIVE_BRIEF,
   EVENTS_LIVE,
-  INSTANCES_LIVE,
+  INSTANCES_LIVE_BRIEF,
   MANAGERS,
   OVERVIEW,
   SAMPLES_LIVE,
   SPARK_SAMPLES,
   type Controller,
-  type Decision,
+  type DecisionBrief,
   type EndpointSummary,
+  type InstanceBrief,
   type EventRow,
   type InstanceChangeItem,
   type ManagerRow,
@@ -67,10 +68,10 @@ export function Overview(props: { api: Api; onError(error: ApiError): void }) {
   useSubscription<{ metricSamples: Sample }>(api, SAMPLES_LIVE, {}, ({ metricSamples: s }) =>
     update(s.endpoint, (e) => ({ ...e, metrics: !e.metrics || e.metrics.at <= s.at ? s : e.metrics, metricHistory: appendSample(e.metricHistory, s, SPARK_SAMPLES) })),
   fail);
-  useSubscription<{ scalingDecisions: Decision }>(api, DECISIONS_LIVE, {}, ({ scalingDecisions: d }) =>
+  useSubscription<{ scalingDecisions: DecisionBrief }>(api, DECISIONS_LIVE_BRIEF, {}, ({ scalingDecisions: d }) =>
     update(d.endpoint, (e) => ({ ...e, decisions: e.decisions[0] && e.decisions[0].at > d.at ? e.decisions : [d] })),
   fail);
-  useSubscription<{ instanceChanges: InstanceChangeItem }>(api, INSTANCES_LIVE, {}, ({ instanceChanges: c }) =>
+  useSubscription<{ instanceChanges: InstanceChangeItem<InstanceBrief> }>(api, INSTANCES_LIVE_BRIEF, {}, ({ instanceChanges: c }) =>
     update(c.instance.endpoint, (e) => ({ ...e, instances: applyInstanceChange(e.instances, c.change, c.instance) })),
   fail);
   useSubscription<{ endpointEvents: EventRow }>(api, EVENTS_LIVE, {}, ({ endpointEvents: event }) => {

@@ -76,14 +76,27 @@ export interface ScalingConfig {
   rampLimit: number;
 }
 
+/** What the overview reads of an instance: enough to count it by status. */
+export type InstanceBrief = Pick<InstanceRow, 'id' | 'endpoint' | 'status' | 'createdAt'>;
+/** What the overview reads of a decision: its words and target. */
+export type DecisionBrief = Pick<Decision, 'id' | 'endpoint' | 'at' | 'target' | 'summary'>;
+/** What the overview reads of a sample's history: the sparkline's points. */
+export type SamplePoint = Pick<Sample, 'id' | 'at' | 'metrics'>;
+
+/**
+ * One endpoint as the overview reads it. The overview asks only for what it
+ * shows: with 50 endpoints, 500 instances and 60 samples each, every field
+ * more is read 500 or 3,000 times (each instance's manager, for one, is a
+ * lookup the overview does not need).
+ */
 export interface EndpointSummary {
   name: string;
   state: EndpointState;
   config: { endpoint: { url: string }; scaling: ScalingConfig };
-  instances: InstanceRow[];
+  instances: InstanceBrief[];
   metrics: Sample | null;
-  metricHistory: Sample[];
-  decisions: Decision[];
+  metricHistory: SamplePoint[];
+  decisions: DecisionBrief[];
 }
 
 export interface ManagerRow {
@@ -109,6 +122,8 @@ export const DECISION = `id endpoint at round cause state current target after c
   rules { rule metric value min max noData } ideal { min max } clamped { min max }
   actions { kind direction count instance manager outcome reason }`;
 const EVENT = 'id endpoint kind message at';
+const INSTANCE_BRIEF = 'id endpoint status createdAt';
+const DECISION_BRIEF = 'id endpoint at target summary';
 const SCALING = 'scaling { minInstances maxInstances rules rampLimit }';
 
 /** Samples kept per endpoint for the overview's sparklines. */
@@ -120,10 +135,10 @@ export const OVERVIEW = `query DashboardOverview {
   endpoints {
     name state
     config { endpoint { url } ${SCALING} }
-    instances { ${INSTANCE} }
+    instances { ${INSTANCE_BRIEF} }
     metrics { ${SAMPLE} }
-    metricHistory(limit: ${SPARK_SAMPLES}) { ${SAMPLE} }
-    decisions(limit: 1) { ${DECISION} }
+    metricHistory(limit: ${SPARK_SAMPLES}) { id at metrics }
+    decisions(limit: 1) { ${DECISION_BRIEF} }
   }
 }`;
 
@@ -132,7 +147,11 @@ export const MANAGERS = `query DashboardManagers {
   managers { id name address slots usedSlots status problems lastSeen }
 }`;
 
-export interface EndpointDetail extends EndpointSummary {
+/** One endpoint as its page reads it: everything. */
+export interface EndpointDetail extends Omit<EndpointSummary, 'instances' | 'metricHistory' | 'decisions'> {
+  instances: InstanceRow[];
+  metricHistory: Sample[];
+  decisions: Decision[];
   events: EventRow[];
   warnings: string[];
 }
@@ -156,12 +175,15 @@ export const ENDPOINT = `query DashboardEndpoint($name: String!) {
 export const SAMPLES_LIVE = `subscription DashboardSamples($endpoint: String) { metricSamples(endpoint: $endpoint, latest: true) { ${SAMPLE} } }`;
 export const DECISIONS_LIVE = `subscription DashboardDecisions($endpoint: String) { scalingDecisions(endpoint: $endpoint, latest: true) { ${DECISION} } }`;
 export const INSTANCES_LIVE = `subscription DashboardInstances($endpoint: String) { instanceChanges(endpoint: $endpoint) { id change instance { ${INSTANCE} } } }`;
+/** The overview's lean forms of the same streams. */
+export const DECISIONS_LIVE_BRIEF = `subscription DashboardDecisionsBrief { scalingDecisions(latest: true) { ${DECISION_BRIEF} } }`;
+export const INSTANCES_LIVE_BRIEF = `subscription DashboardInstancesBrief { instanceChanges { id change instance { ${INSTANCE_BRIEF} } } }`;
 export const EVENTS_LIVE = `subscription DashboardEvents($endpoint: String) { endpointEvents(endpoint: $endpoint) { ${EVENT} } }`;
 
-export interface InstanceChangeItem {
+export interface InstanceChangeItem<I = InstanceRow> {
   id: string;
   change: 'CREATED' | 'STATUS_CHANGED' | 'REMOVED';
-  instance: InstanceRow;
+  instance: I;
 }
 
 export const SET_STATE = `mutation DashboardSetState($name: String!, $state: EndpointState!) { setEndpointState(name: $name, state: $state) { name state } }`;
