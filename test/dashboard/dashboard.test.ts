@@ -118,6 +118,11 @@ describe('the dashboard against a real endpoint under load', { timeout: 280_000 
     await rateChart.waitFor();
     await instanceChart.waitFor();
     assert.match(await rateChart.innerText(), /0 < rate < 5/, "the rule's band is named on its chart");
+    // The overview, opened before the load, must follow the scale-up by itself.
+    const overview = await context.newPage();
+    await overview.goto(`${origin}/`);
+    const row = overview.locator(`[data-endpoint="${NAME}"]`);
+    await row.locator('[data-field="running"]', { hasText: /^1$/ }).waitFor();
 
     const started = Date.now();
     let stopLoad = false;
@@ -157,9 +162,10 @@ describe('the dashboard against a real endpoint under load', { timeout: 280_000 
       await watched.page.locator('.instances tr[data-status="RUNNING"]').nth(1).waitFor();
       await watched.page.screenshot({ path: join(SCREENSHOTS, 'endpoint.png'), fullPage: true });
 
-      const overview = await context.newPage();
-      await overview.goto(`${origin}/`);
-      await overview.locator(`[data-endpoint="${NAME}"] [data-field="running"]`).filter({ hasNotText: /^[01]$/ }).waitFor();
+      // No reload: the row moved with instanceChanges and scalingDecisions, and its sparkline with the samples.
+      await row.locator('[data-field="running"]').filter({ hasNotText: /^[01]$/ }).waitFor({ timeout: 10_000 });
+      await row.locator('[data-field="target"]').filter({ hasNotText: /^[01–]$/ }).waitFor({ timeout: 5000 });
+      await waitFor(async () => Number(await row.locator('[data-field="rate"]').getAttribute('data-value')) > 0, { what: 'a rate above 0 on the overview' });
       await overview.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true });
       await overview.close();
     } finally {
