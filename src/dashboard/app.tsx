@@ -1,5 +1,5 @@
 // Browser entry of the Reactor dashboard: the API key, the header, and the two pages (overview at /, one endpoint at /endpoints/NAME), routed in the browser.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState, type MouseEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import { initialApiKey, storeApiKey } from '../web/api-key.js';
 import { ApiKeyField } from '../web/api-key-field.js';
@@ -62,7 +62,7 @@ function Dashboard() {
     if (error.unauthenticated) setRefused(error);
   }, []);
 
-  const onLink = (event: React.MouseEvent) => {
+  const onLink = (event: MouseEvent) => {
     const link = (event.target as HTMLElement).closest('a[data-route]');
     if (!link || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();

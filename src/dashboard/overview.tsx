@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Api, ApiError } from './api.js';
 import { Sparkline } from './charts.js';
-import { age, appendSample, endpointPath, formatNumber, seconds, tally } from './format.js';
+import { age, appendSample, applyInstanceChange, endpointPath, formatNumber, seconds, tally } from './format.js';
 import { useDebounced, useNow, useSubscription } from './live.js';
 import {
   DECISIONS_LIVE_BRIEF,
@@ -21,7 +21,6 @@ import {
   type ManagerRow,
   type Sample,
 } from './queries.js';
-import { applyInstanceChange } from './format.js';
 
 /** Event kinds after which the list of endpoints or their configuration is read again. */
 const RELOAD_ON = new Set(['ENDPOINT_MANAGED', 'ENDPOINT_UNMANAGED', 'CONFIG_CHANGED', 'STATE_CHANGED', 'CONTROLLER_ELECTED', 'MANAGER_LOST', 'MANAGER_READY']);
@@ -178,6 +177,11 @@ function Managers({ managers, controller, now }: { managers: ManagerRow[]; contr
   return (
     <section>
       <h2>Managers ({managers.length})</h2>
+      <p className="controller" data-field="controller">
+        {controller
+          ? `Controller: ${controller.holder}, term ${controller.term}, lease until ${new Date(controller.expiresAt).toLocaleTimeString('en-GB', { hour12: false })}`
+          : 'No controller yet: no server has taken the controller lease.'}
+      </p>
       <table className="managers">
         <thead>
           <tr>

@@ -232,9 +232,9 @@ async function editRules(page: Page, rules: string, min: string, max: string): P
 
 async function waitForPreview(page: Page, rules: string): Promise<{ input: any; result: any }> {
   return waitFor(async () => {
-    const element = page.locator('.preview');
-    const input = JSON.parse((await element.getAttribute('data-preview-input')) ?? 'null');
-    const result = await element.getAttribute('data-preview');
+    // Both attributes in one read: a new sample re-renders the preview with new inputs.
+    const [inputText, result] = await page.locator('.preview').evaluate((element: HTMLElement) => [element.dataset.previewInput, element.dataset.preview]);
+    const input = JSON.parse(inputText ?? 'null');
     return input?.rules?.[0] === rules && result ? { input, result: JSON.parse(result) } : null;
   }, { what: `the preview of ${rules}` });
 }
