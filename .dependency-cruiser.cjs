@@ -156,6 +156,19 @@ module.exports = {
       to: { path: '^src/store/', dependencyTypesNot: ['type-only'] },
     },
 
+    // --- browser pages ---------------------------------------------------------------
+    {
+      name: 'dashboard-uses-only-the-public-api',
+      comment:
+        'The dashboard is the proof that the public GraphQL API is enough for a UI: its browser code ' +
+        '(everything in src/dashboard/ but serve.ts, which the server mounts) talks to the server only ' +
+        'over HTTP and graphql-ws, and imports nothing of Reactor but itself and src/web/ (the pages\' ' +
+        'shared browser code).',
+      severity: 'error',
+      from: { path: '^src/(dashboard|web)/', pathNot: '^src/(dashboard/serve|web/static)[.]ts$' },
+      to: { path: '^(src|resolvers|generated)/', pathNot: '^src/(dashboard|web)/' },
+    },
+
     // --- the check itself ---------------------------------------------------------
     {
       name: 'imports-resolve',

@@ -1,6 +1,7 @@
 // Subscription resolvers: live items from the event bus, after any stored history the client asks to replay, read a page at a time.
 import type { SubscriptionResolvers } from '../generated/graphql.js';
 import type { Topics } from '../src/events/bus.js';
+import { latestThenLive } from '../src/events/latest.js';
 import { replayThenLive, type HistoryPage } from '../src/events/replay.js';
 import { instanceChangeFromEvent } from '../src/instances/service.js';
 import type { Services } from '../src/server/context.js';
@@ -55,20 +56,34 @@ function counted<T>(source: AsyncIterator<T> & AsyncIterable<T>, count: (delta: 
   };
 }
 
-/** Subscribes at once (so nothing published from now on is missed), then replays after `afterId` as the client reads. */
-function stream<K extends keyof Topics>(topic: K, history: History<K>) {
+/** The most recent stored item of one endpoint, or of each endpoint when none is named (`latest: true`). */
+type Latest<K extends keyof Topics> = (services: Services, endpoint: string) => Promise<Topics[K] | null>;
+
+async function latestOf<K extends keyof Topics>(services: Services, endpoint: string | undefined, latest: Latest<K>): Promise<Topics[K][]> {
+  const names = endpoint !== undefined ? [endpoint] : (await services.store.endpoints.list()).map((e) => e.name);
+  const items = await Promise.all(names.map((name) => latest(services, name)));
+  return items.filter((item) => item !== null).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Subscribes at once (so nothing published from now on is missed), then replays after `afterId` as the client reads;
+ * with `latest` (and no afterId), starts with the most recent stored item instead.
+ */
+function stream<K extends keyof Topics>(topic: K, history: History<K>, latest?: Latest<K>) {
   return {
     subscribe: (
       _root: unknown,
-      args: { endpoint?: string | null; afterId?: string | null },
+      args: { endpoint?: string | null; afterId?: string | null; latest?: boolean | null },
       { services }: { services: Services },
     ) => {
       const endpoint = args.endpoint ?? undefined;
       const live = () => services.bus.subscribe(topic, { endpoint });
-      return counted(
-        replayThenLive({ live, page: (afterId, limit) => history(services, endpoint, afterId, limit) }, args.afterId ?? undefined, live()),
-        (delta) => services.telemetry.subscription(topic, delta),
-      );
+      const afterId = args.afterId ?? undefined;
+      const source =
+        latest && args.latest && afterId === undefined
+          ? latestThenLive(() => latestOf(services, endpoint, latest), live())
+          : replayThenLive({ live, page: (after, limit) => history(services, endpoint, after, limit) }, afterId, live());
+      return counted(source, (delta) => services.telemetry.subscription(topic, delta));
     },
     resolve: (item: Topics[K]) => item,
   };
@@ -76,9 +91,15 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>) {
 
 export const Subscription: SubscriptionResolvers = {
   endpointEvents: stream('endpointEvents', async (s, endpoint, afterId, limit) => logPage(await s.store.events.list(endpoint, { afterId, limit }), limit)),
-  metricSamples: stream('metricSamples', async (s, endpoint, afterId, limit) => logPage(await s.store.samples.list(endpoint, { afterId, limit }), limit)),
-  scalingDecisions: stream('scalingDecisions', async (s, endpoint, afterId, limit) =>
-    logPage(await s.store.decisions.list(endpoint, { afterId, limit }), limit),
+  metricSamples: stream(
+    'metricSamples',
+    async (s, endpoint, afterId, limit) => logPage(await s.store.samples.list(endpoint, { afterId, limit }), limit),
+    (s, endpoint) => s.store.samples.latest(endpoint),
+  ),
+  scalingDecisions: stream(
+    'scalingDecisions',
+    async (s, endpoint, afterId, limit) => logPage(await s.store.decisions.list(endpoint, { afterId, limit }), limit),
+    async (s, endpoint) => (await s.store.decisions.list(endpoint, { limit: 1 }))[0] ?? null,
   ),
   // Instance changes are recorded as endpoint events; the history rebuilds them from there, a page of events at a time.
   instanceChanges: stream('instanceChanges', async (s, endpoint, afterId, limit) => {

@@ -7,6 +7,7 @@ npx tsc -p tsconfig.json --noEmit
 # A wrong import between layers fails here, like a type error (rules: .dependency-cruiser.cjs).
 npm run --silent layering
 node scripts/build-explorer.mjs >/dev/null
+node scripts/build-dashboard.mjs >/dev/null
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi

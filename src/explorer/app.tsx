@@ -1,5 +1,5 @@
 // Browser entry of the Reactor explorer: GraphiQL talking to /graphql, queries over HTTP, subscriptions over graphql-ws, with the API key on both.
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher, type Fetcher, type FetcherOpts, type FetcherParams } from '@graphiql/toolkit';
@@ -7,13 +7,13 @@ import { createClient } from 'graphql-ws';
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import 'graphiql/style.css';
 import './explorer.css';
-
-/** localStorage key under which the operator's API key is remembered. */
-const API_KEY_STORAGE = 'reactor.apiKey';
+import { initialApiKey, storeApiKey } from '../web/api-key.js';
+import { ApiKeyField } from '../web/api-key-field.js';
 
 const DEFAULT_QUERY = `# Queries and mutations run over HTTP,
-# subscriptions over a WebSocket. Try:
-# subscription { endpointEvents { kind endpoint } }
+# subscriptions over a WebSocket. Try (latest: true shows
+# each endpoint's current sample at once, then every new one):
+# subscription { metricSamples(latest: true) { endpoint at metrics } }
 
 {
   version
@@ -23,38 +23,6 @@ const DEFAULT_QUERY = `# Queries and mutations run over HTTP,
   }
 }
 `;
-
-function readStoredApiKey(): string {
-  try {
-    return localStorage.getItem(API_KEY_STORAGE) ?? '';
-  } catch {
-    return ''; // storage disabled (private mode, policy): the key lives only in memory
-  }
-}
-
-function storeApiKey(key: string): void {
-  try {
-    if (key) localStorage.setItem(API_KEY_STORAGE, key);
-    else localStorage.removeItem(API_KEY_STORAGE);
-  } catch {
-    // storage disabled: nothing to remember it in
-  }
-}
-
-/**
- * The key from `?apiKey=…` wins over the stored one and is remembered; it is
- * then removed from the address bar so it does not linger in history,
- * bookmarks or screenshots.
- */
-function initialApiKey(): string {
-  const url = new URL(location.href);
-  const fromUrl = url.searchParams.get('apiKey');
-  if (fromUrl === null) return readStoredApiKey();
-  storeApiKey(fromUrl);
-  url.searchParams.delete('apiKey');
-  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
-  return fromUrl;
-}
 
 function operationsOf(document: DocumentNode): OperationDefinitionNode[] {
   return document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -108,31 +76,6 @@ function connect(apiKey: string): Connection {
   return { fetcher, dispose: () => void wsClient.dispose() };
 }
 
-function ApiKeyField(props: { apiKey: string; onChange(key: string): void }) {
-  const [draft, setDraft] = useState(props.apiKey);
-  useEffect(() => setDraft(props.apiKey), [props.apiKey]);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    props.onChange(draft.trim());
-  };
-  const dirty = draft.trim() !== props.apiKey;
-  return (
-    <form className="reactor-api-key" onSubmit={submit} title="Sent as X-Auth-Key over HTTP and in the WebSocket connection_init payload; remembered in this browser.">
-      <label htmlFor="reactor-api-key">API key</label>
-      <input
-        id="reactor-api-key"
-        type="password"
-        autoComplete="off"
-        spellCheck={false}
-        placeholder={props.apiKey ? '' : 'none'}
-        value={draft}
-        onChange={(event) => setDraft(event.target.value)}
-      />
-      <button type="submit" disabled={!dirty}>{draft.trim() || !props.apiKey ? 'Use' : 'Forget'}</button>
-    </form>
-  );
-}
-
 function Explorer() {
   const [apiKey, setApiKey] = useState(initialApiKey);
   const connection = useMemo(() => connect(apiKey), [apiKey]);
@@ -147,6 +90,7 @@ function Explorer() {
         <div className="reactor-logo">
           <ApiKeyField apiKey={apiKey} onChange={changeKey} />
           <span className="reactor-title">Reactor explorer</span>
+          <a className="reactor-dashboard-link" href="/" title="The live dashboard: endpoints, instances, metrics and decisions">Dashboard</a>
         </div>
       </GraphiQL.Logo>
     </GraphiQL>

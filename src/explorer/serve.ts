@@ -1,8 +1,8 @@
 // Serves the bundled GraphiQL explorer: the page at GET /graphql for browsers (Accept: text/html) and its assets under /explorer/.
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Router } from 'express';
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { bundleDir, notBuilt, sendAsset, sendPage } from '../web/static.js';
 
 /** The files scripts/build-explorer.mjs writes, with the type each is sent as. */
 const ASSETS: Record<string, string> = {
@@ -12,15 +12,9 @@ const ASSETS: Record<string, string> = {
 
 const NOT_BUILT = 'The Reactor explorer is not built: run `npm run build` (or `node scripts/build-explorer.mjs`) and reload.\n';
 
-/**
- * `<repo>/dist/explorer`, found from this file's own place: `<repo>/src/explorer/`
- * when run from source (tsx), `<repo>/dist/src/explorer/` when compiled.
- */
+/** `<repo>/dist/explorer`. */
 export function defaultExplorerAssetDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const up2 = resolve(here, '..', '..');
-  const repo = basename(up2) === 'dist' ? dirname(up2) : up2;
-  return join(repo, 'dist', 'explorer');
+  return bundleDir('explorer');
 }
 
 /**
@@ -42,19 +36,8 @@ export function explorerRouter(assetDir: string = defaultExplorerAssetDir()): Ro
       return;
     }
     res.vary('Accept'); // the same URL answers JSON to GraphQL clients
-    if (!built()) {
-      notBuilt(res);
-      return;
-    }
-    res.set({
-      'Cache-Control': 'no-cache',
-      'Content-Security-Policy': contentSecurityPolicy(req),
-      'Referrer-Policy': 'no-referrer',
-      'X-Content-Type-Options': 'nosniff',
-    });
-    res.sendFile(indexFile, { cacheControl: false }, (error) => {
-      if (error && !res.headersSent) next(error);
-    });
+    if (!built()) return notBuilt(res, NOT_BUILT);
+    sendPage(req, res, next, indexFile);
   });
 
   router.get('/explorer/:file', (req, res, next) => {
@@ -64,49 +47,9 @@ export function explorerRouter(assetDir: string = defaultExplorerAssetDir()): Ro
       res.status(404).type('text/plain').send(`No explorer asset named ${JSON.stringify(file)}.\n`);
       return;
     }
-    if (!built()) {
-      notBuilt(res);
-      return;
-    }
-    const path = join(assetDir, file);
-    const gzipped = `${path}.gz`;
-    const useGzip = req.acceptsEncodings('gzip', 'identity') === 'gzip' && existsSync(gzipped);
-    res.vary('Accept-Encoding');
-    res.set({
-      'Content-Type': type,
-      'X-Content-Type-Options': 'nosniff',
-      ...(useGzip ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    res.sendFile(useGzip ? gzipped : path, { maxAge: '365d', immutable: true, acceptRanges: !useGzip }, (error) => {
-      if (error && !res.headersSent) next(error);
-    });
+    if (!built()) return notBuilt(res, NOT_BUILT);
+    sendAsset(req, res, next, join(assetDir, file), type);
   });
 
   return router;
-}
-
-function notBuilt(res: Response): void {
-  res.status(503).set('Cache-Control', 'no-store').type('text/plain').send(NOT_BUILT);
-}
-
-/**
- * Everything from this origin only: the bundle, its inline styles (CodeMirror
- * and React set some), fonts embedded as data: URLs, and fetch/WebSocket back
- * to this server. The WebSocket origin is spelled out for browsers whose
- * 'self' does not cover ws:/wss:.
- */
-function contentSecurityPolicy(req: Request): string {
-  const host = req.get('host') ?? '';
-  const sockets = /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    `connect-src 'self'${sockets}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
 }

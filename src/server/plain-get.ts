@@ -22,6 +22,7 @@ export function plainGetGuide(req: Request, res: Response, next: NextFunction): 
         `  curl -s -H 'content-type: application/json' -d '{"query": "{ endpoints { name state } }"}' ${url}`,
         '',
         `Open ${url} in a browser for the explorer (queries, mutations, subscriptions and the schema's documentation),`,
+        `open ${req.protocol}://${req.get('host') ?? 'localhost'}/ for the live dashboard (endpoints, instances, metrics and decisions),`,
         `or use the CLI: reactor --api ${url} list`,
         '',
       ].join('\n'),

@@ -12,6 +12,7 @@ import { GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import type { RetentionSettings } from '../config/retention.js';
 import { badInput, ErrorCodes } from '../errors/codes.js';
+import { dashboardRouter } from '../dashboard/serve.js';
 import { explorerRouter } from '../explorer/serve.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { lockExclusively, type HeldLock } from '../store/lock.js';
@@ -137,6 +138,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // /metrics takes the same API key as the API (X-Auth-Key, or Authorization: Bearer for Prometheus).
     app.get(METRICS_PATH, metricsRoute(telemetry, options.apiKey));
     app.use(explorerRouter());
+    app.use(dashboardRouter());
     app.get(GRAPHQL_PATH, plainGetGuide);
     app.use(GRAPHQL_PATH, authenticated(auth, 'api'), ...graphql);
     app.use(bodyErrorHandler);

@@ -112,6 +112,7 @@ describe('frictions of the first hour', () => {
     assert.match(text, /^This is Reactor's GraphQL API\. It answers POST requests/);
     assert.ok(text.includes(`curl -s -H 'content-type: application/json' -d '{"query": "{ endpoints { name state } }"}' ${t.url}`), text);
     assert.ok(text.includes(`Open ${t.url} in a browser for the explorer`));
+    assert.ok(text.includes(`open ${new URL(t.url).origin}/ for the live dashboard`), text);
     assert.ok(text.includes(`reactor --api ${t.url} list`));
     assert.doesNotMatch(text, /CSRF/);
     // A GET that carries a query still reaches GraphQL (Apollo's CSRF rule then applies to it).

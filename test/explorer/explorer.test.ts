@@ -1,17 +1,16 @@
 // Tests the GraphiQL explorer: its router on its own, then a real Reactor server driven through headless Debian Chromium (queries, subscriptions, API key, nothing fetched off the machine).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import express from 'express';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { explorerRouter } from '../../src/explorer/serve.js';
+import { assertAllLocal, ensureBundle, launchChromium, openWatchedPage } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,63 +23,6 @@ const WEB_CONFIG =
 const EVENTS_SUBSCRIPTION = 'subscription { endpointEvents { kind endpoint } }';
 /** The event as GraphiQL prints it (later events may follow it, so the pane is matched, not compared whole). */
 const WEB_MANAGED_EVENT = /"endpointEvents":\s*\{\s*"kind":\s*"ENDPOINT_MANAGED",\s*"endpoint":\s*"web"\s*\}/;
-
-/** Builds dist/explorer when it is missing or older than the explorer's sources (the build takes about a second). */
-async function ensureBundle(): Promise<void> {
-  const builtAt = await stat(join(assetDir, 'index.html')).then((s) => s.mtimeMs, () => 0);
-  const sources = [
-    join(repo, 'scripts', 'build-explorer.mjs'),
-    ...(await readdir(join(repo, 'src', 'explorer'))).map((name) => join(repo, 'src', 'explorer', name)),
-  ];
-  const newest = Math.max(...(await Promise.all(sources.map(async (file) => (await stat(file)).mtimeMs))));
-  if (builtAt >= newest) return;
-  await promisify(execFile)(process.execPath, [join(repo, 'scripts', 'build-explorer.mjs')], { cwd: repo });
-}
-
-function launchChromium(): Promise<Browser> {
-  // Debian's chromium; playwright never downloads a browser here.
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
-
-/** A page that records every URL it requests (HTTP and WebSocket) and every error it reports. */
-interface WatchedPage {
-  page: Page;
-  urls: string[];
-  errors: string[];
-}
-
-async function openWatchedPage(context: BrowserContext): Promise<WatchedPage> {
-  const page = await context.newPage();
-  const urls: string[] = [];
-  const errors: string[] = [];
-  page.on('request', (request) => urls.push(request.url()));
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-  });
-  page.on('websocket', (socket) => urls.push(socket.url()));
-  return { page, urls, errors };
-}
-
-function assertAllLocal(urls: string[]): void {
-  assert.ok(urls.length > 0, 'the page made no requests at all');
-  for (const url of urls) {
-    const parsed = new URL(url);
-    if (parsed.protocol === 'data:') continue; // inline fonts and icons never leave the page
-    assert.equal(parsed.hostname, '127.0.0.1', `the explorer requested ${url}, which is not on this machine`);
-  }
-}
 
 /** The explorer, driven the way an operator drives it: type into the query editor, press the run button, read the result pane. */
 class Explorer {
@@ -130,7 +72,7 @@ describe('explorerRouter', () => {
   let emptyDir: string;
 
   before(async () => {
-    await ensureBundle();
+    await ensureBundle('explorer');
     emptyDir = await mkdtemp(join(tmpdir(), 'reactor-explorer-'));
     const router = express();
     router.use('/built', explorerRouter(assetDir));
@@ -198,7 +140,7 @@ describe('the explorer in a browser', { timeout: 120_000 }, () => {
   let browser: Browser;
 
   before(async () => {
-    await ensureBundle();
+    await ensureBundle('explorer');
     [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
   });
 
@@ -218,6 +160,7 @@ describe('the explorer in a browser', { timeout: 120_000 }, () => {
       await explorer.open(server.url);
       assert.equal(await watched.page.title(), 'Reactor explorer');
       await watched.page.locator('.graphiql-logo', { hasText: 'Reactor explorer' }).waitFor();
+      await watched.page.locator('.graphiql-logo a[href="/"]', { hasText: 'Dashboard' }).waitFor(); // the way back to the dashboard
       await explorer.queryEditor.filter({ hasText: 'endpoints' }).waitFor(); // the default query
 
       await explorer.type('{ version }');
@@ -259,7 +202,7 @@ describe('the explorer with an API key', { timeout: 120_000 }, () => {
   let browser: Browser;
 
   before(async () => {
-    await ensureBundle();
+    await ensureBundle('explorer');
     [server, browser] = await Promise.all([startTestServer({ apiKey }), launchChromium()]);
   });
 
