@@ -40,14 +40,16 @@ const OPEN_BUSY_TIMEOUT_MS = 5_000;
  *   and a check that gets no answer within the connect timeout fails the
  *   calls under way, so a store that stops answering without closing its
  *   connections (a partition that drops packets) is found within about
- *   heartbeat + connect timeout = 4 s.
+ *   heartbeat + connect timeout = 10 s. Shorter would find it sooner, but a
+ *   check is timed by this process's timers: a store, or this event loop,
+ *   busy for a moment would then fail healthy calls.
  * Opening the store waits longer: MONGO_OPEN_WAIT_MS, then the server exits
  * with UNAVAILABLE naming the store and the cause, for its supervisor to
  * start it again (a URL with `serverSelectionTimeoutMS` waits that long once).
  */
 export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 500;
-export const MONGO_CONNECT_TIMEOUT_MS = 2_000;
-export const MONGO_HEARTBEAT_MS = 2_000;
+export const MONGO_CONNECT_TIMEOUT_MS = 5_000;
+export const MONGO_HEARTBEAT_MS = 5_000;
 export const MONGO_OPEN_WAIT_MS = 10_000;
 /** Database used when a `mongodb://` URL names none. */
 export const DEFAULT_MONGO_DATABASE = 'reactor';
