@@ -20,6 +20,7 @@ import type { Store } from '../store/types.js';
 import { requestTimingPlugin } from '../telemetry/apollo-plugin.js';
 import { Telemetry } from '../telemetry/prometheus.js';
 import { checkServerOptions, type ServerOptions } from './options.js';
+import { parseConnectionBudgets } from './connection-budgets.js';
 import { Authenticator, instanceOperationError, keyProblem, type Listener, type Principal } from './auth.js';
 import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';
@@ -58,6 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keyRefusal = keyProblem(listen.host, listen.port, options.apiKey);
   if (keyRefusal) throw badInput(keyRefusal, { field: 'apiKey' });
   const limits = apiLimits(options.limits);
+  const budgets = parseConnectionBudgets(options.maxConnectionsFrom);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const storeUrl = options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`;
@@ -89,7 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: apiLog,
     });
     const refused = refusalLog(apiLog);
-    const ws = startWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, limits, guard, auth, formatError, refused });
+    const ws = startWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, limits, budgets, guard, auth, formatError, refused });
 
     const apollo = new ApolloServer<RequestContext>({
       schema,
