@@ -48,7 +48,7 @@ function replayQuery(timeline: 'all' | 'changes' | 'none'): string {
   const points = timeline === 'none' ? '' : `timeline(changesOnly: ${timeline === 'changes'}) { ${POINT} }`;
   return `query($endpoint: String!, $policy: ScalingPolicyInput!, $from: DateTime, $to: DateTime, $launchSeconds: Float, $bands: [String!], $undivided: [String!]) {
     replayScaling(endpoint: $endpoint, policy: $policy, from: $from, to: $to, launchSeconds: $launchSeconds, bands: $bands, undivided: $undivided) {
-      endpoint from to rounds seconds intervalSeconds compared differences notes
+      endpoint from to rounds seconds intervalSeconds compared held differences notes
       policy { rules minInstances maxInstances rampLimit }
       inForce { from rules minInstances maxInstances rampLimit }
       launch { seconds source launches }
@@ -92,6 +92,7 @@ interface Replay {
   rounds: number;
   intervalSeconds: number | null;
   compared: number;
+  held: number;
   differences: number;
   notes: string[];
   policy: Policy;
@@ -145,7 +146,8 @@ export function formatReplay(r: Replay): string {
   });
   rows.push(['seconds unserved', fixed(a.secondsUnserved), fixed(b.secondsUnserved), change(a.secondsUnserved, b.secondsUnserved)]);
   lines.push(table(['', 'REPLAYED', 'RECORDED', 'CHANGE'], rows), '');
-  lines.push(`targets differ in ${r.differences} of ${r.compared} rounds with a recorded evaluation`);
+  const held = r.held > 0 ? ` (${r.held} of them held as the last one kept)` : '';
+  lines.push(`targets differ in ${r.differences} of ${r.compared} rounds with a recorded evaluation${held}`);
   for (const note of r.notes) lines.push(`note: ${note}`);
   if (r.timeline) {
     lines.push(
