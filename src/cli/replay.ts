@@ -1,6 +1,7 @@
 // The `reactor replay` and `reactor explain` commands: what a policy would have done over recorded traffic, and one decision in plain words.
 import type { Command } from 'commander';
 import { CliError } from './client.js';
+import type { CandidatePolicy, LaunchModel, PolicyPeriod, ReplayPoint, ReplayReport } from '../replay/types.js';
 import { isoSeconds, table } from './format.js';
 
 export interface CommandIo {
@@ -42,7 +43,7 @@ function seconds(flag: string) {
 
 const FIGURES = `instanceSeconds scaleEvents scaleUps scaleDowns launches secondsOutsideBands secondsUnserved meanInstances peakInstances
   bands { rule metric secondsBelow secondsAbove secondsOutside }`;
-const POINT = 'at target instances after serving recordedTarget recordedInstances summary';
+const POINT = 'at target instances after serving recordedTarget recordedInstances recordedHeld summary';
 
 function replayQuery(timeline: 'all' | 'changes' | 'none'): string {
   const points = timeline === 'none' ? '' : `timeline(changesOnly: ${timeline === 'changes'}) { ${POINT} }`;
@@ -58,49 +59,14 @@ function replayQuery(timeline: 'all' | 'changes' | 'none'): string {
   }`;
 }
 
-interface Figures {
-  instanceSeconds: number;
-  scaleEvents: number;
-  scaleUps: number;
-  scaleDowns: number;
-  launches: number;
-  secondsOutsideBands: number;
-  secondsUnserved: number;
-  meanInstances: number;
-  peakInstances: number;
-  bands: { rule: string; secondsBelow: number; secondsAbove: number }[];
-}
-interface Policy {
-  rules: string;
-  minInstances: number;
-  maxInstances: number;
-  rampLimit: number;
-}
-interface Point {
-  at: string;
-  target: number;
-  instances: number;
-  after: number;
-  serving: number;
-  recordedTarget: number | null;
-  recordedInstances: number | null;
-}
-interface Replay {
-  endpoint: string;
-  from: string | null;
-  to: string | null;
-  rounds: number;
-  intervalSeconds: number | null;
-  compared: number;
-  held: number;
-  differences: number;
-  notes: string[];
-  policy: Policy;
-  inForce: (Policy & { from: string })[];
-  launch: { seconds: number; source: string; launches: number };
-  replayed: Figures;
-  recorded: Figures;
-  timeline?: Point[];
+/** A value of the replay's vocabulary as the API's JSON carries it: times as ISO strings. */
+type Wire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+type Policy = CandidatePolicy;
+/** The report's fields the command asks for (replayReport's own types; the launch source as the schema spells it). */
+interface Replay extends Wire<Pick<ReplayReport, 'endpoint' | 'from' | 'to' | 'rounds' | 'intervalSeconds' | 'compared' | 'held' | 'differences' | 'notes' | 'policy' | 'replayed' | 'recorded'>> {
+  inForce: Wire<PolicyPeriod>[];
+  launch: Omit<LaunchModel, 'source'> & { source: Uppercase<LaunchModel['source']> };
+  timeline?: Wire<ReplayPoint>[];
 }
 
 const fixed = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
