@@ -20,8 +20,23 @@ export interface MongoUnreachable {
  */
 export function mongoUnreachable(error: unknown): MongoUnreachable | null {
   if (error instanceof MongoServerSelectionError) return { maybeSent: false, cause: firstLine(error) };
-  if (error instanceof MongoNetworkError) return { maybeSent: true, cause: firstLine(error) };
+  if (error instanceof MongoNetworkError) return { maybeSent: !beforeSending(error), cause: firstLine(error) };
   return null;
+}
+
+/** Codes of a connection that could not be opened: nothing went over it. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * A network error that came before the call could be sent: opening a new
+ * connection failed (refused, unreachable, closed or cancelled while it was
+ * being set up), or the pool was cleared while the call waited for one.
+ */
+function beforeSending(error: MongoNetworkError): boolean {
+  if (error.name === 'MongoPoolClearedError') return true;
+  const cause = error.cause as { syscall?: unknown; code?: unknown } | undefined;
+  if (cause?.syscall === 'connect' || NOT_CONNECTED.has(String(cause?.code))) return true;
+  return /during connection establishment|connection establishment was cancelled/.test(error.message);
 }
 
 function firstLine(error: Error): string {

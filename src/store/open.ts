@@ -33,7 +33,11 @@ const OPEN_BUSY_TIMEOUT_MS = 5_000;
  * MongoDB client timeouts, each unless the URL sets its own (the URL wins):
  * - a call waits at most MONGO_SERVER_SELECTION_TIMEOUT_MS for a server to
  *   send it to, so when the store cannot be reached the API answers
- *   STORE_UNAVAILABLE within a second (the driver's default is 30 s);
+ *   STORE_UNAVAILABLE within a second (the driver's default is 30 s). A
+ *   read or retryable write whose connection breaks is retried once by the
+ *   driver, after a second selection: the worst case is two selections,
+ *   hence 300 ms (500 ms answered in 1.2 s on a loaded machine). A healthy
+ *   server is selected at once whatever this is;
  * - opening a connection (TCP, TLS, handshake, authentication) may take
  *   MONGO_CONNECT_TIMEOUT_MS, ample on a LAN;
  * - the driver checks each server every MONGO_HEARTBEAT_MS (default 10 s),
@@ -47,7 +51,7 @@ const OPEN_BUSY_TIMEOUT_MS = 5_000;
  * with UNAVAILABLE naming the store and the cause, for its supervisor to
  * start it again (a URL with `serverSelectionTimeoutMS` waits that long once).
  */
-export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 500;
+export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 300;
 export const MONGO_CONNECT_TIMEOUT_MS = 5_000;
 export const MONGO_HEARTBEAT_MS = 5_000;
 export const MONGO_OPEN_WAIT_MS = 10_000;

@@ -67,4 +67,13 @@ describe('guardStore', () => {
     });
     assert.equal(broken.calls(), 1, 'not retried: the driver already waited');
   });
+
+  it('should say nothing was changed when a MongoDB connection could not even be opened', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { syscall: 'connect', code: 'ECONNREFUSED' });
+    const broken = scripted([() => new MongoNetworkError('connect ECONNREFUSED 127.0.0.1:27017', { cause: refused })]);
+    await assert.rejects(
+      guardStore(broken.store, { ...options, name: 'mongodb://db/reactor' }).events.append(event),
+      /^ReactorError: the store mongodb:\/\/db\/reactor cannot be reached \(connect ECONNREFUSED 127\.0\.0\.1:27017\), so it could not write; nothing was changed, try again shortly$/,
+    );
+  });
 });
