@@ -15,7 +15,7 @@ import { badInput, ErrorCodes } from '../errors/codes.js';
 import { explorerRouter } from '../explorer/serve.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { lockExclusively, type HeldLock } from '../store/lock.js';
-import { openStore, sqliteFileOf } from '../store/open.js';
+import { openStore, redactStoreUrl, sqliteFileOf } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { requestTimingPlugin } from '../telemetry/apollo-plugin.js';
 import { Telemetry } from '../telemetry/prometheus.js';
@@ -67,7 +67,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const telemetry = new Telemetry();
   let store: Store;
   try {
-    store = telemetry.instrument(await openStore(storeUrl));
+    const onWait = (cause: string, waitMs: number) =>
+      log.child({ component: 'server' }).warn(`the store ${redactStoreUrl(storeUrl)} does not answer yet (${cause}); trying for ${waitMs / 1000} s`);
+    store = telemetry.instrument(await openStore(storeUrl, { onWait }));
   } catch (error) {
     for (const lock of locks) lock.release();
     throw error;

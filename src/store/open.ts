@@ -19,6 +19,12 @@ export interface OpenStoreOptions {
    * Default false.
    */
   synchronize?: boolean;
+  /**
+   * MongoDB only: heard once, with the driver's cause, when the first attempt
+   * to reach the store fails and opening goes on trying (for a log line:
+   * otherwise the server says nothing while it waits).
+   */
+  onWait?: (cause: string, waitMs: number) => void;
 }
 
 /**
@@ -67,7 +73,7 @@ const ACCEPTED = 'sqlite:PATH (a database file, created if missing) or mongodb:/
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   if (url.startsWith('sqlite:')) return openSqlite(url, sqlitePath(url), options);
-  if (/^mongodb(\+srv)?:\/\/[^/?]/.test(url)) return openMongo(url);
+  if (/^mongodb(\+srv)?:\/\/[^/?]/.test(url)) return openMongo(url, options.onWait);
   throw badInput(`store URL "${url}" is not supported; use ${ACCEPTED}`, { url });
 }
 
@@ -113,13 +119,13 @@ async function openSqlite(url: string, file: string, options: OpenStoreOptions):
   return guardStore(sqliteStore(dataSource, schemas), { ...DEFAULT_BUSY_RETRY, name: redactStoreUrl(url) });
 }
 
-async function openMongo(url: string): Promise<Store> {
+async function openMongo(url: string, onWait?: OpenStoreOptions['onWait']): Promise<Store> {
   const schemas = entitySchemas('mongodb');
   const dataSource = new DataSource({
     type: 'mongodb',
     url,
     database: DEFAULT_MONGO_DATABASE, // the URL's database, when it names one, wins
-    driver: mongoDriverFor(url),
+    driver: mongoDriverFor(url, onWait),
     entities: Object.values(schemas),
     synchronize: false,
     logging: false,
@@ -142,7 +148,7 @@ async function openMongo(url: string): Promise<Store> {
  * `directConnection`, `mongodb+srv` hosts and more. Connecting is tried
  * again while no server answers, until MONGO_OPEN_WAIT_MS have passed.
  */
-function mongoDriverFor(url: string): typeof mongodb {
+function mongoDriverFor(url: string, onWait?: OpenStoreOptions['onWait']): typeof mongodb {
   const given = (option: string) => new RegExp(`[?&]${option}=`, 'i').test(url);
   const timeouts: MongoClientOptions = {
     ...(given('serverSelectionTimeoutMS') ? {} : { serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS }),
@@ -152,6 +158,7 @@ function mongoDriverFor(url: string): typeof mongodb {
   const waitMs = given('serverSelectionTimeoutMS') ? 0 : MONGO_OPEN_WAIT_MS;
   const connect = async (_rebuiltUrl: string, typeormOptions: MongoClientOptions = {}) => {
     const deadline = Date.now() + waitMs;
+    let told = false;
     for (;;) {
       const client = new mongodb.MongoClient(url, { ...(typeormOptions.driverInfo ? { driverInfo: typeormOptions.driverInfo } : {}), ...timeouts });
       try {
@@ -159,6 +166,8 @@ function mongoDriverFor(url: string): typeof mongodb {
       } catch (error) {
         await client.close().catch(() => undefined);
         if (!(error instanceof mongodb.MongoServerSelectionError) || Date.now() >= deadline) throw error;
+        if (!told) onWait?.((error.message.split('\n')[0] ?? '').trim(), waitMs);
+        told = true;
       }
     }
   };

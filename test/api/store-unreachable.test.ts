@@ -100,7 +100,9 @@ describe('a MongoDB store that goes away and comes back', () => {
 describe('opening a MongoDB store that is not up yet', () => {
   it('should wait for it (a store starting a moment after the server) and open once it answers', async () => {
     const port = await freePort(); // nobody listens there yet
-    const opening = openStore(`mongodb://127.0.0.1:${port}/reactor_late`);
+    const waits: string[] = [];
+    const opening = openStore(`mongodb://127.0.0.1:${port}/reactor_late`, { onWait: (cause, waitMs) => waits.push(`${cause} ${waitMs}`) });
+    await waitFor(() => waits.length > 0, { what: 'opening to say it waits' });
     let settled = false;
     void opening.then(
       () => (settled = true),
@@ -109,6 +111,7 @@ describe('opening a MongoDB store that is not up yet', () => {
     const late = await startFerretDB({ port });
     try {
       assert.equal(settled, false, 'opening gave up before the store was up');
+      assert.deepEqual(waits, [`connect ECONNREFUSED 127.0.0.1:${port} 10000`], 'said once, with the cause and how long it tries');
       const store = await opening;
       await store.endpoints.create({ name: 'late', state: 'PAUSED', configText: '' });
       assert.equal((await store.endpoints.get('late'))?.name, 'late');
