@@ -1,6 +1,7 @@
 // The `reactor replay` and `reactor explain` commands: what a policy would have done over recorded traffic, and one decision in plain words.
 import type { Command } from 'commander';
 import { CliError } from './client.js';
+import type { CandidatePolicy, LaunchModel, PolicyPeriod, ReplayPoint, ReplayReport } from '../replay/types.js';
 import { isoSeconds, table } from './format.js';
 
 export interface CommandIo {
@@ -42,13 +43,13 @@ function seconds(flag: string) {
 
 const FIGURES = `instanceSeconds scaleEvents scaleUps scaleDowns launches secondsOutsideBands secondsUnserved meanInstances peakInstances
   bands { rule metric secondsBelow secondsAbove secondsOutside }`;
-const POINT = 'at target instances after serving recordedTarget recordedInstances summary';
+const POINT = 'at target instances after serving recordedTarget recordedInstances recordedHeld summary';
 
 function replayQuery(timeline: 'all' | 'changes' | 'none'): string {
   const points = timeline === 'none' ? '' : `timeline(changesOnly: ${timeline === 'changes'}) { ${POINT} }`;
   return `query($endpoint: String!, $policy: ScalingPolicyInput!, $from: DateTime, $to: DateTime, $launchSeconds: Float, $bands: [String!], $undivided: [String!]) {
     replayScaling(endpoint: $endpoint, policy: $policy, from: $from, to: $to, launchSeconds: $launchSeconds, bands: $bands, undivided: $undivided) {
-      endpoint from to rounds seconds intervalSeconds compared differences notes
+      endpoint from to rounds seconds intervalSeconds compared held differences notes
       policy { rules minInstances maxInstances rampLimit }
       inForce { from rules minInstances maxInstances rampLimit }
       launch { seconds source launches }
@@ -58,48 +59,14 @@ function replayQuery(timeline: 'all' | 'changes' | 'none'): string {
   }`;
 }
 
-interface Figures {
-  instanceSeconds: number;
-  scaleEvents: number;
-  scaleUps: number;
-  scaleDowns: number;
-  launches: number;
-  secondsOutsideBands: number;
-  secondsUnserved: number;
-  meanInstances: number;
-  peakInstances: number;
-  bands: { rule: string; secondsBelow: number; secondsAbove: number }[];
-}
-interface Policy {
-  rules: string;
-  minInstances: number;
-  maxInstances: number;
-  rampLimit: number;
-}
-interface Point {
-  at: string;
-  target: number;
-  instances: number;
-  after: number;
-  serving: number;
-  recordedTarget: number | null;
-  recordedInstances: number | null;
-}
-interface Replay {
-  endpoint: string;
-  from: string | null;
-  to: string | null;
-  rounds: number;
-  intervalSeconds: number | null;
-  compared: number;
-  differences: number;
-  notes: string[];
-  policy: Policy;
-  inForce: (Policy & { from: string })[];
-  launch: { seconds: number; source: string; launches: number };
-  replayed: Figures;
-  recorded: Figures;
-  timeline?: Point[];
+/** A value of the replay's vocabulary as the API's JSON carries it: times as ISO strings. */
+type Wire<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] };
+type Policy = CandidatePolicy;
+/** The report's fields the command asks for (replayReport's own types; the launch source as the schema spells it). */
+interface Replay extends Wire<Pick<ReplayReport, 'endpoint' | 'from' | 'to' | 'rounds' | 'intervalSeconds' | 'compared' | 'held' | 'differences' | 'notes' | 'policy' | 'replayed' | 'recorded'>> {
+  inForce: Wire<PolicyPeriod>[];
+  launch: Omit<LaunchModel, 'source'> & { source: Uppercase<LaunchModel['source']> };
+  timeline?: Wire<ReplayPoint>[];
 }
 
 const fixed = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
@@ -145,7 +112,8 @@ export function formatReplay(r: Replay): string {
   });
   rows.push(['seconds unserved', fixed(a.secondsUnserved), fixed(b.secondsUnserved), change(a.secondsUnserved, b.secondsUnserved)]);
   lines.push(table(['', 'REPLAYED', 'RECORDED', 'CHANGE'], rows), '');
-  lines.push(`targets differ in ${r.differences} of ${r.compared} rounds with a recorded evaluation`);
+  const held = r.held > 0 ? ` (${r.held} of them held as the last one kept)` : '';
+  lines.push(`targets differ in ${r.differences} of ${r.compared} rounds with a recorded evaluation${held}`);
   for (const note of r.notes) lines.push(`note: ${note}`);
   if (r.timeline) {
     lines.push(

@@ -40,7 +40,7 @@ const LIMIT_FLAGS: [flag: string, field: string, what: string][] = [
   ['--max-page <n>', 'maxPage', 'largest limit of a list argument (default 1000)'],
   ['--max-response-bytes <n>', 'maxResponseBytes', 'largest response of one operation (default 16777216)'],
   ['--max-subscriptions <n>', 'maxSubscriptionsPerConnection', 'operations open on one WebSocket (default 25)'],
-  ['--max-connections <n>', 'maxConnectionsPerClient', 'WebSockets open from one client address (default 32)'],
+  ['--max-connections <n>', 'maxConnectionsPerClient', 'WebSockets open from one client address (default 32; see --max-connections-from)'],
 ];
 
 function whole(flag: string) {
@@ -90,6 +90,11 @@ export function addServerCommand(program: Command): void {
     .option('--no-agent', 'API and controller only: no host (no Docker engine, no nginx)')
     .option('--allow-origin <origin>', 'a web origin whose pages may call the API (repeatable, or comma-separated)', collect)
     .option('--allow-host <name>', 'a host name clients may reach the server by, besides loopback and --listen (repeatable)', collect)
+    .option(
+      '--max-connections-from <range=n>',
+      'WebSockets each address of an IP range may hold open instead of --max-connections: 10.0.0.5=512, 127.0.0.0/8=unlimited (repeatable)',
+      collect,
+    )
     .option('--instance-listen <addr>', "where containers reach the API with their tokens: auto (Docker's bridge gateway), HOST[:PORT] or none", 'auto')
     .option('--retain-samples <duration>', 'how long metric samples are kept (default 24h)', duration('--retain-samples'))
     .option('--retain-decisions <duration>', 'how long scaling decisions are kept (default 24h)', duration('--retain-decisions'))
@@ -130,6 +135,7 @@ export function addServerCommand(program: Command): void {
       agent: options.agent,
       allowOrigins: options.allowOrigin,
       allowHosts: options.allowHost,
+      maxConnectionsFrom: options.maxConnectionsFrom,
       instanceListen: options.instanceListen,
       retention: { samples: options.retainSamples, decisions: options.retainDecisions, events: options.retainEvents },
       decisionKeepEvery: options.decisionEvery,

@@ -3,6 +3,7 @@ import { parseEndpointConfigCached } from '../config/index.js';
 import type { EndpointConfig } from '../config/model.js';
 import type { InstanceChangeRecord } from '../events/types.js';
 import { Lanes } from '../lanes/lanes.js';
+import { SingleFlight } from '../lanes/single-flight.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { RoundMode } from '../model/decision.js';
 import { CLUSTER, ClusterEventKinds, InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
@@ -59,7 +60,8 @@ export class Controller {
   private unwatch: (() => void)[] = [];
   /** True from a tick's start until every round of it is queued: the next tick waits for that, not for slow endpoints. */
   private starting = false;
-  private sweeping: Promise<void> | null = null;
+  /** Sweeps of every endpoint: a trigger sweep joins one in progress, an evaluation starts its own (tracked with the rest). */
+  private readonly sweeps = new SingleFlight();
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
   /** Who holds the controller role; rounds run only while this server does. */
@@ -130,7 +132,7 @@ export class Controller {
       bus.watch('instanceChanges', (change) => this.onInstanceChange(change)),
     );
     await this.lease.start();
-    await this.sweeping;
+    await this.sweeps.current;
   }
 
   /** The term this server leads, or null. */
@@ -248,8 +250,7 @@ export class Controller {
       onQueued?.();
       return Promise.resolve();
     }
-    if (this.sweeping && mode === 'trigger') return this.sweeping;
-    const run = this.track(
+    const sweep = () => this.track(
       (async () => {
         try {
           const generations = this.lanes.generations();
@@ -269,11 +270,7 @@ export class Controller {
         }
       })(),
     );
-    this.sweeping = run;
-    void run.finally(() => {
-      if (this.sweeping === run) this.sweeping = null;
-    });
-    return run;
+    return this.sweeps.run(sweep, mode === 'trigger');
   }
 
   /** One round: snapshot → decide and plan (policy) → write the desired state → keep the decision. */

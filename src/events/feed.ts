@@ -52,6 +52,8 @@ export class StoreFeed {
   private timer: Timer | undefined;
   private polling: Promise<void> | undefined;
   private stopped = false;
+  /** The message of the failure the feed is in, said once (not ten times a second) until a poll works again. */
+  private failing: string | null = null;
 
   constructor(private readonly options: StoreFeedOptions) {
     const { store, bus } = options;
@@ -107,8 +109,14 @@ export class StoreFeed {
     this.polling ??= (async () => {
       try {
         for (const cursor of this.cursors) await this.advance(cursor);
+        if (this.failing !== null) this.options.log.info({ component: 'feed' }, 'reading the store works again');
+        this.failing = null;
       } catch (error) {
-        this.options.log.error({ component: 'feed', err: error }, `reading the store failed: ${(error as Error).message}; trying again`);
+        const message = (error as Error).message;
+        if (this.failing !== message) {
+          this.options.log.error({ component: 'feed', err: error }, `reading the store failed: ${message}; trying again every ${this.options.pollMs ?? 100} ms`);
+        }
+        this.failing = message;
       } finally {
         this.polling = undefined;
       }

@@ -8,6 +8,7 @@ import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
 import { Lanes } from '../lanes/lanes.js';
+import { SingleFlight } from '../lanes/single-flight.js';
 import type { Logger } from '../log/logger.js';
 import { InstanceEventKinds } from '../model/events.js';
 import { CONTROLLER_LEASE } from '../model/states.js';
@@ -77,8 +78,7 @@ export class EngineSync {
   private readonly managerId: string;
   private unwatch: (() => void)[] = [];
   private timer: Timer | undefined;
-  private sweeping: Promise<void> | null = null;
-  private readonly sweeps = new Set<Promise<void>>();
+  private readonly sweeps = new SingleFlight();
   private heartbeatRunning: Promise<void> | undefined;
   private heartbeatAgain: Promise<void> | undefined;
   private stopped = false;
@@ -140,13 +140,13 @@ export class EngineSync {
     this.timer?.cancel();
     for (const unwatch of this.unwatch) unwatch();
     await this.health.stop();
-    await Promise.all([...this.sweeps]);
+    await this.sweeps.settled();
     await this.lanes.stop();
   }
 
   /** Resolves when every sync queued so far is done; `activity` counts syncs started (for tests and simulations). */
   async idle(): Promise<void> {
-    await Promise.all([...this.sweeps]);
+    await this.sweeps.settled();
     await this.lanes.idle();
   }
 
@@ -168,8 +168,7 @@ export class EngineSync {
    */
   sweep(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.sweeping) return this.sweeping;
-    const run = (async () => {
+    return this.sweeps.run(async () => {
       try {
         const generations = this.lanes.generations();
         const [records, endpointList] = await Promise.all([this.options.store.instances.list(), this.options.store.endpoints.list()]);
@@ -191,14 +190,7 @@ export class EngineSync {
       } catch (error) {
         if (!this.stopped) this.options.log.error({ component: 'host', err: error }, `sweep failed: ${(error as Error).message}`);
       }
-    })();
-    const tracked = run.finally(() => {
-      this.sweeps.delete(tracked);
-      if (this.sweeping === tracked) this.sweeping = null;
     });
-    this.sweeps.add(tracked);
-    this.sweeping = tracked;
-    return tracked;
   }
 
   /** Beats the heartbeat now (coalesced with one in progress). */

@@ -63,25 +63,28 @@ export interface AppliedAction {
 /** Why a round ran. `evaluate`: the periodic round that consults the rules; `trigger`: a round between evaluations that holds the last decided count. */
 export type RoundMode = 'evaluate' | 'trigger';
 
+/** What a decision was made with: the sample's averages and the endpoint's scaling settings. */
+export interface DecisionInputs {
+  /** The per-instance averages used (malformed values already left out, see `notes`). */
+  metrics: Record<string, number>;
+  /** N: instances that reported; null when there was no sample. */
+  reported: number | null;
+  /** Instances serving or about to (RUNNING, STARTING, PENDING). */
+  current: number;
+  minInstances: number;
+  maxInstances: number;
+  rampLimit: number;
+  decommissionedTimeout: number;
+  rules: string;
+}
+
 /** The decision record: what `scalingDecisions` streams and `DecisionRecord.record` stores. Plain JSON. */
 export interface ScalingDecisionRecord {
   endpoint: string;
   /** ISO time of the decision (the injected clock). */
   at: string;
   state: EndpointState;
-  inputs: {
-    /** The per-instance averages used (malformed values already left out, see `notes`). */
-    metrics: Record<string, number>;
-    /** N: instances that reported; null when there was no sample. */
-    reported: number | null;
-    /** Instances serving or about to (RUNNING, STARTING, PENDING). */
-    current: number;
-    minInstances: number;
-    maxInstances: number;
-    rampLimit: number;
-    decommissionedTimeout: number;
-    rules: string;
-  };
+  inputs: DecisionInputs;
   current: number;
   rules: RuleEvaluation[];
   /** The rules combined (min > max on a conflict; null max = unbounded). */

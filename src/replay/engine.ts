@@ -48,6 +48,11 @@ function samePolicy(a: CandidatePolicy, b: CandidatePolicy): boolean {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** An evaluation that changed nothing: the kind the controller stores only once in a while while it repeats (src/control/decisions.ts). */
+function holds(decision: RecordedRound): boolean {
+  return decision.round === 'evaluate' && decision.after === decision.current && decision.launches === 0;
+}
+
 /**
  * `decide()` builds its summary by concatenation: in V8 a rope of dozens of
  * small pieces. Kept for every round of a day, those pieces cost the garbage
@@ -76,7 +81,11 @@ function flat(text: string): string {
  *
  * The recording's side comes from the recorded decisions: each round is
  * paired with the evaluation made with its sample (the first one at or after
- * it, before the next sample), whose target it is compared with.
+ * it, before the next sample), whose target it is compared with. A round
+ * with none, after a holding evaluation (no gap, no decision since), was
+ * thinned: the controller stores a holding decision identical to the last
+ * one kept only once every `--decision-every` rounds, so that round held as
+ * the last one kept did, and is compared with it (`recordedHeld`).
  *
  * Since the calculator reads each metric's endpoint total (average × N),
  * which re-division keeps, the rules give the recording's ranges whatever
@@ -109,8 +118,12 @@ export function replayScaling(input: ReplayInput): ReplayReport {
   let state: EndpointState = input.state ?? 'RUNNING';
   let recordedCount: number | null = null;
   let compared = 0;
+  let held = 0;
   let differences = 0;
   let gaps = 0;
+  /** The last recorded decision taken in, and when the recording last broke off (a gap: no controller kept deciding). */
+  let lastDecision: RecordedRound | null = null;
+  let brokenAt = -Infinity;
 
   const t0 = n > 0 ? times[0] : 0;
   const windowEnd = n > 0 ? times[n - 1] + (intervalMs ?? 0) : 0;
@@ -120,6 +133,7 @@ export function replayScaling(input: ReplayInput): ReplayReport {
     for (; d < decisions.length && decisionTimes[d] < untilMs; d++) {
       const decision = decisions[d];
       recordedCount = decision.after;
+      lastDecision = decision;
       if (decision.state !== null) state = decision.state;
       if (decision.policy !== null) {
         // The policy of the last decision before the replay starts was in force from its start; each later change from its decision.
@@ -137,7 +151,13 @@ export function replayScaling(input: ReplayInput): ReplayReport {
     const next = k + 1 < n ? times[k + 1] : Infinity;
     catchUp(t);
     while (e < evaluations.length && evaluationTimes[e] < t) e++;
-    const paired = e < evaluations.length && evaluationTimes[e] < next ? evaluations[e++] : null;
+    const ms = k === 0 ? (intervalMs ?? 0) : t - times[k - 1];
+    const gap = k > 0 && intervalMs !== null && ms > GAP_FACTOR * intervalMs;
+    if (gap) brokenAt = t;
+    const stored = e < evaluations.length && evaluationTimes[e] < next ? evaluations[e++] : null;
+    const last = lastDecision as RecordedRound | null; // (set inside catchUp, which TypeScript does not follow)
+    const thinned = stored === null && last !== null && holds(last) && last.at.getTime() >= brokenAt;
+    const paired = stored ?? (thinned ? last : null);
     const sample = samples[k];
 
     if (k === 0) {
@@ -147,8 +167,7 @@ export function replayScaling(input: ReplayInput): ReplayReport {
       model.seed(running, current - running, t);
       recordedCount ??= current;
     }
-    const ms = k === 0 ? (intervalMs ?? 0) : t - times[k - 1];
-    if (k > 0 && intervalMs !== null && ms > GAP_FACTOR * intervalMs && ++gaps <= MAX_GAP_NOTES) {
+    if (gap && ++gaps <= MAX_GAP_NOTES) {
       notes.push(`no samples from ${iso(times[k - 1])} to ${iso(t)} (${Math.round(ms / 1000)} s): both sides are taken to have held their count`);
     }
 
@@ -180,6 +199,7 @@ export function replayScaling(input: ReplayInput): ReplayReport {
     }
     if (paired) {
       compared++;
+      if (thinned) held++;
       if (paired.target !== decision.target) differences++;
     }
     timeline[k] = {
@@ -190,12 +210,18 @@ export function replayScaling(input: ReplayInput): ReplayReport {
       serving,
       recordedTarget: paired?.target ?? null,
       recordedInstances,
+      recordedHeld: thinned,
       summary: flat(decision.summary),
     };
   }
   catchUp(windowEnd);
 
   if (gaps > MAX_GAP_NOTES) notes.push(`… and ${gaps - MAX_GAP_NOTES} more gaps of over ${GAP_FACTOR} intervals`);
+  if (held > 0) {
+    notes.push(
+      `${held} of ${n} rounds have no stored evaluation because it repeated the last one kept (an identical holding decision is stored once every --decision-every rounds): they held as that one did`,
+    );
+  }
   if (n > 0 && compared < n) {
     notes.push(
       `${n - compared} of ${n} rounds have no recorded evaluation to compare with (decisions not kept, or no controller ran then): the recorded side holds the last count it knows`,
@@ -220,6 +246,7 @@ export function replayScaling(input: ReplayInput): ReplayReport {
     replayed: replayed.figures(),
     recorded: recorded.figures(),
     compared,
+    held,
     differences,
     timeline,
     notes,

@@ -92,6 +92,12 @@ export interface ReplayPoint {
   recordedTarget: number | null;
   /** The recorded count before the round; null when not known. */
   recordedInstances: number | null;
+  /**
+   * No evaluation was stored for this round because it repeated the last one
+   * kept (a holding decision, thinned): `recordedTarget` and
+   * `recordedInstances` are that decision's.
+   */
+  recordedHeld: boolean;
   /** The replayed decision in one line, in the words of `ScalingDecision.summary`. */
   summary: string;
 }
@@ -118,8 +124,10 @@ export interface ReplayReport {
   launch: LaunchModel;
   replayed: ReplayFigures;
   recorded: ReplayFigures;
-  /** Rounds with a recorded evaluation, and of those, how many the replay targeted differently. */
+  /** Rounds with a recorded evaluation, stored or held (see `held`), and of those, how many the replay targeted differently. */
   compared: number;
+  /** Of the compared rounds, those whose evaluation was thinned: held as the last one kept. */
+  held: number;
   differences: number;
   timeline: ReplayPoint[];
   /** What the reader should know about the data: gaps, missing decisions, how the launch time was found. */

@@ -1,5 +1,5 @@
 // The typed GraphQL face of a stored scaling decision: the record (src/model/decision.ts) read into `ScalingDecision`'s fields, whatever version stored it.
-import type { ActionDirection, ActionKind, ActionOutcome, RoundDecision, ScalingDecisionRecord } from '../model/decision.js';
+import type { ActionDirection, ActionKind, ActionOutcome, DecisionInputs, RoundDecision, RuleEvaluation, ScalingDecisionRecord } from '../model/decision.js';
 import { ENDPOINT_STATES, type EndpointState } from '../model/states.js';
 
 /*
@@ -17,26 +17,13 @@ export type ActionKindName = Uppercase<ActionKind>;
 export type ActionDirectionName = Uppercase<ActionDirection>;
 export type ActionOutcomeName = 'DONE' | 'REMOVED' | 'DEFERRED' | 'NO_ROOM' | 'SKIPPED';
 
-export interface DecisionInputsView {
-  metrics: Record<string, number>;
-  reported: number | null;
-  current: number;
-  minInstances: number;
-  maxInstances: number;
-  rampLimit: number;
-  decommissionedTimeout: number;
-  rules: string;
-}
+/** A record's inputs, as stored (read with checks). */
+export type DecisionInputsView = DecisionInputs;
 
-export interface DecisionRuleView {
-  rule: string;
-  metric: string;
-  /** The per-instance average; null for a rule on `instances`. */
+/** A rule of the record as `ScalingDecision.rules` shows it: the per-instance `average` named `value`, and `noData` always said. */
+export interface DecisionRuleView extends Omit<RuleEvaluation, 'average' | 'noData'> {
+  /** The per-instance average; null for a rule on `instances`, and when the metric has no data. */
   value: number | null;
-  total: number | null;
-  min: number;
-  /** Null means unbounded. */
-  max: number | null;
   /** No instance or endpoint-wide set reported the metric: the rule was left out. */
   noData: boolean;
 }

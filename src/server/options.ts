@@ -50,6 +50,12 @@ export interface ServerOptions {
   /** Bounds on work per request, connection and client (`--max-…`); see src/server/limits.ts. */
   limits?: Partial<ApiLimits>;
   /**
+   * `RANGE=N` or `RANGE=unlimited` (`--max-connections-from`): the WebSockets
+   * each address of an IP range may hold open, instead of
+   * `limits.maxConnectionsPerClient`; see src/server/connection-budgets.ts.
+   */
+  maxConnectionsFrom?: string[];
+  /**
    * Where containers reach the API (REACTOR_API): `auto` (default: Docker's
    * bridge gateway, at the API's port), `HOST[:PORT]`, or `none`. Only
    * instance tokens are accepted there. See src/server/instance-listener.ts.

@@ -16,11 +16,12 @@ import { dashboardRouter } from '../dashboard/serve.js';
 import { explorerRouter } from '../explorer/serve.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { lockExclusively, type HeldLock } from '../store/lock.js';
-import { openStore, sqliteFileOf } from '../store/open.js';
+import { openStore, redactStoreUrl, sqliteFileOf } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { requestTimingPlugin } from '../telemetry/apollo-plugin.js';
 import { Telemetry } from '../telemetry/prometheus.js';
 import { checkServerOptions, type ServerOptions } from './options.js';
+import { parseConnectionBudgets } from './connection-budgets.js';
 import { Authenticator, instanceOperationError, keyProblem, type Listener, type Principal } from './auth.js';
 import type { RequestContext, Services } from './context.js';
 import { httpErrorBody, makeErrorFormatter } from './errors.js';
@@ -59,6 +60,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keyRefusal = keyProblem(listen.host, listen.port, options.apiKey);
   if (keyRefusal) throw badInput(keyRefusal, { field: 'apiKey' });
   const limits = apiLimits(options.limits);
+  const budgets = parseConnectionBudgets(options.maxConnectionsFrom);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const storeUrl = options.store ?? `sqlite:${join(dataDir, 'reactor.db')}`;
@@ -66,7 +68,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const telemetry = new Telemetry();
   let store: Store;
   try {
-    store = telemetry.instrument(await openStore(storeUrl));
+    const onWait = (cause: string, waitMs: number) =>
+      log.child({ component: 'server' }).warn(`the store ${redactStoreUrl(storeUrl)} does not answer yet (${cause}); trying for ${waitMs / 1000} s`);
+    store = telemetry.instrument(await openStore(storeUrl, { onWait }));
   } catch (error) {
     for (const lock of locks) lock.release();
     throw error;
@@ -90,7 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log: apiLog,
     });
     const refused = refusalLog(apiLog);
-    const ws = startWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, limits, guard, auth, formatError, refused });
+    const ws = startWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, limits, budgets, guard, auth, formatError, refused });
 
     const apollo = new ApolloServer<RequestContext>({
       schema,

@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCodes } from '../errors/codes.js';
 import { Authenticator, type Principal } from './auth.js';
+import { connectionLimitFor, type ConnectionBudget } from './connection-budgets.js';
 import type { RequestContext, Services } from './context.js';
 import type { makeErrorFormatter } from './errors.js';
 import type { RequestGuard } from './guard.js';
@@ -18,6 +19,8 @@ export interface WebSocketOptions {
   schema: GraphQLSchema;
   services: Services;
   limits: ApiLimits;
+  /** Per-address budgets that replace `limits.maxConnectionsPerClient` (`--max-connections-from`). */
+  budgets: readonly ConnectionBudget[];
   guard: RequestGuard;
   auth: Authenticator;
   formatError: Formatter;
@@ -53,8 +56,14 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
       const blocked = auth.blocked(client);
       if (blocked) return refuse(429, blocked.message);
       const open = perClient.get(client) ?? 0;
-      if (open >= limits.maxConnectionsPerClient) {
-        return refuse(429, `${client} has ${open} WebSockets open, the server's limit per client (--max-connections)`);
+      const { limit, range } = connectionLimitFor(client, options.budgets, limits.maxConnectionsPerClient);
+      if (limit !== null && open >= limit) {
+        return refuse(
+          429,
+          range === null
+            ? `${client} has ${open} WebSockets open, the server's limit per client address (--max-connections; --max-connections-from ${client}=N raises it for this address)`
+            : `${client} has ${open} WebSockets open, the limit per address of ${range} (--max-connections-from)`,
+        );
       }
       perClient.set(client, open + 1);
       info.req.socket.once('close', () => {

@@ -1,5 +1,6 @@
-// Keeps a locked SQLite file from freezing the process: writes that find it locked fail at once and are retried on timers, then end as STORE_UNAVAILABLE.
+// Keeps a store that cannot answer from stalling the process: a locked SQLite file is retried on timers, then STORE_UNAVAILABLE; an unreachable MongoDB is STORE_UNAVAILABLE at once.
 import { ErrorCodes, ReactorError } from '../errors/codes.js';
+import { mongoUnreachable } from './mongodb-errors.js';
 import type { Store } from './types.js';
 
 /**
@@ -20,6 +21,15 @@ import type { Store } from './types.js';
  * repository call is one statement, or several that are idempotent
  * (pruning) or run in one transaction (batch appends), so a retry never
  * applies a change twice.
+ *
+ * A MongoDB store is wrapped by the same function: the driver's calls are
+ * asynchronous, so nothing is held, but a store that cannot be reached made
+ * each call wait for the driver's server selection and then fail with a
+ * driver error the API showed as INTERNAL_SERVER_ERROR. The client's
+ * timeouts are now short (open.ts), and its errors for a store that cannot
+ * be reached become STORE_UNAVAILABLE here, without a retry: the driver
+ * already waited for a server, and the caller (the API client, the control
+ * loop's next round) retries.
  *
  * Why not a worker thread for SQLite: it would also stop any slow query from
  * holding the loop, but it puts a message round trip and a copy of every
@@ -83,8 +93,13 @@ const EVERY_REPOSITORY: Record<Exclude<keyof Store, 'kind' | 'close'>, true> = {
 };
 const REPOSITORIES = Object.keys(EVERY_REPOSITORY) as (keyof typeof EVERY_REPOSITORY)[];
 
-/** `store` with every repository call retried while the file is locked, as described above. */
-export function retryWhileBusy(store: Store, options: BusyRetryOptions): Store {
+/**
+ * `store` with every repository call retried while the SQLite file is locked,
+ * and every failure of a store that cannot answer (a lock past the deadline,
+ * a full or read-only disk, a MongoDB server that cannot be reached) turned
+ * into STORE_UNAVAILABLE, as described above.
+ */
+export function guardStore(store: Store, options: BusyRetryOptions): Store {
   const wrapped: Record<string, unknown> = { kind: store.kind, close: () => store.close() };
   for (const name of REPOSITORIES) {
     const repository = store[name] as unknown as Record<string, unknown>;
@@ -113,11 +128,13 @@ async function attempt<T>(call: () => Promise<T>, options: BusyRetryOptions, wha
     } catch (error) {
       const failure = storeFailure(error);
       if (failure) {
-        throw new ReactorError(ErrorCodes.STORE_UNAVAILABLE, `the store ${options.name} could not ${what.endsWith('.list') || what.endsWith('.get') ? 'read' : 'write'}: ${failure}`, {
+        throw new ReactorError(ErrorCodes.STORE_UNAVAILABLE, `the store ${options.name} could not ${isRead(what) ? 'read' : 'write'}: ${failure}`, {
           store: options.name,
           operation: what,
         });
       }
+      const unreachable = mongoUnreachable(error);
+      if (unreachable) throw mongoUnavailable(options.name, what, unreachable);
       if (!isSqliteBusy(error)) throw error;
       if (Date.now() + delay > deadline) {
         throw new ReactorError(
@@ -131,4 +148,18 @@ async function attempt<T>(call: () => Promise<T>, options: BusyRetryOptions, wha
       delay = Math.min(options.maxDelayMs, delay * 2);
     }
   }
+}
+
+/** Repository calls that only read (the rest write). */
+function isRead(what: string): boolean {
+  return /\.(list|get|latest)$/.test(what);
+}
+
+function mongoUnavailable(name: string, what: string, { maybeSent, cause }: { maybeSent: boolean; cause: string }): ReactorError {
+  const read = isRead(what);
+  const message = !maybeSent
+    ? `the store ${name} cannot be reached (${cause}), so it could not ${read ? 'read' : 'write'}; ${read ? '' : 'nothing was changed, '}try again shortly`
+    : `the connection to the store ${name} broke while it was ${read ? 'reading' : 'writing'} (${cause}); ` +
+      (read ? 'try again shortly' : 'the change may or may not have been made: read it again before retrying');
+  return new ReactorError(ErrorCodes.STORE_UNAVAILABLE, message, { store: name, operation: what });
 }

@@ -8,7 +8,7 @@ import { ReactorError, ErrorCodes, badInput } from '../errors/codes.js';
 import { entitySchemas } from './entities.js';
 import { sqliteMigrations } from './migrations/index.js';
 import { createMongoIndexes, mongoStore } from './mongodb-store.js';
-import { DEFAULT_BUSY_RETRY, retryWhileBusy } from './busy-retry.js';
+import { DEFAULT_BUSY_RETRY, guardStore } from './busy-retry.js';
 import { sqliteStore } from './sqlite-store.js';
 import type { Store } from './types.js';
 
@@ -19,6 +19,12 @@ export interface OpenStoreOptions {
    * Default false.
    */
   synchronize?: boolean;
+  /**
+   * MongoDB only: heard once, with the driver's cause, when the first attempt
+   * to reach the store fails and opening goes on trying (for a log line:
+   * otherwise the server says nothing while it waits).
+   */
+  onWait?: (cause: string, waitMs: number) => void;
 }
 
 /**
@@ -29,8 +35,32 @@ export interface OpenStoreOptions {
  */
 export const SQLITE_BUSY_TIMEOUT_MS = 0;
 const OPEN_BUSY_TIMEOUT_MS = 5_000;
-/** How long opening a MongoDB store waits to find a server, unless the URL sets `serverSelectionTimeoutMS`. */
-export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 10_000;
+/**
+ * MongoDB client timeouts, each unless the URL sets its own (the URL wins):
+ * - a call waits at most MONGO_SERVER_SELECTION_TIMEOUT_MS for a server to
+ *   send it to, so when the store cannot be reached the API answers
+ *   STORE_UNAVAILABLE within a second (the driver's default is 30 s). A
+ *   read or retryable write whose connection breaks is retried once by the
+ *   driver, after a second selection: the worst case is two selections,
+ *   hence 300 ms (500 ms answered in 1.2 s on a loaded machine). A healthy
+ *   server is selected at once whatever this is;
+ * - opening a connection (TCP, TLS, handshake, authentication) may take
+ *   MONGO_CONNECT_TIMEOUT_MS, ample on a LAN;
+ * - the driver checks each server every MONGO_HEARTBEAT_MS (default 10 s),
+ *   and a check that gets no answer within the connect timeout fails the
+ *   calls under way, so a store that stops answering without closing its
+ *   connections (a partition that drops packets) is found within about
+ *   heartbeat + connect timeout = 10 s. Shorter would find it sooner, but a
+ *   check is timed by this process's timers: a store, or this event loop,
+ *   busy for a moment would then fail healthy calls.
+ * Opening the store waits longer: MONGO_OPEN_WAIT_MS, then the server exits
+ * with UNAVAILABLE naming the store and the cause, for its supervisor to
+ * start it again (a URL with `serverSelectionTimeoutMS` waits that long once).
+ */
+export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 300;
+export const MONGO_CONNECT_TIMEOUT_MS = 5_000;
+export const MONGO_HEARTBEAT_MS = 5_000;
+export const MONGO_OPEN_WAIT_MS = 10_000;
 /** Database used when a `mongodb://` URL names none. */
 export const DEFAULT_MONGO_DATABASE = 'reactor';
 
@@ -43,7 +73,7 @@ const ACCEPTED = 'sqlite:PATH (a database file, created if missing) or mongodb:/
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   if (url.startsWith('sqlite:')) return openSqlite(url, sqlitePath(url), options);
-  if (/^mongodb(\+srv)?:\/\/[^/?]/.test(url)) return openMongo(url);
+  if (/^mongodb(\+srv)?:\/\/[^/?]/.test(url)) return openMongo(url, options.onWait);
   throw badInput(`store URL "${url}" is not supported; use ${ACCEPTED}`, { url });
 }
 
@@ -86,16 +116,16 @@ async function openSqlite(url: string, file: string, options: OpenStoreOptions):
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw unavailable(url, error);
   }
-  return retryWhileBusy(sqliteStore(dataSource, schemas), { ...DEFAULT_BUSY_RETRY, name: redactStoreUrl(url) });
+  return guardStore(sqliteStore(dataSource, schemas), { ...DEFAULT_BUSY_RETRY, name: redactStoreUrl(url) });
 }
 
-async function openMongo(url: string): Promise<Store> {
+async function openMongo(url: string, onWait?: OpenStoreOptions['onWait']): Promise<Store> {
   const schemas = entitySchemas('mongodb');
   const dataSource = new DataSource({
     type: 'mongodb',
     url,
     database: DEFAULT_MONGO_DATABASE, // the URL's database, when it names one, wins
-    driver: mongoDriverFor(url),
+    driver: mongoDriverFor(url, onWait),
     entities: Object.values(schemas),
     synchronize: false,
     logging: false,
@@ -107,24 +137,40 @@ async function openMongo(url: string): Promise<Store> {
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw unavailable(url, error);
   }
-  return mongoStore(dataSource, schemas);
+  return guardStore(mongoStore(dataSource, schemas), { ...DEFAULT_BUSY_RETRY, name: redactStoreUrl(url) });
 }
 
 /**
  * The `mongodb` module as TypeORM should see it, except that its client
- * connects to `url` exactly as given. TypeORM 1.1.1 rebuilds the connection
- * string from parsed parts and passes on only the query options it knows,
- * which drops `serverSelectionTimeoutMS`, `directConnection`, `mongodb+srv`
- * hosts and more. Without a `serverSelectionTimeoutMS` in the URL, opening
- * gives up after MONGO_SERVER_SELECTION_TIMEOUT_MS instead of the driver's 30 s.
+ * connects to `url` exactly as given, with the timeouts above. TypeORM 1.1.1
+ * rebuilds the connection string from parsed parts and passes on only the
+ * query options it knows, which drops `serverSelectionTimeoutMS`,
+ * `directConnection`, `mongodb+srv` hosts and more. Connecting is tried
+ * again while no server answers, until MONGO_OPEN_WAIT_MS have passed.
  */
-function mongoDriverFor(url: string): typeof mongodb {
-  const explicitTimeout = /[?&]serverSelectionTimeoutMS=/i.test(url);
-  const connect = (_rebuiltUrl: string, typeormOptions: MongoClientOptions = {}) =>
-    mongodb.MongoClient.connect(url, {
-      ...(typeormOptions.driverInfo ? { driverInfo: typeormOptions.driverInfo } : {}),
-      ...(explicitTimeout ? {} : { serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS }),
-    });
+function mongoDriverFor(url: string, onWait?: OpenStoreOptions['onWait']): typeof mongodb {
+  const given = (option: string) => new RegExp(`[?&]${option}=`, 'i').test(url);
+  const timeouts: MongoClientOptions = {
+    ...(given('serverSelectionTimeoutMS') ? {} : { serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS }),
+    ...(given('connectTimeoutMS') ? {} : { connectTimeoutMS: MONGO_CONNECT_TIMEOUT_MS }),
+    ...(given('heartbeatFrequencyMS') ? {} : { heartbeatFrequencyMS: MONGO_HEARTBEAT_MS }),
+  };
+  const waitMs = given('serverSelectionTimeoutMS') ? 0 : MONGO_OPEN_WAIT_MS;
+  const connect = async (_rebuiltUrl: string, typeormOptions: MongoClientOptions = {}) => {
+    const deadline = Date.now() + waitMs;
+    let told = false;
+    for (;;) {
+      const client = new mongodb.MongoClient(url, { ...(typeormOptions.driverInfo ? { driverInfo: typeormOptions.driverInfo } : {}), ...timeouts });
+      try {
+        return await client.connect();
+      } catch (error) {
+        await client.close().catch(() => undefined);
+        if (!(error instanceof mongodb.MongoServerSelectionError) || Date.now() >= deadline) throw error;
+        if (!told) onWait?.((error.message.split('\n')[0] ?? '').trim(), waitMs);
+        told = true;
+      }
+    }
+  };
   return { ...mongodb, MongoClient: { connect } } as unknown as typeof mongodb;
 }
 

@@ -11,7 +11,7 @@ const REPOSITORIES = ['endpoints', 'managers', 'instances', 'events', 'samples',
  */
 function isStoreFailure(error: unknown): boolean {
   if (!isReactorError(error)) return true;
-  return error.code === ErrorCodes.UNAVAILABLE || error.code === ErrorCodes.INTERNAL_SERVER_ERROR;
+  return error.code === ErrorCodes.UNAVAILABLE || error.code === ErrorCodes.STORE_UNAVAILABLE || error.code === ErrorCodes.INTERNAL_SERVER_ERROR;
 }
 
 /** The same store, with `failed(operation)` called on every failed call before the error goes on to the caller. */

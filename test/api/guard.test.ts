@@ -27,12 +27,16 @@ function post(url: string, headers: Record<string, string>): Promise<{ status: n
   });
 }
 
-/** Opens a graphql-ws socket with these headers; resolves with the HTTP status of a refused upgrade, or 101. */
-function upgrade(wsUrl: string, headers: Record<string, string>): Promise<{ status: number; socket?: WebSocket }> {
+/** Opens a graphql-ws socket with these headers (from `localAddress`, default 127.0.0.1); resolves with the HTTP status (and body) of a refused upgrade, or 101. */
+function upgrade(wsUrl: string, headers: Record<string, string>, localAddress?: string): Promise<{ status: number; socket?: WebSocket; body?: string }> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(wsUrl, 'graphql-transport-ws', { headers });
+    const socket = new WebSocket(wsUrl, 'graphql-transport-ws', { headers, localAddress });
     socket.once('open', () => resolve({ status: 101, socket }));
-    socket.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }));
+    socket.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
     socket.once('error', (error) => (error.message.includes('Unexpected server response') ? undefined : reject(error)));
   });
 }
@@ -153,6 +157,57 @@ describe('connection limits', () => {
         o.socket!.close();
       })),
     );
+  });
+
+  it('should count each address apart, and give the addresses an operator names their own budget or none', async () => {
+    const u = await startTestServer({ limits: { maxConnectionsPerClient: 2 }, maxConnectionsFrom: ['127.0.0.2=4', '127.0.0.0/30=unlimited'] });
+    const opened: WebSocket[] = [];
+    const open = async (from: string, count: number) => {
+      const results = await Promise.all(Array.from({ length: count }, () => upgrade(u.wsUrl, {}, from)));
+      for (const result of results) if (result.socket) opened.push(result.socket);
+      return results.map((result) => result.status);
+    };
+    try {
+      // 127.0.0.5 has the server's --max-connections, whatever other addresses hold.
+      assert.deepEqual(await open('127.0.0.5', 2), [101, 101]);
+      const refused = await upgrade(u.wsUrl, {}, '127.0.0.5');
+      assert.equal(refused.status, 429);
+      assert.match(refused.body!, /127\.0\.0\.5 has 2 WebSockets open, the server's limit per client address \(--max-connections; --max-connections-from 127\.0\.0\.5=N raises it/);
+      assert.deepEqual(await open('127.0.0.6', 2), [101, 101], 'another address, its own budget');
+      // 127.0.0.2: the narrowest range that holds it (its own, 4) wins over 127.0.0.0/30 (unlimited).
+      assert.deepEqual(await open('127.0.0.2', 4), [101, 101, 101, 101]);
+      const over = await upgrade(u.wsUrl, {}, '127.0.0.2');
+      assert.equal(over.status, 429);
+      assert.match(over.body!, /the limit per address of 127\.0\.0\.2 \(--max-connections-from\)/);
+      // 127.0.0.3 is in 127.0.0.0/30: not counted.
+      assert.deepEqual(await open('127.0.0.3', 12), Array(12).fill(101));
+    } finally {
+      await Promise.all(opened.map((socket) => new Promise((resolve) => {
+        socket.once('close', resolve);
+        socket.close();
+      })));
+      await u.close();
+    }
+  });
+
+  it('should refuse a budget it cannot read, naming it, before the server starts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reactor-budget-'));
+    try {
+      for (const [item, why] of [
+        ['127.0.0.2', /"127\.0\.0\.2": no "=" between the address and the number/],
+        ['host.lan=4', /"host\.lan" is not an IP address/],
+        ['10.0.0.0/33=4', /the prefix length must be 0 to 32, not "33"/],
+        ['10.0.0.1=0', /"0" is not a whole number of at least 1 or unlimited/],
+      ] as const) {
+        await assert.rejects(startServer({ listen: '127.0.0.1:0', dataDir, agent: false, log: silentLogger, maxConnectionsFrom: [item] }), (error: Error) => {
+          assert.match(error.message, /^--max-connections-from /);
+          assert.match(error.message, why);
+          return true;
+        });
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('should refuse operations beyond the limit per connection with TOO_MANY_REQUESTS', async () => {

@@ -192,6 +192,24 @@ describe('replayScaling: beside the recording', () => {
     assert.equal(strict.recorded.bands[0].secondsAbove, 2, 'the recording, timed against the same band');
   });
 
+  it('should take a round whose evaluation was thinned as held by the last one kept, but not a round after a change', () => {
+    const load = samples([0, 100, 100, 0, 0, 0], [1, 1, 3, 3, 1, 1]);
+    const changes = [evaluation(0, 1, 1), evaluation(1, 1, 3), evaluation(3, 3, 1)];
+    // Rounds 2, 4 and 5 follow a change (the controller keeps every change and the round after differs): nothing to compare with.
+    const afterChanges = replay({ samples: load, decisions: changes });
+    assert.deepEqual(afterChanges.timeline.map((p) => p.recordedHeld), [false, false, false, false, false, false]);
+    assert.deepEqual([afterChanges.compared, afterChanges.held], [3, 0]);
+    // Round 4 held at 1 and was kept; round 5 repeated it and was let go: it held as round 4 did.
+    const thinned = replay({ samples: load, decisions: [...changes, evaluation(4, 1, 1)] });
+    assert.deepEqual(thinned.timeline.map((p) => p.recordedHeld), [false, false, false, false, false, true]);
+    const point = thinned.timeline[5]!;
+    assert.deepEqual([point.recordedTarget, point.recordedInstances, point.target], [1, 1, 1]);
+    assert.deepEqual([thinned.compared, thinned.held, thinned.differences], [5, 1, 0]);
+    // A candidate that acts in a held round differs from the recording there.
+    const eager = replay({ samples: load, decisions: [...changes, evaluation(4, 1, 1)], policy: policy({ minInstances: 2 }) });
+    assert.ok(eager.timeline[5]!.recordedHeld && eager.timeline[5]!.target !== eager.timeline[5]!.recordedTarget);
+  });
+
   it('should count trigger rounds of the recording among its scale events, but pair only evaluations', () => {
     const withTrigger = [...recorded.slice(0, 3), { ...evaluation(2.5, 3, 4), round: 'trigger' as const }, evaluation(3, 4, 1), evaluation(4, 1, 1)];
     const report = replay({ samples: load, decisions: withTrigger });
@@ -258,7 +276,10 @@ describe('replayScaling: what the data lacks', () => {
     const gappy = [0, 1, 2, 30, 31].map((s) => ({ at: at(s), instances: 1, metrics: { rate: 0 } }));
     const report = replay({ samples: gappy, decisions: [evaluation(0, 1, 1)] });
     assert.ok(report.notes.some((n) => n.startsWith(`no samples from ${at(2).toISOString()} to ${at(30).toISOString()} (28 s)`)), report.notes.join(' | '));
-    assert.ok(report.notes.some((n) => n.startsWith('4 of 5 rounds have no recorded evaluation')), report.notes.join(' | '));
+    // Rounds 1 and 2 follow a holding evaluation (thinned, held as it); after the gap no controller's decision reaches over.
+    assert.deepEqual(report.timeline.map((p) => p.recordedHeld), [false, true, true, false, false]);
+    assert.ok(report.notes.some((n) => n.startsWith('2 of 5 rounds have no stored evaluation because it repeated the last one kept')), report.notes.join(' | '));
+    assert.ok(report.notes.some((n) => n.startsWith('2 of 5 rounds have no recorded evaluation')), report.notes.join(' | '));
   });
 
   it('should say where the launch time came from', () => {

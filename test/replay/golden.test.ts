@@ -30,11 +30,11 @@ const STRICT = { ...IN_FORCE, rules: ['7.5 < rate < 15'] };
 const FIGURES = 'instanceSeconds scaleEvents scaleUps scaleDowns launches secondsOutsideBands meanInstances peakInstances bands { rule secondsAbove secondsBelow }';
 const REPLAY = `query($e: String!, $p: ScalingPolicyInput!, $from: DateTime, $to: DateTime, $bands: [String!]) {
   replayScaling(endpoint: $e, policy: $p, from: $from, to: $to, bands: $bands) {
-    from to rounds compared differences notes
+    from to rounds compared held differences notes
     launch { seconds source launches }
     inForce { rules minInstances maxInstances rampLimit }
     replayed { ${FIGURES} } recorded { ${FIGURES} }
-    timeline { at target instances after serving recordedTarget recordedInstances summary }
+    timeline { at target instances after serving recordedTarget recordedInstances recordedHeld summary }
   }
 }`;
 
@@ -50,13 +50,14 @@ interface Replay {
   to: string;
   rounds: number;
   compared: number;
+  held: number;
   differences: number;
   notes: string[];
   launch: { seconds: number; source: string; launches: number };
   inForce: { rules: string; maxInstances: number }[];
   replayed: Figures;
   recorded: Figures;
-  timeline: { at: string; target: number; instances: number; after: number; serving: number; recordedTarget: number | null; recordedInstances: number | null; summary: string }[];
+  timeline: { at: string; target: number; instances: number; after: number; serving: number; recordedTarget: number | null; recordedInstances: number | null; recordedHeld: boolean; summary: string }[];
 }
 
 describe('replaying a recorded run', () => {
@@ -68,8 +69,8 @@ describe('replaying a recorded run', () => {
   before(async () => {
     ensureTestImage();
     port = await freePort();
-    // Every evaluation kept (no thinning of identical holding ones): the golden comparison is round by round.
-    t = await startTestServer({ agent: true, name: 'replay-host', interval: 1, decisionKeepEvery: 1 });
+    // The default thinning (an identical holding decision kept once every 60 rounds): the rounds it let go count as held.
+    t = await startTestServer({ agent: true, name: 'replay-host', interval: 1 });
   });
   after(async () => {
     await t?.close();
@@ -115,12 +116,12 @@ describe('replaying a recorded run', () => {
       const list = await instancesOf(t, NAME);
       return list.length === 1 && list[0]!.status === 'RUNNING';
     }, { timeoutMs: 30_000, what: 'back to one instance' });
-    // A few idle rounds at one instance end the recording.
+    // A few idle rounds at one instance end the recording (their evaluations repeat one holding decision, so most are
+    // thinned: the rounds are counted by their samples).
     const backAt = Date.now();
-    await waitFor(async () => {
-      const decisions = await decisionsOf(t, NAME);
-      return decisions.filter((d) => d.record.round === 'evaluate' && Date.parse(d.record.at) > backAt + 2500).length > 0;
-    }, { what: 'an idle evaluation after the scale-down' });
+    await waitFor(async () => ((await t.server.services.store.samples.latest(NAME))?.at.getTime() ?? 0) > backAt + 2500, {
+      what: 'an idle round after the scale-down',
+    });
     to = new Date().toISOString();
   });
 
@@ -131,8 +132,11 @@ describe('replaying a recorded run', () => {
     assert.ok(report.launch.launches >= 1 && report.launch.seconds > 0, JSON.stringify(report.launch));
     assert.deepEqual(report.inForce.map((p) => [p.rules, p.maxInstances]), [['15 < rate < 30', 30]]);
 
-    // Every round but perhaps the last (its evaluation may not be stored yet) is compared with a recorded evaluation.
+    // Every round but perhaps the last (its evaluation may not be stored yet) is compared with a recorded evaluation, stored or
+    // held: the quiet stretches repeat one holding decision, which the controller keeps only once every 60 rounds.
     assert.ok(report.compared >= report.rounds - 1, `${report.compared} of ${report.rounds} rounds compared: ${report.notes.join(' | ')}`);
+    assert.ok(report.held > 0, `rounds held as the last one kept: ${report.held}`);
+    assert.equal(report.timeline.filter((p) => p.recordedHeld).length, report.held);
     const compared = report.timeline.filter((p) => p.recordedTarget !== null);
     const mismatches = compared.filter((p) => p.target !== p.recordedTarget || p.instances !== p.recordedInstances);
     assert.deepEqual(mismatches, [], 'replayed and recorded targets and counts differ');
@@ -142,7 +146,9 @@ describe('replaying a recorded run', () => {
     const stored = (await decisionsOf(t, NAME))
       .map((d) => d.record)
       .filter((r) => r.round === 'evaluate' && r.at >= report.from && r.at <= report.to);
-    assert.deepEqual(compared.slice(0, stored.length).map((p) => p.recordedTarget), stored.map((r) => r.target));
+    const kept = compared.filter((p) => !p.recordedHeld);
+    assert.deepEqual(kept.slice(0, stored.length).map((p) => p.recordedTarget), stored.map((r) => r.target));
+    assert.ok(stored.length < report.rounds - 1, `${stored.length} evaluations stored for ${report.rounds} rounds: thinned`);
     // It scaled up under load and came back to one.
     assert.ok(report.timeline.some((p) => p.target > 1), 'a scale-up in the recording');
     assert.equal(report.timeline.at(-1)!.target, 1);
@@ -179,7 +185,7 @@ describe('replaying a recorded run', () => {
     assert.match(text.stdout, /\nrecorded: rules "15 < rate < 30", min 1, max 30, ramp 5 \(from \S+Z\)\n/);
     assert.match(text.stdout, /\n\s+REPLAYED\s+RECORDED\s+CHANGE\ninstance-seconds\s+[\d.]+\s+[\d.]+\s+\+[\d.]+ %\n/);
     assert.match(text.stdout, /\n  7\.5 < rate < 15: above\s+[\d.]+\s+[\d.]+\s+-[\d.]+ %\n/);
-    assert.match(text.stdout, /\ntargets differ in [1-9]\d* of \d+ rounds with a recorded evaluation\n/);
+    assert.match(text.stdout, /\ntargets differ in [1-9]\d* of \d+ rounds with a recorded evaluation \(\d+ of them held as the last one kept\)\n/);
 
     const json = await reactor([...api, '--json', 'replay', NAME, ...window]);
     assert.equal(json.code, 0, json.stderr);

@@ -13,6 +13,7 @@ const point = (s: number, target: number, instances: number, recordedTarget: num
   serving: instances,
   recordedTarget,
   recordedInstances: instances,
+  recordedHeld: false,
   summary: '',
 });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hostOf } from '../../src/server/guard.js';
 import { apiLimits, jsonSizeWithin, nestingBeyond } from '../../src/server/limits.js';
+import { connectionLimitFor, parseConnectionBudgets } from '../../src/server/connection-budgets.js';
 import { AuthThrottle } from '../../src/server/throttle.js';
 
 describe('AuthThrottle', () => {
@@ -59,4 +60,21 @@ describe('request limits', () => {
   it('should read the host of a Host header', () => {
     assert.deepEqual(['127.0.0.1:8080', 'LOCALHOST', '[::1]:80', 'localhost.', 'reactor.lan:443', '::1'].map(hostOf), ['127.0.0.1', 'localhost', '::1', 'localhost', 'reactor.lan', '::1']);
   });
+});
+
+describe('connection budgets per address', () => {
+  const budgets = parseConnectionBudgets(['10.0.0.0/8=100', '10.0.0.5=500', '::1=unlimited', 'fd00::/8=7']);
+  const cases: { address: string; limit: number | null; range: string | null }[] = [
+    { address: '10.1.2.3', limit: 100, range: '10.0.0.0/8' },
+    { address: '10.0.0.5', limit: 500, range: '10.0.0.5' },
+    { address: '::1', limit: null, range: '::1' },
+    { address: 'fd00::42', limit: 7, range: 'fd00::/8' },
+    { address: '192.168.1.9', limit: 32, range: null },
+    { address: 'unknown', limit: 32, range: null },
+  ];
+  for (const c of cases) {
+    it(`should give ${c.address} ${c.limit ?? 'no limit'} (${c.range ?? 'the server-wide --max-connections'})`, () => {
+      assert.deepEqual(connectionLimitFor(c.address, budgets, 32), { limit: c.limit, range: c.range });
+    });
+  }
 });

@@ -53,11 +53,50 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Starts FerretDB on a free loopback port with a fresh SQLite data directory; resolves once it answers `ping`. */
-export async function startFerretDB(): Promise<RunningFerretDB> {
+/** Starts FerretDB on `port` (default a free loopback port) with a fresh SQLite data directory; resolves once it answers `ping`. */
+export async function startFerretDB(options: { port?: number } = {}): Promise<RunningFerretDB & Restartable> {
   const binary = findFerretDB();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reactor-ferretdb-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  let running: ChildProcess;
+  try {
+    running = await launch(binary, dataDir, port);
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `mongodb://127.0.0.1:${port}/`,
+    halt: () => halt(running),
+    async resume() {
+      running = await launch(binary, dataDir, port);
+    },
+    async stop() {
+      await halt(running);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** For tests of a store that goes away and comes back. */
+export interface Restartable {
+  /** Stops the process (SIGTERM, as an operator's restart would) and waits for it; keeps its port and data. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port and data; resolves once it answers `ping`. */
+  resume(): Promise<void>;
+}
+
+async function halt(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_DEADLINE_MS);
+    await exited(child);
+    clearTimeout(timer);
+  }
+}
+
+/** Starts FerretDB on `port` over `dataDir`; resolves once it answers `ping`, killing it and failing otherwise. */
+async function launch(binary: string, dataDir: string, port: number): Promise<ChildProcess> {
   const child = spawn(
     binary,
     [
@@ -82,24 +121,14 @@ export async function startFerretDB(): Promise<RunningFerretDB> {
   child.once('error', (error) => (spawnError = error));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
-
-  const cleanup = async () => {
-    process.removeListener('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_DEADLINE_MS);
-      await exited(child);
-      clearTimeout(timer);
-    }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
+  child.once('exit', () => process.removeListener('exit', killOnExit));
 
   const url = `mongodb://127.0.0.1:${port}/`;
   const deadline = Date.now() + READY_DEADLINE_MS;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (spawnError || child.exitCode !== null || child.signalCode !== null) {
-      await cleanup();
+      await halt(child);
       const why = spawnError?.message ?? `exited with ${child.exitCode ?? child.signalCode}`;
       throw new Error(`FerretDB (${binary}) failed to start: ${why}\n${log.join('\n')}`);
     }
@@ -107,14 +136,14 @@ export async function startFerretDB(): Promise<RunningFerretDB> {
     try {
       await client.connect();
       await client.db('admin').command({ ping: 1 });
-      return { url, stop: cleanup };
+      return child;
     } catch (error) {
       lastError = error;
     } finally {
       await client.close().catch(() => undefined);
     }
   }
-  await cleanup();
+  await halt(child);
   throw new Error(
     `FerretDB (${binary}) did not accept connections on 127.0.0.1:${port} within ${READY_DEADLINE_MS} ms: ${String(lastError)}\n${log.join('\n')}`,
   );
