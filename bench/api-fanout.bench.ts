@@ -15,6 +15,7 @@ function describe(f: FanOutFigures): string {
   return (
     `lag p50 ${f.lag.p50} ms, p90 ${f.lag.p90} ms, max ${f.lag.max} ms; ${f.received.toLocaleString('en-US')} of ${f.expected.toLocaleString('en-US')} samples received, ` +
     `errors ${f.errors}, sockets that got other bytes for the same sample ${f.differing}; server event-loop delay p99 ${f.loop.p99.toFixed(1)} ms, max ${f.loop.max.toFixed(0)} ms; ` +
+    `server CPU ${f.cpuPerDeliveryUs.toFixed(0)} µs per sample delivered to one socket; ` +
     `server RSS ${f.rssMb.toFixed(0)} MB (${f.rssIdleMb.toFixed(0)} MB before the sockets)`
   );
 }

@@ -30,6 +30,8 @@ export interface FanOutFigures {
   rssIdleMb: number;
   /** Event-loop delay of the server during the rounds (ms). */
   loop: { p99: number; max: number };
+  /** CPU time of the server process per sample delivered to one socket (µs), user + system, from the first round until all arrived. */
+  cpuPerDeliveryUs: number;
 }
 
 export interface FanOutServer {
@@ -126,6 +128,7 @@ export async function fanOut(
     loop.enable();
     let rss = process.memoryUsage().rss;
     const during = options.during?.();
+    const cpu = process.cpuUsage();
     const started = Date.now();
     for (let round = 1; round <= rounds; round++) {
       const at = new Date();
@@ -152,6 +155,7 @@ export async function fanOut(
       what: `${expected} samples received`,
     }).catch(() => undefined);
     loop.disable();
+    const used = process.cpuUsage(cpu);
     for (const c of clients) c.child.stdin!.end();
     const finals = await Promise.all(clients.map((c) => c.final));
     // Percentiles of the processes' percentiles are not exact; the worst of them is reported (an upper bound).
@@ -168,6 +172,7 @@ export async function fanOut(
       rssMb: rss / 1024 / 1024,
       rssIdleMb: rssIdle / 1024 / 1024,
       loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+      cpuPerDeliveryUs: (used.user + used.system) / expected,
     };
   } finally {
     for (const c of clients) if (c.child.exitCode === null) c.child.kill();
