@@ -5,7 +5,10 @@ import type { Benchmark, BenchResult } from './types.js';
 
 const ROUNDS = 10;
 const MUTATION_RATE = 100;
-const MUTATION = operation('mutation { setEndpointOption(name: "svc1", section: "cloud:docker", key: "environment", value: "RUN=[<id>]") { name } }');
+// The value in a variable, as clients send it: the document is parsed and validated once, the value is new every time.
+const MUTATION = operation('mutation Set($value: String!) { setEndpointOption(name: "svc1", section: "cloud:docker", key: "environment", value: $value) { name } }', {
+  value: 'RUN=[<id>]',
+});
 
 const SETUP =
   'Reactor on SQLite, no agent (the API plane alone); samples stored in one write per round and published on the bus as the sampler does at --interval 1, ' +
