@@ -79,10 +79,14 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>, latest?: 
       const endpoint = args.endpoint ?? undefined;
       const live = () => services.bus.subscribe(topic, { endpoint });
       const afterId = args.afterId ?? undefined;
+      // Without afterId there is no history to join: the bus's stream as it is (after the latest stored item when
+      // asked for), one layer of promises less per item for every subscriber.
       const source =
-        latest && args.latest && afterId === undefined
-          ? latestThenLive(() => latestOf(services, endpoint, latest), live())
-          : replayThenLive({ live, page: (after, limit) => history(services, endpoint, after, limit) }, afterId, live());
+        afterId !== undefined
+          ? replayThenLive({ live, page: (after, limit) => history(services, endpoint, after, limit) }, afterId, live())
+          : latest && args.latest
+            ? latestThenLive(() => latestOf(services, endpoint, latest), live())
+            : live();
       return counted(source, (delta) => services.telemetry.subscription(topic, delta));
     },
     resolve: (item: Topics[K]) => item,

@@ -14,8 +14,8 @@ import type { DecisionRecord } from '../src/store/types.js';
 
 export const Endpoint: EndpointResolvers = {
   config: (endpoint, _args, { services }) => services.endpoints.config(endpoint),
-  instances: (endpoint, _args, { services }) => services.store.instances.list({ endpoint: endpoint.name }),
-  counts: async (endpoint, _args, { services }) => instanceCounts(await services.store.instances.list({ endpoint: endpoint.name })),
+  instances: (endpoint, _args, { services }) => services.reads.instances(endpoint.name),
+  counts: async (endpoint, _args, { services }) => instanceCounts(await services.reads.instances(endpoint.name)),
   warnings: (endpoint, _args, { services }) => endpointWarnings(services.store, endpoint),
   metrics: (endpoint, _args, { services }) => services.store.samples.latest(endpoint.name),
   metricHistory: (endpoint, { since, limit }, { services, limits }) =>

@@ -1,9 +1,11 @@
 // Endpoint lifecycle: manage, unmanage, state and option changes — validated, stored with versioning, and logged as events.
 import { parseEndpointConfig, renderEndpointConfig, setEndpointOption, getEndpointOption } from '../config/index.js';
+import { parseEndpointConfigCached } from '../config/cache.js';
 import type { EndpointConfig } from '../config/model.js';
 import { badInput, ErrorCodes, isReactorError, notFound } from '../errors/codes.js';
 import { EventKinds, type EventRecorder } from '../events/recorder.js';
 import type { EndpointState } from '../model/states.js';
+import type { ReadCache } from '../store/read-cache.js';
 import type { EndpointRecord, Store } from '../store/types.js';
 
 /** Endpoint names become nginx upstream names, container labels and CLI arguments. */
@@ -26,14 +28,17 @@ export class EndpointService {
   constructor(
     private readonly store: Store,
     private readonly events: EventRecorder,
+    /** Where the API's reads come from (memory until something changes); the store itself without one. */
+    private readonly reads?: ReadCache,
   ) {}
 
+  /** For readers (the API): the cached answer when there is a cache. Changes below read the store itself. */
   list(): Promise<EndpointRecord[]> {
-    return this.store.endpoints.list();
+    return this.reads ? this.reads.endpoints() : this.store.endpoints.list();
   }
 
   get(name: string): Promise<EndpointRecord | null> {
-    return this.store.endpoints.get(name);
+    return this.reads ? this.reads.endpoint(name) : this.store.endpoints.get(name);
   }
 
   async require(name: string): Promise<EndpointRecord> {
@@ -42,9 +47,9 @@ export class EndpointService {
     return record;
   }
 
-  /** The typed configuration of a stored endpoint. */
+  /** The typed configuration of a stored endpoint (parsed once per text; callers share it and must not modify it). */
   config(record: EndpointRecord): EndpointConfig {
-    return parseEndpointConfig(record.configText);
+    return parseEndpointConfigCached(record.configText);
   }
 
   /**

@@ -23,12 +23,21 @@ export interface Topics {
 
 type Item = { id: string; endpoint: string };
 
+/** Readers woken per turn of the event loop. */
+const WAKE_BATCH = 256;
+
+/** The key of the subscribers of every endpoint (no endpoint name is empty). */
+const ALL = '';
+
 interface Subscriber {
-  filter: (item: Item) => boolean;
+  /** Only items of this endpoint; undefined = all. */
+  endpoint: string | undefined;
   queue: Item[];
   capacity: number;
   lastDeliveredId: string | undefined;
   wake: (() => void) | undefined;
+  /** Already in the queue of readers to wake. */
+  waking: boolean;
   failure: Error | undefined;
   closed: boolean;
 }
@@ -51,8 +60,15 @@ export interface EventBusOptions {
 }
 
 export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
-  private readonly subscribers = new Map<keyof T, Set<Subscriber>>();
+  /**
+   * Subscribers by topic, then by the endpoint they follow ('' for all): an
+   * item visits only its endpoint's subscribers and those of all, so 10,000
+   * subscribers spread over 100 endpoints cost 100 per item, not 10,000.
+   */
+  private readonly subscribers = new Map<keyof T, Map<string, Set<Subscriber>>>();
   private readonly watchers = new Map<keyof T, Set<(item: never) => void>>();
+  /** Readers with an item waiting, to be woken in batches (see `wakeSoon`). */
+  private readonly wakes: Subscriber[] = [];
 
   constructor(private readonly options: EventBusOptions = {}) {}
 
@@ -85,8 +101,15 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
   /** Hands an item to every watcher and subscriber of its topic. */
   deliver<K extends keyof T>(topic: K, item: T[K]): void {
     for (const handler of this.watchers.get(topic) ?? []) (handler as (item: T[K]) => void)(item);
-    for (const subscriber of this.subscribers.get(topic) ?? []) {
-      if (subscriber.closed || !subscriber.filter(item)) continue;
+    const byEndpoint = this.subscribers.get(topic);
+    if (!byEndpoint) return;
+    this.offer(byEndpoint.get(item.endpoint), item);
+    if (item.endpoint !== ALL) this.offer(byEndpoint.get(ALL), item);
+  }
+
+  private offer(subscribers: Set<Subscriber> | undefined, item: Item): void {
+    for (const subscriber of subscribers ?? []) {
+      if (subscriber.closed) continue;
       if (subscriber.queue.length >= subscriber.capacity) {
         subscriber.failure = new ReactorError(
           ErrorCodes.UNAVAILABLE,
@@ -99,13 +122,36 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
       } else {
         subscriber.queue.push(item);
       }
-      subscriber.wake?.();
+      if (subscriber.wake && !subscriber.waking) this.wakeSoon(subscriber);
     }
   }
 
+  /**
+   * Readers are woken a batch at a time, each batch in a turn of the event
+   * loop of its own: what a woken reader does (execute, serialize, write to
+   * its socket) runs as microtasks, and 10,000 of them in one go would hold
+   * the loop, and every HTTP request waiting on it, for the whole burst.
+   */
+  private wakeSoon(subscriber: Subscriber): void {
+    subscriber.waking = true;
+    this.wakes.push(subscriber);
+    if (this.wakes.length === 1) setImmediate(this.wakeBatch);
+  }
+
+  private readonly wakeBatch = (): void => {
+    const batch = this.wakes.splice(0, WAKE_BATCH);
+    if (this.wakes.length > 0) setImmediate(this.wakeBatch);
+    for (const subscriber of batch) {
+      subscriber.waking = false;
+      subscriber.wake?.();
+    }
+  };
+
   /** Number of live subscribers on a topic (for tests and metrics). */
   subscriberCount(topic: keyof T): number {
-    return this.subscribers.get(topic)?.size ?? 0;
+    let count = 0;
+    for (const set of this.subscribers.get(topic)?.values() ?? []) count += set.size;
+    return count;
   }
 
   /**
@@ -115,20 +161,25 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
    */
   subscribe<K extends keyof T>(topic: K, options: SubscribeOptions = {}): AsyncIterableIterator<T[K]> {
     const subscriber: Subscriber = {
-      filter: options.endpoint === undefined ? () => true : (item) => item.endpoint === options.endpoint,
+      endpoint: options.endpoint,
       queue: [],
       capacity: options.capacity ?? DEFAULT_SUBSCRIBER_BUFFER,
       lastDeliveredId: undefined,
       wake: undefined,
+      waking: false,
       failure: undefined,
       closed: false,
     };
-    let set = this.subscribers.get(topic);
-    if (!set) this.subscribers.set(topic, (set = new Set()));
+    let byEndpoint = this.subscribers.get(topic);
+    if (!byEndpoint) this.subscribers.set(topic, (byEndpoint = new Map()));
+    const key = options.endpoint ?? ALL;
+    let set = byEndpoint.get(key);
+    if (!set) byEndpoint.set(key, (set = new Set()));
     set.add(subscriber);
     const remove = () => {
       subscriber.closed = true;
       set.delete(subscriber);
+      if (set.size === 0 && byEndpoint.get(key) === set) byEndpoint.delete(key);
       subscriber.wake?.();
     };
 

@@ -12,6 +12,7 @@ import type { ManagerService } from '../managers/service.js';
 import type { CustomMetricsService } from '../metrics/custom.js';
 import type { HostTraffic } from '../host/traffic.js';
 import type { ReplayService } from './replay-service.js';
+import type { ReadCache } from '../store/read-cache.js';
 import type { Store } from '../store/types.js';
 import type { Principal } from './auth.js';
 import type { ApiLimits } from './limits.js';
@@ -21,6 +22,8 @@ export interface Services {
   version: string;
   store: Store;
   bus: EventBus;
+  /** The API's reads of endpoints and instance lists, from memory until something changes. */
+  reads: ReadCache;
   events: EventRecorder;
   endpoints: EndpointService;
   managers: ManagerService;

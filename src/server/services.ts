@@ -14,6 +14,7 @@ import { InstanceTokens } from '../instances/tokens.js';
 import type { Logger } from '../log/logger.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
+import { ReadCache } from '../store/read-cache.js';
 import type { Store } from '../store/types.js';
 import { realTimers } from '../time/timers.js';
 import { Telemetry } from '../telemetry/prometheus.js';
@@ -34,7 +35,10 @@ export interface ServiceInputs {
 
 export { localManagerId } from '../host/local.js';
 
-export async function createServices(inputs: ServiceInputs): Promise<Services> {
+export async function createServices(given: ServiceInputs): Promise<Services> {
+  // Every writer of this process writes through `store`, so the API's cached reads are forgotten at once on each change.
+  const reads = new ReadCache(given.store);
+  const inputs = { ...given, store: reads.track(given.store) };
   const clock = inputs.clock ?? (() => new Date());
   // With MongoDB several servers may share the store: each bus is fed from the store's logs, in their order.
   const cluster = inputs.store.kind === 'mongodb';
@@ -44,6 +48,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
   const bus = new EventBus({ fedByStore: cluster });
   const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log }) : undefined;
   const events = new EventRecorder(inputs.store, bus, clock);
+  // Every change to an endpoint or an instance is an endpoint event; on a shared store they come from the feed, other servers' too.
+  bus.watch('endpointEvents', () => reads.invalidate());
   const managers = new ManagerService(inputs.store, clock);
   const retention = retentionSettings({
     samples: inputs.options.retention?.samples ?? inputs.options.metricsRetention,
@@ -57,7 +63,8 @@ export async function createServices(inputs: ServiceInputs): Promise<Services> {
     store: inputs.store,
     bus,
     events,
-    endpoints: new EndpointService(inputs.store, events),
+    reads,
+    endpoints: new EndpointService(inputs.store, events, reads),
     managers,
     instances: new InstanceService(inputs.store, bus, events, clock),
     clock,

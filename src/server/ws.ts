@@ -1,6 +1,6 @@
 // graphql-ws on the API's WebSocket: Origin, Host and per-client connection limits at the upgrade, the API key at connection_init, and per-operation limits at subscribe.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import { GraphQLError, getOperationAST, parse, specifiedRules, validate, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, getOperationAST, specifiedRules, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ErrorCodes } from '../errors/codes.js';
@@ -8,6 +8,7 @@ import { Authenticator, type Principal } from './auth.js';
 import { connectionLimitFor, type ConnectionBudget } from './connection-budgets.js';
 import type { RequestContext, Services } from './context.js';
 import type { makeErrorFormatter } from './errors.js';
+import { DocumentCache, executionKey, oncePerResult, subscribeOnce } from './fan-out.js';
 import type { RequestGuard } from './guard.js';
 import { jsonSizeWithin, limitRules, responseTooLarge, variablesError, type ApiLimits } from './limits.js';
 
@@ -76,6 +77,14 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
   });
 
   const principals = new WeakMap<object, Principal>();
+  // Parsed and validated once per text; executed once per event and key (src/server/fan-out.ts).
+  const documents = new DocumentCache(schema, rules, limits.maxTokens);
+  const keys = new WeakMap<ExecutionArgs, string | null>();
+  const shapeNext = oncePerResult((result) =>
+    jsonSizeWithin(result, limits.maxResponseBytes) === null
+      ? ({ errors: [formatted(responseTooLarge(limits), formatError)] } as ExecutionResult)
+      : formatExecutionResult(result, formatError),
+  );
   const cleanup = useServer<Record<string, unknown>, { request: IncomingMessage; socket: { close(code: number, reason: string): void } }>(
     {
       // Internal errors never reach a close reason, whatever NODE_ENV says.
@@ -105,33 +114,27 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
         }
         const deep = variablesError(payload.variables, limits);
         if (deep) return [deep];
-        let document;
-        try {
-          document = parse(payload.query, { maxTokens: limits.maxTokens });
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return errors;
+        const parsed = documents.get(payload.query);
+        if ('errors' in parsed) return [...parsed.errors];
+        const { document } = parsed;
         if (!getOperationAST(document, payload.operationName)) {
           return [new GraphQLError('the document has no operation of that name (or several and no operationName)', { extensions: { code: 'BAD_USER_INPUT' } })];
         }
-        const context: RequestContext = { services, principal: principals.get(ctx) ?? { kind: 'admin' }, limits };
-        return {
+        const principal = principals.get(ctx) ?? { kind: 'admin' as const };
+        const context: RequestContext = { services, principal, limits };
+        const args: ExecutionArgs = {
           schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: context,
         };
+        // An instance's token names one instance: its executions are its own.
+        keys.set(args, principal.kind === 'admin' ? executionKey(payload.query, payload.operationName, payload.variables, 'admin') : null);
+        return args;
       },
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (jsonSizeWithin(result, limits.maxResponseBytes) === null) {
-          return { errors: [formatted(responseTooLarge(limits), formatError)] } as ExecutionResult;
-        }
-        return formatExecutionResult(result, formatError);
-      },
+      subscribe: (args) => subscribeOnce(args, keys.get(args) ?? null),
+      onNext: (_ctx, _id, _payload, _args, result) => shapeNext(result),
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatted(error, formatError)),
     },
     wsServer,

@@ -103,3 +103,41 @@ describe('EventBus slow-consumer cut', () => {
     await assertCutOff(slow, 1, 'e2');
   });
 });
+
+describe('EventBus fan-out', () => {
+  it("should give each item to its endpoint's subscribers and to those of all endpoints, and to no one else", async () => {
+    const bus = new EventBus<TestTopics>();
+    const web = bus.subscribe('items', { endpoint: 'web' });
+    const api = bus.subscribe('items', { endpoint: 'api' });
+    const all = bus.subscribe('items');
+    assert.equal(bus.subscriberCount('items'), 3);
+    bus.publish('items', item(1, 'web'));
+    bus.publish('items', item(2, 'api'));
+    bus.publish('items', item(3, 'web'));
+    assert.deepEqual(await drain(web, 2), ['e1', 'e3']);
+    assert.deepEqual(await drain(api, 1), ['e2']);
+    assert.deepEqual(await drain(all, 3), ['e1', 'e2', 'e3']);
+    await web.return!();
+    assert.equal(bus.subscriberCount('items'), 2);
+    bus.publish('items', item(4, 'web'));
+    assert.deepEqual(await drain(all, 1), ['e4']);
+    // A new subscriber of an endpoint whose last one left gets its items again.
+    const again = bus.subscribe('items', { endpoint: 'web' });
+    bus.publish('items', item(5, 'web'));
+    assert.deepEqual(await drain(again, 1), ['e5']);
+  });
+
+  it('should wake every waiting reader when there are more than one batch of them, each with the item', async () => {
+    const bus = new EventBus<TestTopics>();
+    const readers = Array.from({ length: 1000 }, () => bus.subscribe('items', { endpoint: 'web' }));
+    // Every reader is waiting for its next item before it is published.
+    const waiting = readers.map((reader) => reader.next());
+    bus.publish('items', item(1));
+    const got = await Promise.all(waiting);
+    assert.equal(got.filter((step) => !step.done && step.value.id === 'e1').length, 1000);
+    bus.publish('items', item(2));
+    bus.publish('items', item(3));
+    const next = await Promise.all(readers.map((reader) => drain(reader, 2)));
+    assert.ok(next.every((ids) => ids.join() === 'e2,e3'));
+  });
+});

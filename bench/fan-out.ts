@@ -1,0 +1,181 @@
+// The fan-out scenario the API benchmarks share: a Reactor server in this process, subscribers in processes of their own, samples published as the sampler publishes them, lag measured at the client.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { silentLogger } from '../src/log/logger.js';
+import { newId } from '../src/store/ids.js';
+import type { MetricSampleRecord } from '../src/store/types.js';
+import { startServer, type RunningServer } from '../src/server/server.js';
+import { waitFor } from '../test/support/wait.js';
+
+const SUBSCRIBERS = fileURLToPath(new URL('./subscribers.mjs', import.meta.url));
+export const SAMPLES_SUBSCRIPTION = 'subscription S($endpoint: String) { metricSamples(endpoint: $endpoint) { id endpoint at instances metrics } }';
+
+export interface FanOutFigures {
+  sockets: number;
+  endpoints: number;
+  rounds: number;
+  expected: number;
+  received: number;
+  errors: number;
+  /** Sockets that got other bytes than the first socket for the same item (must be 0). */
+  differing: number;
+  lag: { p50: number; p90: number; p99: number; max: number };
+  /** The server process's resident memory, highest seen during the rounds (MB). */
+  rssMb: number;
+  /** The same before any socket opened (MB). */
+  rssIdleMb: number;
+  /** Event-loop delay of the server during the rounds (ms). */
+  loop: { p99: number; max: number };
+  /** CPU time of the server process per sample delivered to one socket (µs), user + system, from the first round until all arrived. */
+  cpuPerDeliveryUs: number;
+}
+
+export interface FanOutServer {
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/**
+ * A Reactor server on SQLite with no agent (the API plane alone), with
+ * `endpoints` endpoints managed. The per-client WebSocket limit is raised,
+ * since every benchmark socket comes from 127.0.0.1; everything else keeps
+ * its default (Origin/Host checks, armor limits, 25 operations per socket).
+ */
+export async function startFanOutServer(endpoints: number): Promise<FanOutServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'reactor-bench-api-'));
+  const server = await startServer({
+    listen: '127.0.0.1:0',
+    dataDir,
+    agent: false,
+    log: silentLogger,
+    // The server's own sampler would add samples of its own every interval; keep it out of the way.
+    interval: 3600,
+    limits: { maxConnectionsPerClient: 20_000 },
+  });
+  for (let n = 0; n < endpoints; n++) {
+    await server.services.endpoints.manage(`svc${n}`, '[endpoint]\nport=5000\n[cloud:docker]\nimage=bench/none:1\n');
+  }
+  return {
+    server,
+    close: async () => {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface ClientProcess {
+  child: ChildProcess;
+  ready: Promise<void>;
+  latest: { received: number; errors: number; closed: number };
+  final: Promise<{ received: number; errors: number; closed: number; differing: number; p50: number; p90: number; p99: number; max: number }>;
+}
+
+function startClients(wsUrl: string, count: number, offset: number, endpoints: number): ClientProcess {
+  const child = spawn(process.execPath, [SUBSCRIBERS, wsUrl, String(count), String(offset), String(endpoints), SAMPLES_SUBSCRIPTION], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const client = { child, latest: { received: 0, errors: 0, closed: 0 } } as ClientProcess;
+  let buffer = '';
+  let ready!: () => void;
+  let final!: (value: Awaited<ClientProcess['final']>) => void;
+  client.ready = new Promise((resolve) => (ready = resolve));
+  client.final = new Promise((resolve) => (final = resolve));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = JSON.parse(buffer.slice(0, newline));
+      buffer = buffer.slice(newline + 1);
+      if (line.ready) ready();
+      else if (line.final) final(line);
+      else client.latest = line;
+    }
+  });
+  return client;
+}
+
+/**
+ * `sockets` subscribers of `metricSamples(endpoint: svcN)`, spread evenly
+ * over `endpoints` endpoints and over `processes` client processes; then
+ * `rounds` rounds one second apart, each storing one sample per endpoint in
+ * one write and publishing them on the bus, as the sampler does every
+ * interval at `--interval 1`. `during` runs while the rounds go on.
+ */
+export async function fanOut(
+  target: FanOutServer,
+  options: { sockets: number; endpoints: number; rounds: number; processes: number; during?: () => Promise<unknown> },
+): Promise<FanOutFigures> {
+  const { server } = target;
+  const { sockets, endpoints, rounds, processes } = options;
+  global.gc?.();
+  const rssIdle = process.memoryUsage().rss;
+  const per = Math.ceil(sockets / processes);
+  const clients = Array.from({ length: processes }, (_, p) =>
+    startClients(server.wsUrl, Math.min(per, sockets - p * per), p * per, endpoints),
+  );
+  try {
+    await Promise.all(clients.map((c) => c.ready));
+    await waitFor(() => server.services.bus.subscriberCount('metricSamples') >= sockets, {
+      timeoutMs: 120_000,
+      what: `${sockets} subscribers`,
+    });
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    let rss = process.memoryUsage().rss;
+    const during = options.during?.();
+    const cpu = process.cpuUsage();
+    const started = Date.now();
+    for (let round = 1; round <= rounds; round++) {
+      const at = new Date();
+      const samples: MetricSampleRecord[] = Array.from({ length: endpoints }, (_, n) => ({
+        id: newId(),
+        endpoint: `svc${n}`,
+        at,
+        instances: 3,
+        metrics: { active: 1.5, rate: 20 + round, bytes: 4096, response: 12.5, pending: 0, bench: round },
+      }));
+      await server.services.store.samples.appendMany(samples);
+      for (const sample of samples) server.services.bus.publish('metricSamples', sample);
+      rss = Math.max(rss, process.memoryUsage().rss);
+      const next = started + round * 1000;
+      // The sampler's interval: a pace, not a wait for a condition.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+      rss = Math.max(rss, process.memoryUsage().rss);
+    }
+    await during;
+    const expected = sockets * rounds;
+    await waitFor(() => clients.reduce((sum, c) => sum + c.latest.received, 0) >= expected || clients.some((c) => c.latest.closed > 0), {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+      what: `${expected} samples received`,
+    }).catch(() => undefined);
+    loop.disable();
+    const used = process.cpuUsage(cpu);
+    for (const c of clients) c.child.stdin!.end();
+    const finals = await Promise.all(clients.map((c) => c.final));
+    // Percentiles of the processes' percentiles are not exact; the worst of them is reported (an upper bound).
+    const worst = (key: 'p50' | 'p90' | 'p99' | 'max') => Math.max(...finals.map((f) => f[key]));
+    return {
+      sockets,
+      endpoints,
+      rounds,
+      expected,
+      received: finals.reduce((sum, f) => sum + f.received, 0),
+      errors: finals.reduce((sum, f) => sum + f.errors + f.closed, 0),
+      differing: finals.reduce((sum, f) => sum + f.differing, 0),
+      lag: { p50: worst('p50'), p90: worst('p90'), p99: worst('p99'), max: worst('max') },
+      rssMb: rss / 1024 / 1024,
+      rssIdleMb: rssIdle / 1024 / 1024,
+      loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+      cpuPerDeliveryUs: (used.user + used.system) / expected,
+    };
+  } finally {
+    for (const c of clients) if (c.child.exitCode === null) c.child.kill();
+    await waitFor(() => server.services.bus.subscriberCount('metricSamples') === 0, { timeoutMs: 60_000, what: 'subscribers gone' }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,90 @@
+// Load generator for the fan-out benchmarks, run as a process of its own: many graphql-ws sockets (the protocol spoken directly over `ws`, which is lighter than a full client per socket), each with one subscription, measuring each item's lag from its timestamp.
+// argv: wsUrl count offset endpoints query
+// stdout: {"ready":true} once every socket is subscribed, then {"received":N,"errors":N,"closed":N} every 250 ms, and on stdin's end one final summary.
+import WebSocket from 'ws';
+
+const [url, countText, offsetText, endpointsText, query] = process.argv.slice(2);
+const count = Number(countText);
+const offset = Number(offsetText);
+const endpoints = Number(endpointsText);
+const lags = [];
+let received = 0;
+let errors = 0;
+let closed = 0;
+let subscribed = 0;
+/** The text of the first payload of each round, and how many sockets got other bytes for the same item (they must not). */
+const firstBytes = new Map();
+let differing = 0;
+const sockets = [];
+
+function open(index) {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    sockets.push(socket);
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+    socket.on('message', (data) => {
+      const text = data.toString();
+      const message = JSON.parse(text);
+      if (message.type === 'connection_ack') {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { endpoint: `svc${index % endpoints}` } } }));
+        subscribed += 1;
+        resolve();
+      } else if (message.type === 'next') {
+        const item = message.payload.data?.metricSamples;
+        if (!item) {
+          errors += 1;
+          return;
+        }
+        if (item.metrics?.bench === undefined) return; // a sample of the server's own sampler, not one of ours
+        lags.push(Date.now() - Date.parse(item.at));
+        received += 1;
+        // Every socket's subscription id is "1", so the same item must arrive as the very same text.
+        const first = firstBytes.get(item.id);
+        if (first === undefined) firstBytes.set(item.id, text);
+        else if (first !== text) differing += 1;
+      } else if (message.type === 'error') {
+        errors += 1;
+      }
+    });
+    socket.on('error', () => {
+      errors += 1;
+      resolve();
+    });
+    socket.on('close', () => {
+      closed += 1;
+      resolve();
+    });
+  });
+}
+
+// Opened a hundred at a time, as clients arriving, not as one burst of 10,000 handshakes.
+for (let start = 0; start < count; start += 100) {
+  await Promise.all(Array.from({ length: Math.min(100, count - start) }, (_, i) => open(offset + start + i)));
+}
+process.stdout.write(`${JSON.stringify({ ready: true, subscribed })}\n`);
+const progress = setInterval(() => process.stdout.write(`${JSON.stringify({ received, errors, closed })}\n`), 250);
+
+function percentile(sorted, p) {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+process.stdin.resume();
+process.stdin.on('end', () => {
+  clearInterval(progress);
+  lags.sort((a, b) => a - b);
+  const summary = {
+    final: true,
+    received,
+    errors,
+    closed,
+    differing,
+    p50: percentile(lags, 0.5),
+    p90: percentile(lags, 0.9),
+    p99: percentile(lags, 0.99),
+    max: lags[lags.length - 1] ?? 0,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`, () => {
+    for (const socket of sockets) socket.terminate();
+    process.exit(0);
+  });
+});

@@ -1,0 +1,160 @@
+// Subscriptions at a thousand subscribers: each distinct operation is parsed and validated once, and executed once per event, whatever the number of sockets that share it.
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  parse,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+
+/**
+ * Before: every subscriber's resolvers ran for every event (1,000 sockets on
+ * one endpoint's samples were 1,000 executions of the same selection on the
+ * same item, and 1,000 parses and validations of the same text at
+ * subscribe). Now:
+ *
+ * - `DocumentCache`: the parsed and validated document by its text, as
+ *   Apollo's persisted queries and its own document store do for HTTP.
+ * - `subscribeOnce`: each subscriber keeps its own source stream (the bus
+ *   subscription with its bounded queue, its `afterId` replay, whatever
+ *   arguments add), so what it receives and when is unchanged; but the
+ *   execution of an item is shared by every subscriber whose operation has
+ *   the same key (document text, operation name, variables, caller kind)
+ *   and that received the very same item object (the bus hands one object
+ *   to all). The result object is shared too, so what is derived from it
+ *   (the size check, the shaped errors) is also done once.
+ *
+ * Keying on the variables keeps subscribers with different arguments
+ * (another endpoint, `afterId`, arguments added later) apart; replayed
+ * history items are objects of their own and are executed for their
+ * subscriber alone.
+ */
+
+/** How many distinct operation texts are kept parsed, and the longest kept (at most about 16 MB in all). */
+const DOCUMENTS_KEPT = 1000;
+const LONGEST_KEPT = 16 * 1024;
+
+export type Parsed = { document: DocumentNode } | { errors: readonly GraphQLError[] };
+
+export class DocumentCache {
+  private readonly kept = new Map<string, Parsed>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly rules: readonly ValidationRule[],
+    private readonly maxTokens: number,
+  ) {}
+
+  /**
+   * The document of `text`, or why it cannot run. Only documents that can
+   * run are kept, and only texts of reasonable length: a client sending
+   * garbage or huge texts pays for its own parsing and fills nothing.
+   */
+  get(text: string): Parsed {
+    const found = this.kept.get(text);
+    if (found) {
+      // Most recently used last, so the oldest is the first key.
+      this.kept.delete(text);
+      this.kept.set(text, found);
+      return found;
+    }
+    const parsed = this.parse(text);
+    if ('errors' in parsed || text.length > LONGEST_KEPT) return parsed;
+    this.kept.set(text, parsed);
+    if (this.kept.size > DOCUMENTS_KEPT) this.kept.delete(this.kept.keys().next().value!);
+    return parsed;
+  }
+
+  private parse(text: string): Parsed {
+    let document: DocumentNode;
+    try {
+      document = parse(text, { maxTokens: this.maxTokens });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { errors: [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+    }
+    const errors = validate(this.schema, document, this.rules);
+    return errors.length > 0 ? { errors } : { document };
+  }
+}
+
+/** What makes two subscriptions execute an item alike: the operation's text and name, its variables, and who asks. */
+export function executionKey(query: string, operationName: string | null | undefined, variables: unknown, caller: string): string {
+  return JSON.stringify([query, operationName ?? null, variables ?? null, caller]);
+}
+
+/** Results by item, then by execution key; an item is forgotten with the last subscriber that holds it. */
+const executed = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+
+/** Executions actually run and shared (for tests and the benchmark's notes). */
+export const executionCounts = { run: 0, shared: 0 };
+
+/**
+ * graphql-js `subscribe`, with each item's execution shared by key (see
+ * above). `key` null: executed for this subscriber alone.
+ */
+export async function subscribeOnce(
+  args: ExecutionArgs,
+  key: string | null,
+): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!isAsyncIterator(source)) return source as ExecutionResult;
+  const run = (item: unknown): Promise<ExecutionResult> => {
+    executionCounts.run += 1;
+    return Promise.resolve(execute({ ...args, rootValue: item }));
+  };
+  const resultOf = (item: unknown): Promise<ExecutionResult> => {
+    if (key === null || typeof item !== 'object' || item === null) return run(item);
+    let byKey = executed.get(item);
+    if (!byKey) executed.set(item, (byKey = new Map()));
+    const found = byKey.get(key);
+    if (found) {
+      executionCounts.shared += 1;
+      return found;
+    }
+    const result = run(item);
+    byKey.set(key, result);
+    return result;
+  };
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next: async () => {
+      const step = await source.next();
+      return step.done ? step : { done: false, value: await resultOf(step.value) };
+    },
+    return: async () => {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    throw: async (error?: unknown) => {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/**
+ * `shape(result)` once per result object: results are shared between the
+ * subscribers of one key, so the size check and the error shaping that
+ * `onNext` does for each socket are done once for all of them.
+ */
+export function oncePerResult<R extends object>(shape: (result: ExecutionResult) => R): (result: ExecutionResult) => R {
+  const shaped = new WeakMap<ExecutionResult, R>();
+  return (result) => {
+    let found = shaped.get(result);
+    if (!found) shaped.set(result, (found = shape(result)));
+    return found;
+  };
+}
+
+function isAsyncIterator(value: unknown): value is AsyncIterator<unknown> {
+  return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+}
