@@ -19,6 +19,8 @@ export interface TrafficReadings {
   readonly latestConnections: ReadonlyMap<string, number>;
   /** Open connections per backend address now. */
   connectionsNow(): Promise<ReadonlyMap<string, number>>;
+  /** Backend addresses the local balancer sends requests to now; absent or null when unknown (no local balancer). */
+  routed?(): ReadonlySet<string> | null;
 }
 
 export interface ControllerOptions {

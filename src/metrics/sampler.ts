@@ -26,6 +26,8 @@ export interface MetricsSamplerOptions {
   accumulator?: LogAccumulator;
   /** Open connections per backend; absent = `active` is not measured. */
   connections?: ConnectionSampler;
+  /** Backend addresses the local balancer routes to now (a draining instance is not drained while routed). */
+  routed?: () => ReadonlySet<string>;
   /** Read traffic from here instead of the accumulator and connections: the shares of every host (a cluster). */
   source?: TrafficSource;
   clock?: () => Date;
@@ -137,6 +139,11 @@ export class MetricsSampler {
   async connectionsNow(): Promise<ReadonlyMap<string, number>> {
     if (this.options.source) return this.options.source.latest();
     return (await this.options.connections?.current()) ?? new Map();
+  }
+
+  /** Backend addresses the local balancer routes to now; null without a local balancer. */
+  routed(): ReadonlySet<string> | null {
+    return this.options.routed?.() ?? null;
   }
 
   /** Takes one sample of every endpoint now (the timer or the control loop calls this; tests may too). */
