@@ -4,15 +4,15 @@ import { lookup } from 'node:dns/promises';
 import { groupByUrl, type BalancedEndpoint } from './render.js';
 
 /**
- * What the server blocks depend on: the endpoints without their backends
- * (and activator fallback). Two models with the same structure key differ
+ * What the server blocks depend on: the endpoints without their backends,
+ * weights and activator fallback (all in the peer list). Two models with the same structure key differ
  * only in membership, which the Lua balancer takes without a reload.
  */
 export function structureKey(endpoints: readonly BalancedEndpoint[]): string {
   return JSON.stringify(
     [...endpoints]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map(({ backends: _backends, fallback: _fallback, ...rest }) => rest),
+      .map(({ backends: _backends, fallback: _fallback, weight: _weight, ...rest }) => rest),
   );
 }
 

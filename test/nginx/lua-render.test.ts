@@ -109,6 +109,7 @@ describe('structureKey', () => {
     assert.notEqual(structureKey([base]), structureKey([endpoint('web', 'http://:82/', ['127.0.0.1:1'])]));
     assert.notEqual(structureKey([base]), structureKey([endpoint('web', 'http://:81/', ['127.0.0.1:1'], { redirect: 'http://x.example/' })]));
     assert.notEqual(structureKey([base]), structureKey([base, endpoint('api', 'http://:81/api', [])]));
+    assert.equal(structureKey([base]), structureKey([{ ...base, weight: 5 }]), 'weights are in the peer list');
   });
 });
 
