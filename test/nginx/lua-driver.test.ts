@@ -70,7 +70,11 @@ describe('nginx driver with the Lua balancer', () => {
     const [a, b, c] = backends;
     assert.equal((await driver.apply(model([a.address]))).via, 'reload');
     const reloads = driver.stats.reloads;
-    const workers = markedProcesses(prefix).filter((pid) => pid !== driver.pid);
+    // The workers of the generation before the reload finish and exit first.
+    const workers = await waitFor(() => {
+      const found = markedProcesses(prefix).filter((pid) => pid !== driver.pid);
+      return found.every((pid) => !title(pid).includes('shutting down')) ? found : null;
+    }, { what: 'only the workers of the new generation' });
     assert.ok(workers.length >= 2, `several workers share the peers (${workers.length})`);
     assert.deepEqual([...(await answers(6)).keys()], ['a']);
     assert.equal((await driver.apply(model([a.address, b.address, c.address]))).via, 'peers');
@@ -138,5 +142,13 @@ function isChildOf(pid: number, parent: number): boolean {
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
   } catch {
     return false;
+  }
+}
+
+function title(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
   }
 }
