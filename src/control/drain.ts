@@ -26,7 +26,7 @@ interface Draining {
 export interface DrainWatchOptions {
   time: Time;
   /** Where connections and routed addresses are read; undefined while there is none yet. */
-  traffic: () => Pick<TrafficReadings, 'connectionsNow' | 'routed'> | undefined;
+  traffic: () => Pick<TrafficReadings, 'connectionsNow' | 'routed' | 'remoteSettleMs'> | undefined;
   /** A trigger round of `endpoint` (its plan deletes what is drained or timed out). */
   reconcile: (endpoint: string, cause: string) => void;
   pollMs?: number;
@@ -42,7 +42,9 @@ export interface DrainWatchOptions {
  *
  * An address still routed counts as busy: between the decommission and the
  * balancer's update a request could still go there, and a container stopped
- * under it would fail it.
+ * under it would fail it. Other hosts' balancers are not seen here: with
+ * several hosts an instance is not drained before `remoteSettleMs`, the
+ * time they take to read the change from the store.
  */
 export class DrainWatch {
   private readonly draining = new Map<string, Draining>();
@@ -99,7 +101,8 @@ export class DrainWatch {
         const timeout = this.timeouts.get(drain.endpoint);
         const timedOut = timeout !== undefined && now - drain.decommissionedAtMs >= timeout;
         const address = drain.address;
-        const drained = address === null || !((active.get(address) ?? 0) > 0);
+        const settled = now - drain.decommissionedAtMs >= (traffic.remoteSettleMs ?? 0);
+        const drained = address === null || (settled && !((active.get(address) ?? 0) > 0));
         if (!drained && !timedOut) continue;
         drain.askedAtMs = now;
         if (!asked.has(drain.endpoint)) asked.set(drain.endpoint, drained ? 'drained' : 'decommissioned_timeout');

@@ -9,14 +9,14 @@ function instance(id: string, status: InstanceRecord['status'], address: string 
   return { id, endpoint: 'web', managerId: 'm', containerId: 'c', address, status, slots: 1, reason: null, decommissionedAt, createdAt: new Date(0), updatedAt: new Date(0) } as InstanceRecord;
 }
 
-function setup() {
+function setup(remoteSettleMs = 0) {
   const time = new ManualTime();
   const active = new Map<string, number>();
   const routed = new Set<string>();
   const rounds: string[] = [];
   const watch = new DrainWatch({
     time,
-    traffic: () => ({ connectionsNow: async () => active, routed: () => routed }),
+    traffic: () => ({ connectionsNow: async () => active, routed: () => routed, remoteSettleMs }),
     reconcile: (endpoint, cause) => rounds.push(`${endpoint}:${cause}`),
   });
   return { time, active, routed, rounds, watch };
@@ -62,6 +62,16 @@ describe('DrainWatch', () => {
     assert.deepEqual(rounds, []);
     await time.advance(DRAIN_POLL_MS);
     assert.deepEqual(rounds, ['web:decommissioned_timeout']);
+    watch.stop();
+  });
+
+  it("should wait for other hosts' balancers to drop the instance before it counts as drained", async () => {
+    const { time, rounds, watch } = setup(4000);
+    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', time.now()));
+    await time.advance(3750);
+    assert.deepEqual(rounds, [], 'no connection, but another host may still route to it');
+    await time.advance(DRAIN_POLL_MS);
+    assert.deepEqual(rounds, ['web:drained']);
     watch.stop();
   });
 
