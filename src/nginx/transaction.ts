@@ -1,11 +1,12 @@
 // The nginx config transaction: render a model, check it with `nginx -t`, activate it, and keep the last good model when nginx refuses a change.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventKinds } from '../model/events.js';
 import { ensureSelfSignedPair } from './certificates.js';
 import { errorLine, firstNginxError } from './error-log.js';
-import { PEERS_FILE, type LuaSetup } from './lua-balancer.js';
+import { LUA_SOURCE, PEERS_FILE, type LuaSetup } from './lua-balancer.js';
 import { renderPeerList, resolvePeers, structureKey } from './peers.js';
 import { RenderProblem, renderNginxConfig, type BalancedEndpoint, type CertificatePair, type RenderedConfig } from './render.js';
 import type { DriverReport } from './report.js';
@@ -203,7 +204,9 @@ export class ConfigTransaction {
   /** What the rendered text depends on besides the endpoints, the control port and the generation. */
   renderKey(): string {
     const { prefix, listenAddress, syslogPort } = this.options;
-    return JSON.stringify({ prefix, listenAddress, syslogPort, user: this.renderOptions(0).user ?? null, lua: this.options.lua ?? null });
+    // The Lua module's own text too: an adopted master running an older balancer reloads once to load this one.
+    const lua = this.options.lua ? { ...this.options.lua, source: createHash('sha256').update(LUA_SOURCE).digest('hex').slice(0, 16) } : null;
+    return JSON.stringify({ prefix, listenAddress, syslogPort, user: this.renderOptions(0).user ?? null, lua });
   }
 
   /** Whether `endpoints` differ from what nginx serves in membership only, which the Lua balancer takes without a reload. */
