@@ -1,6 +1,7 @@
 // What clients see while an endpoint scales, for real: keep-alive and fresh-connection clients (GET and POST) lose nothing while it goes 1 → 5 → 1 twice, and nginx is reloaded only for a new endpoint.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { freePort } from '../../src/util/ports.js';
@@ -143,7 +144,11 @@ describe('scaling under traffic (Lua balancer)', () => {
     };
     // A worker that dies is replaced by the master; the shared dict (in the master's shared memory) still holds the peers.
     const master = driver().pid!;
-    const workers = markedProcesses(prefix).filter((pid) => pid !== master);
+    // The workers of the generation before the last reload finish and exit first: a worker of the current one dies.
+    const workers = await waitFor(() => {
+      const found = markedProcesses(prefix).filter((pid) => pid !== master);
+      return found.every((pid) => !readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('shutting down')) ? found : null;
+    }, { what: 'only the current workers' });
     process.kill(workers[0], 'SIGKILL');
     await waitFor(() => markedProcesses(prefix).some((pid) => pid !== master && !workers.includes(pid)), { what: 'a new worker' });
     await served('after a worker died');
