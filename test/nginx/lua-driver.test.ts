@@ -125,6 +125,26 @@ describe('nginx driver with the Lua balancer', () => {
     assert.deepEqual([...seen.keys()].sort(), ['a', 'b'], JSON.stringify([...seen]));
   });
 
+  it('should close an idle upstream keep-alive connection itself, before the backend would', async () => {
+    // The backend keeps idle connections 60 s; nginx must close its own after keepalive_timeout (1 s here).
+    const server = http.createServer((req, res) => req.resume().on('end', () => res.end('patient\n')));
+    server.keepAliveTimeout = 60_000;
+    const closed: string[] = [];
+    server.on('connection', (socket) => socket.on('close', () => closed.push(`${socket.remotePort}`)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+      await driver.apply([{ ...model([address])[0], nginx: { ...nginx, keepaliveTimeout: 1 } }]);
+      assert.equal((await request(url())).body.trim(), 'patient');
+      await waitFor(() => closed.length > 0, { what: 'nginx closing its idle connection to the backend (the backend waits 60 s)' });
+      const post = await fetch(url(), { method: 'POST', body: 'again' });
+      assert.equal((await post.text()).trim(), 'patient', 'a POST after it goes on a new connection');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('should load the last peer list when nginx starts again', async () => {
     const [, b] = backends;
     await driver.apply(model([b.address]));
