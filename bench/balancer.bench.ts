@@ -139,7 +139,8 @@ const bench: Benchmark = async () => {
     changes.sort((x, y) => x - y);
     const median = changes[Math.floor(changes.length / 2)];
 
-    const note = `${CONCURRENCY} connections, ${ROUNDS}×${RUN_MS / 1000} s each, keep-alive client in its own process; busybox httpd backend`;
+    const how = server.services.traffic.balancer?.driver.lua ? 'Lua balancer' : 'server lines (no Lua module)';
+    const note = `${CONCURRENCY} connections, ${ROUNDS}×${RUN_MS / 1000} s each, keep-alive client in its own process; busybox httpd backend; ${how}`;
     const results: BenchResult[] = [
       { name: 'requests/s straight to the container', value: directRate, unit: 'req/s', goal: '', note: `${note}; errors ${errors(direct)}` },
       { name: 'requests/s through nginx', value: nginxRate, unit: 'req/s', goal: '', note: `errors ${errors(balanced)}` },

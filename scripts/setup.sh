@@ -31,6 +31,9 @@ fi
 packages=()
 command -v dockerd >/dev/null || packages+=(docker.io)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || packages+=(nginx-light)
+# The Lua balancer (membership changes without a reload): its module and ngx.balancer.
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || packages+=(libnginx-mod-http-lua)
+[ -f /usr/share/lua/5.1/resty/core.lua ] || packages+=(lua-resty-core)
 command -v openssl >/dev/null || packages+=(openssl)
 command -v curl >/dev/null || packages+=(curl)
 if [ "$with_test" = 1 ]; then

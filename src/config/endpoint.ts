@@ -184,6 +184,7 @@ const OPTIONS: readonly OptionSpec[] = [
   // [loadbalancer:nginx]
   option('nginx', 'sticky_sessions', 'stickySessions', boolean, 'false', 'Keep each client on one instance (consistent hashing on a reactor_sticky cookie nginx sets).'),
   option('nginx', 'keepalive', 'keepalive', integer(0), '0', 'Idle keepalive connections kept per upstream; 0 = none.'),
+  option('nginx', 'keepalive_timeout', 'keepaliveTimeout', integer(1), '4', "Seconds an idle upstream keepalive connection is kept; keep it below the backend's own idle timeout (Node: 5 s), so nginx never reuses a connection the backend closed."),
   option('nginx', 'ssl', 'ssl', boolean, 'false', 'Serve TLS on the endpoint URL.'),
   option('nginx', 'ssl_certificate', 'sslCertificate', pattern(FILE_PATH, 'an absolute file path'), '', 'Certificate file (PEM) when ssl=true.'),
   option('nginx', 'ssl_key', 'sslKey', pattern(FILE_PATH, 'an absolute file path'), '', 'Private key file (PEM) when ssl=true.'),

@@ -54,6 +54,8 @@ export interface NginxSection {
   stickySessions: boolean;
   /** Idle keepalive connections kept per upstream; 0 = none. */
   keepalive: number;
+  /** Seconds an idle upstream keepalive connection is kept (below the backend's idle timeout). */
+  keepaliveTimeout: number;
   ssl: boolean;
   sslCertificate: string;
   sslKey: string;

@@ -13,6 +13,7 @@ import { groupBy } from '../util/group.js';
 import { DesiredStateWriter, FencedOut } from './apply.js';
 import { DEFAULT_BACKOFF, LaunchBackoff } from './backoff.js';
 import { DecisionKeeper } from './decisions.js';
+import { DrainWatch, withRouted } from './drain.js';
 import { ControllerLease, leaseTiming } from './lease.js';
 import { checkManagers, dropStale, ManagerWatch } from './managers.js';
 import { HostReports } from './reports.js';
@@ -68,6 +69,8 @@ export class Controller {
   readonly lease: ControllerLease;
   readonly managers: ManagerWatch;
   private readonly reports: HostReports;
+  /** Decommissioned instances, removed as soon as they drain. */
+  readonly drains: DrainWatch;
 
   constructor(private readonly options: ControllerOptions) {
     this.time = options.time ?? systemTime;
@@ -96,8 +99,11 @@ export class Controller {
     this.policy = new ScalingPolicy({
       sample: (endpoint) => this.samples.get(endpoint) ?? null,
       // Evaluations read the connection counts taken with the sample; trigger rounds read them afresh.
-      active: async (mode) => (mode === 'evaluate' ? this.connections : ((await this.options.traffic?.()?.connectionsNow()) ?? new Map())),
+      // An address a balancer still routes to counts as busy: its instance is not drained yet.
+      active: async (mode, traffic = this.options.traffic?.()) =>
+        withRouted(mode === 'evaluate' ? this.connections : ((await traffic?.connectionsNow()) ?? new Map()), traffic?.routed?.() ?? null),
     });
+    this.drains = new DrainWatch({ time: this.time, traffic: () => this.options.traffic?.(), reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause) });
     this.reports = new HostReports({
       store: options.store,
       events: options.events,
@@ -130,6 +136,7 @@ export class Controller {
         if (RECONFIGURING_KINDS.has(event.kind)) void this.reconcile(event.endpoint, 'trigger', event.kind);
       }),
       bus.watch('instanceChanges', (change) => this.onInstanceChange(change)),
+      bus.watch('instanceChanges', (change) => this.drains.saw(change.instance, change.change === 'REMOVED')),
     );
     await this.lease.start();
     await this.sweeps.current;
@@ -179,6 +186,7 @@ export class Controller {
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
     for (const unwatch of this.unwatch) unwatch();
+    this.drains.stop();
     await Promise.all([...this.running]);
     await this.lanes.stop();
   }
@@ -285,6 +293,8 @@ export class Controller {
     const snapshot = request.snapshot && this.lanes.unchangedSince(endpoint, request.snapshot.generations) ? request.snapshot : undefined;
     const listed = snapshot ? (snapshot.instances.get(endpoint) ?? []) : await store.instances.list({ endpoint });
     const instances = await this.dropStale(listed, term);
+    this.drains.timeout(endpoint, config ? config.endpoint.decommissionedTimeout : null);
+    for (const instance of instances) this.drains.saw(instance);
     const input: RoundInput = {
       endpoint,
       state: record?.state ?? null,

@@ -19,6 +19,14 @@ export interface TrafficReadings {
   readonly latestConnections: ReadonlyMap<string, number>;
   /** Open connections per backend address now. */
   connectionsNow(): Promise<ReadonlyMap<string, number>>;
+  /** Backend addresses the local balancer sends requests to now; absent or null when unknown (no local balancer). */
+  routed?(): ReadonlySet<string> | null;
+  /**
+   * Other hosts' balancers, which `routed` does not see, drop a
+   * decommissioned instance within this long; it is not drained before.
+   * 0 (default) when this host's balancer is the only one.
+   */
+  readonly remoteSettleMs?: number;
 }
 
 export interface ControllerOptions {

@@ -97,6 +97,11 @@ async function startLocalBalancer(options: HostTrafficOptions, binary: string, p
   };
 }
 
+/** The backend addresses nginx sends requests to now (what it was last told and took). */
+function routedBy(driver: NginxDriver): () => ReadonlySet<string> {
+  return () => new Set(driver.current.flatMap((endpoint) => endpoint.backends.map((backend) => backend.address)));
+}
+
 /**
  * `start()` once the API listens, `stop()` before the store closes. Without
  * an nginx binary the balancer is left out (the manager already reports the
@@ -142,6 +147,7 @@ export class HostTraffic {
       intervalSeconds: options.intervalSeconds,
       retentionSeconds: options.retentionSeconds,
       ...(shared ? { source: this.storedShares() } : { accumulator: this.balancer?.accumulator, connections: this.connections }),
+      routed: this.balancer ? routedBy(this.balancer.driver) : undefined,
       clock: options.clock,
       log: options.log,
       ownTimer: options.sampleTimer,

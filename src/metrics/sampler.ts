@@ -10,6 +10,9 @@ import type { ConnectionSampler } from './connections.js';
 import type { TrafficSource } from './shares.js';
 import { groupBy } from '../util/group.js';
 
+/** See `MetricsSampler.remoteSettleMs`: twice the balancer sync's safety-net poll. */
+const REMOTE_SETTLE_MS = 4000;
+
 export const DEFAULT_SAMPLE_INTERVAL_SECONDS = 10;
 export const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60;
 /** Pruning runs at most this often. */
@@ -26,6 +29,8 @@ export interface MetricsSamplerOptions {
   accumulator?: LogAccumulator;
   /** Open connections per backend; absent = `active` is not measured. */
   connections?: ConnectionSampler;
+  /** Backend addresses the local balancer routes to now (a draining instance is not drained while routed). */
+  routed?: () => ReadonlySet<string>;
   /** Read traffic from here instead of the accumulator and connections: the shares of every host (a cluster). */
   source?: TrafficSource;
   clock?: () => Date;
@@ -137,6 +142,16 @@ export class MetricsSampler {
   async connectionsNow(): Promise<ReadonlyMap<string, number>> {
     if (this.options.source) return this.options.source.latest();
     return (await this.options.connections?.current()) ?? new Map();
+  }
+
+  /** With a shared store, other hosts' balancers drop a decommissioned instance within their sync poll (2 s at most): this, with a margin. */
+  get remoteSettleMs(): number {
+    return this.options.source ? REMOTE_SETTLE_MS : 0;
+  }
+
+  /** Backend addresses the local balancer routes to now; null without a local balancer. */
+  routed(): ReadonlySet<string> | null {
+    return this.options.routed?.() ?? null;
   }
 
   /** Takes one sample of every endpoint now (the timer or the control loop calls this; tests may too). */

@@ -1,5 +1,6 @@
 // The client of nginx's loopback control server: which configuration generation the master serves, and its stub_status numbers.
 import http from 'node:http';
+import { CONTROL_PEERS_PATH } from './lua-balancer.js';
 import { CONTROL_GENERATION_PATH, CONTROL_STATUS_PATH } from './render.js';
 
 function httpGet(port: number, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
@@ -16,6 +17,32 @@ function httpGet(port: number, path: string, timeoutMs: number): Promise<{ statu
     );
     request.on('timeout', () => request.destroy(new Error('timed out')));
     request.on('error', reject);
+  });
+}
+
+function httpPut(port: number, path: string, body: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolvePut, reject) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'PUT',
+        agent: false,
+        headers: { connection: 'close', 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) },
+        timeout: timeoutMs,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolvePut({ status: response.statusCode ?? 0, body: text }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('timed out')));
+    request.on('error', reject);
+    request.end(body);
   });
 }
 
@@ -36,6 +63,16 @@ export class ControlClient {
       return status === 200 && /^\d+$/.test(text) ? Number(text) : null;
     } catch {
       return null;
+    }
+  }
+
+  /** Hands the Lua balancer a new peer list; true once every worker will serve it, otherwise why not. */
+  async putPeers(text: string, timeoutMs = 2000): Promise<true | string> {
+    try {
+      const { status, body } = await httpPut(this.port, CONTROL_PEERS_PATH, text, timeoutMs);
+      return status === 200 ? true : `the control server answered ${status}: ${body.trim()}`;
+    } catch (error) {
+      return `the control server did not take the peer list: ${(error as Error).message}`;
     }
   }
 

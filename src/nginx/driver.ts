@@ -1,15 +1,17 @@
 // Runs Reactor's own nginx under the data directory: the one object the rest of Reactor uses, over the supervisor, the config transaction, the error log and the control client.
+import { mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { systemTime, type Time } from '../time/timers.js';
 import { freePort } from '../util/ports.js';
 import { ControlClient } from './control-client.js';
 import { ErrorLog, fatalLine, firstNginxError, seriousLine } from './error-log.js';
+import { findLuaSetup, LUA_MODULE, LUA_SOURCE, type LuaSetup } from './lua-balancer.js';
 import type { BalancedEndpoint } from './render.js';
 import type { DriverReport } from './report.js';
 import { readBalancerState, writeBalancerState } from './state-file.js';
 import { NginxSupervisor } from './supervisor.js';
-import { ConfigTransaction, type ApplyResult } from './transaction.js';
+import { ConfigTransaction, writeFileAtomic, type ApplyResult } from './transaction.js';
 
 export interface NginxDriverOptions {
   /** Path of the nginx binary (Debian: /usr/sbin/nginx). */
@@ -32,6 +34,12 @@ export interface NginxDriverOptions {
   stopTimeoutMs?: number;
   /** The clock and timers of every wait, poll and restart back-off; default the system's. */
   time?: Time;
+  /**
+   * The Lua balancer's modules (membership changes without a reload);
+   * default: found where Debian's libnginx-mod-http-lua puts them. `null`:
+   * none, every change reloads.
+   */
+  lua?: LuaSetup | null;
 }
 
 /** Between two asks of the control server while a change waits to be served. */
@@ -43,6 +51,8 @@ export interface DriverStats {
   reloads: number;
   /** Masters started again after one died. */
   restarts: number;
+  /** Membership changes pushed to the Lua balancer (no reload). */
+  peerUpdates: number;
 }
 
 /**
@@ -67,7 +77,9 @@ export class NginxDriver {
   private readonly reloadTimeoutMs: number;
   private readonly time: Time;
   private readonly log: Logger;
-  readonly stats: DriverStats = { reloads: 0, restarts: 0 };
+  readonly stats: DriverStats = { reloads: 0, restarts: 0, peerUpdates: 0 };
+  /** The Lua balancer's modules, or undefined when every change reloads. */
+  readonly lua: LuaSetup | undefined;
   private readonly errorLog: ErrorLog;
   private readonly control = new ControlClient();
   private readonly supervisor: NginxSupervisor;
@@ -103,7 +115,9 @@ export class NginxDriver {
         }).catch((error: unknown) => this.log.error({ err: error }, `nginx restart failed: ${(error as Error).message}`)),
     });
     const supervisor = this.supervisor;
+    this.lua = (options.lua === undefined ? findLuaSetup() : options.lua) ?? undefined;
     this.transaction = new ConfigTransaction({
+      lua: this.lua,
       binary: options.binary,
       prefix,
       listenAddress: options.listenAddress ?? '0.0.0.0',
@@ -120,6 +134,12 @@ export class NginxDriver {
           return this.awaitGeneration(generation, logOffset);
         },
         reload: () => supervisor.reload(),
+        push: async (peers) => {
+          const outcome = await this.control.putPeers(peers);
+          if (outcome === true) this.stats.peerUpdates += 1;
+          else this.log.warn(`nginx: the peer list was not taken (${outcome}); the next sync tries again`);
+          return outcome;
+        },
       },
       report: (report) => this.emit(report),
     });
@@ -152,6 +172,12 @@ export class NginxDriver {
     if (this.started) return;
     this.started = true;
     await this.supervisor.prepare();
+    if (this.lua) {
+      // Loaded by the master at every start and reload (workers inherit it): no worker needs to read it.
+      const dir = join(resolve(this.options.prefix), 'lua');
+      mkdirSync(dir, { recursive: true });
+      writeFileAtomic(join(dir, `${LUA_MODULE}.lua`), LUA_SOURCE);
+    }
     await this.enqueue(async () => {
       if (await this.adoptRunning()) return;
       // What an earlier run left (workers of a dead master, a master that does not answer) may still be

@@ -3,6 +3,7 @@ import type { NginxSection } from '../config/model.js';
 import type { EndpointUrl } from '../config/values.js';
 import type { Backend } from '../endpoints/backends.js';
 import { LOG_FIELDS, LOG_MARKER } from '../model/access-log.js';
+import { CONTROL_PEERS_PATH, LUA_MODULE, PEERS_DICT, PEERS_FILE, type LuaSetup } from './lua-balancer.js';
 
 /** An endpoint as the balancer sees it: where it is served, how, and by whom. */
 export interface BalancedEndpoint {
@@ -11,8 +12,10 @@ export interface BalancedEndpoint {
   nginx: NginxSection;
   /** Relative weight of this endpoint's backends when several endpoints share one URL. */
   weight: number;
-  /** Backends in rotation; empty = nobody serves (redirect or 502). */
+  /** Backends in rotation; empty = nobody serves (the fallback, else redirect or 502). */
   backends: Backend[];
+  /** `host:port` of the activator: the peer nginx uses while `backends` is empty (scale from zero). */
+  fallback?: string;
 }
 
 export interface CertificatePair {
@@ -36,6 +39,12 @@ export interface RenderOptions {
   /** `user` directive for the workers (only when nginx runs as root), e.g. `nobody nogroup`. */
   user?: string;
   workerProcesses?: number | 'auto';
+  /**
+   * The Lua balancer's modules. With it, membership lives in a shared dict
+   * the driver pushes to (no reload); every URL group gets an upstream
+   * whose peers Lua picks. Without it, `server` lines (a reload per change).
+   */
+  lua?: LuaSetup;
   workerConnections?: number;
 }
 
@@ -84,6 +93,8 @@ export interface UrlGroup {
   tls: boolean;
   /** Backends merged by address; the same address in two members adds its weights. */
   servers: { address: string; weight: number }[];
+  /** The first member's activator address, used while `servers` is empty. */
+  fallback?: string;
   upstream: string;
 }
 
@@ -116,6 +127,7 @@ export function groupByUrl(endpoints: readonly BalancedEndpoint[]): UrlGroup[] {
       nginx: first.nginx,
       tls: first.url.scheme === 'https' || first.nginx.ssl,
       servers: [...weights.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([address, weight]) => ({ address, weight })),
+      fallback: members.find((m) => m.fallback)?.fallback,
       upstream: `reactor_${index + 1}`,
     };
   });
@@ -183,6 +195,10 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
   if (options.user) out.push(`user ${options.user};`);
   out.push(`worker_processes ${options.workerProcesses ?? 'auto'};`);
   out.push(`pid ${p}/nginx.pid;`);
+  for (const module of options.lua?.modules ?? []) {
+    if (/[\s;{}"'$\\]/.test(module)) throw new RenderProblem('nginx', `module path ${JSON.stringify(module)} contains characters nginx would misread`);
+    out.push(`load_module ${module};`);
+  }
   out.push(`error_log ${p}/logs/error.log warn;`);
   out.push('');
   out.push(`events { worker_connections ${options.workerConnections ?? 4096}; }`);
@@ -215,21 +231,34 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
   out.push('    proxy_set_header Connection $reactor_connection;');
   out.push('    proxy_connect_timeout 5s;');
   out.push('    proxy_next_upstream error timeout;');
+  if (options.lua) {
+    out.push('    # Lua balancer: peers live in a shared dict (src/nginx/lua-balancer.ts); the master loads the last list at start and reload.');
+    out.push(`    lua_package_path "${p}/lua/?.lua;;";`);
+    out.push(`    lua_shared_dict ${PEERS_DICT} 32m;`);
+    out.push(`    init_by_lua_block { require("${LUA_MODULE}").load_file("${p}/${PEERS_FILE}") }`);
+  }
 
-  // Upstreams: one per URL group that has backends.
+  // Upstreams: one per URL group that has backends (with Lua: one per URL group, its peers pushed).
   for (const group of groups) {
-    if (group.servers.length === 0) continue;
+    if (staticServers(group).length === 0 && !options.lua) continue;
     const own = group.names;
     out.push('', own);
     out.push(`    # endpoints: ${group.names.join(', ')} (${group.key})`, own);
     out.push(`    upstream ${group.upstream} {`, own);
-    if (group.nginx.stickySessions) out.push('        hash $reactor_sticky_key consistent;', own);
-    for (const server of group.servers) {
-      out.push(`        server ${checkAddress(group.names[0], server.address)} weight=${server.weight} max_fails=1 fail_timeout=5s;`, own);
+    if (options.lua) {
+      out.push('        server 0.0.0.1;  # never dialled: the Lua balancer sets each peer', own);
+      // Before keepalive: the keepalive module wraps whichever balancer is set when it is read.
+      out.push(`        balancer_by_lua_block { require("${LUA_MODULE}").balance(${luaString(group.names[0], group.key)}) }`, own);
+    } else {
+      if (group.nginx.stickySessions) out.push('        hash $reactor_sticky_key consistent;', own);
+      for (const server of staticServers(group)) {
+        out.push(`        server ${checkAddress(group.names[0], server.address)} weight=${server.weight} max_fails=1 fail_timeout=5s;`, own);
+      }
     }
     if (group.nginx.keepalive > 0) {
       out.push(`        keepalive ${Math.floor(group.nginx.keepalive)};`, own);
-      out.push('        keepalive_timeout 60s;', own);
+      // Below the backend's idle timeout: nginx closes an idle connection before the backend can, so it never reuses a closed one.
+      out.push(`        keepalive_timeout ${Math.floor(group.nginx.keepaliveTimeout)}s;`, own);
     }
     out.push('    }', own);
   }
@@ -242,6 +271,13 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
   out.push('        set $reactor_endpoint "";');
   out.push(`        location = ${CONTROL_GENERATION_PATH} { return 200 "${options.generation}\\n"; }`);
   out.push(`        location = ${CONTROL_STATUS_PATH} { stub_status; }`);
+  if (options.lua) {
+    out.push(`        location = ${CONTROL_PEERS_PATH} {`);
+    out.push('            client_max_body_size 64m;');
+    out.push('            client_body_buffer_size 64m;');
+    out.push(`            content_by_lua_block { require("${LUA_MODULE}").receive() }`);
+    out.push('        }');
+  }
   out.push('        location / { return 404; }');
   out.push('    }');
 
@@ -269,7 +305,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
         out.push(`        ssl_certificate ${quote(withTls.names[0], pair.certificate)};`, withTls.names);
         out.push(`        ssl_certificate_key ${quote(withTls.names[0], pair.key)};`, withTls.names);
       }
-      for (const group of inServer) renderLocations(out, group);
+      for (const group of inServer) renderLocations(out, group, options.lua !== undefined);
       if (!inServer.some((g) => g.url.path === '/')) {
         // Paths no endpoint of this host serves: a 404, never nginx's own document root.
         out.push('        location / {', serverOwners);
@@ -306,7 +342,17 @@ function certificateOf(group: UrlGroup, fallback: CertificatePair | undefined): 
   return fallback;
 }
 
-function renderLocations(out: Lines, group: UrlGroup): void {
+/** Without Lua: the group's servers, or its activator while it has none. */
+function staticServers(group: UrlGroup): { address: string; weight: number }[] {
+  return group.servers.length === 0 && group.fallback ? [{ address: group.fallback, weight: 1 }] : group.servers;
+}
+
+/** A double-quoted Lua string; refuses what quote() refuses. */
+export function luaString(endpoint: string, value: string): string {
+  return quote(endpoint, value);
+}
+
+function renderLocations(out: Lines, group: UrlGroup, lua: boolean): void {
   const own = group.names;
   const label = group.names.join(',');
   const path = group.url.path;
@@ -317,7 +363,14 @@ function renderLocations(out: Lines, group: UrlGroup): void {
     const [modifier, value] = location.startsWith('= ') ? ['= ', location.slice(2)] : ['', location];
     out.push(`        location ${modifier}${quote(group.names[0], value)} {`, own);
     out.push(`            set $reactor_endpoint ${quote(group.names[0], label)};`, own);
-    if (group.servers.length > 0) {
+    if (lua) {
+      // Nobody to serve (and no activator): 301 to `redirect` or 502, decided per request from the pushed peers.
+      const message = `no instance of ${label} is available`;
+      const args = [group.key, group.nginx.redirect, message].map((v) => luaString(group.names[0], v)).join(', ');
+      out.push(`            access_by_lua_block { require("${LUA_MODULE}").admit(${args}) }`, own);
+      if (group.nginx.stickySessions) out.push('            add_header Set-Cookie $reactor_sticky_cookie;', own);
+      out.push(`            proxy_pass http://${group.upstream};`, own);
+    } else if (staticServers(group).length > 0) {
       if (group.nginx.stickySessions) out.push('            add_header Set-Cookie $reactor_sticky_cookie;', own);
       out.push(`            proxy_pass http://${group.upstream};`, own);
     } else if (group.nginx.redirect) {

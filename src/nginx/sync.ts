@@ -36,8 +36,9 @@ export interface BalancerSyncOptions {
 
 /**
  * One sync at a time; triggers that arrive while one runs fold into one
- * more run afterwards, so a burst of instance changes costs two reloads at
- * most, and the last one always sees the newest store.
+ * more run afterwards, so a burst of instance changes costs two pushes of
+ * the peer list (two reloads without the Lua balancer) at most, and the last
+ * one always sees the newest store.
  */
 export class BalancerSync {
   private running: Promise<void> | undefined;

@@ -1,10 +1,13 @@
 // The nginx config transaction: render a model, check it with `nginx -t`, activate it, and keep the last good model when nginx refuses a change.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventKinds } from '../model/events.js';
 import { ensureSelfSignedPair } from './certificates.js';
 import { errorLine, firstNginxError } from './error-log.js';
+import { LUA_SOURCE, PEERS_FILE, type LuaSetup } from './lua-balancer.js';
+import { renderPeerList, resolvePeers, structureKey } from './peers.js';
 import { RenderProblem, renderNginxConfig, type BalancedEndpoint, type CertificatePair, type RenderedConfig } from './render.js';
 import type { DriverReport } from './report.js';
 
@@ -18,6 +21,8 @@ export interface ApplyResult {
   refused?: { endpoints: string[]; error: string };
   /** When a refused candidate's culprits were held at their last good form and the rest applied. */
   partial?: boolean;
+  /** How the change reached nginx: `reload` (new server blocks) or `peers` (membership only, pushed to the Lua balancer). */
+  via?: 'reload' | 'peers';
 }
 
 /** Stable identity of a model: the same endpoints and backends give the same key. */
@@ -43,6 +48,8 @@ export interface ConfigLoader {
   load(generation: number): Promise<true | string>;
   /** Has the master reload its file, without waiting (after a rollback). */
   reload(): void;
+  /** Hands the running Lua balancer a new peer list; true once taken, otherwise why not. */
+  push(peers: string): Promise<true | string>;
 }
 
 export interface ConfigTransactionOptions {
@@ -58,6 +65,8 @@ export interface ConfigTransactionOptions {
   controlPort: () => number;
   nginx: ConfigLoader;
   report: (report: DriverReport) => Promise<void>;
+  /** The Lua balancer's modules; without them every change is a reload. */
+  lua?: LuaSetup;
 }
 
 /**
@@ -69,6 +78,12 @@ export interface ConfigTransactionOptions {
  * move on, and if no line can be blamed the whole last good configuration
  * keeps serving. A reload nginx itself rejects (a port in use) is rolled back
  * the same way.
+ *
+ * With the Lua balancer, a change of membership only (backends, the
+ * activator fallback: `structureKey` unchanged) is no reload: the peer list
+ * is written to `reactor-peers.txt` (what the master loads at its next start
+ * or reload) and pushed to the control server, whose shared dict every
+ * worker reads. Idle client keep-alive connections stay open.
  *
  * Not reentrant: the owner runs one `apply` or `writeForStart` at a time.
  */
@@ -89,7 +104,10 @@ export class ConfigTransaction {
   constructor(private readonly options: ConfigTransactionOptions) {
     this.confPath = join(options.prefix, 'nginx.conf');
     this.candidatePath = join(options.prefix, 'nginx.conf.candidate');
+    this.peersPath = join(options.prefix, PEERS_FILE);
   }
+
+  private readonly peersPath: string;
 
   /** The endpoints nginx serves now. */
   get current(): readonly BalancedEndpoint[] {
@@ -108,13 +126,19 @@ export class ConfigTransaction {
     if (key === this.lastRefusedKey) {
       return { status: 'refused', generation: this.servedGeneration, refused: { endpoints: [], error: 'refused before' } };
     }
+    if (this.membershipOnly(endpoints)) {
+      const pushed = await this.pushPeers(endpoints);
+      if (pushed !== true) return { status: 'refused', generation: this.servedGeneration, refused: { endpoints: [], error: pushed }, via: 'peers' };
+      this.lastRefusedKey = undefined;
+      return { status: 'applied', generation: this.servedGeneration, via: 'peers' };
+    }
     await this.ensureCertificate(endpoints);
 
     const attempt = await this.check(endpoints);
     if (attempt.ok) {
       await this.activate(endpoints);
       this.lastRefusedKey = undefined;
-      return { status: 'applied', generation: this.servedGeneration };
+      return { status: 'applied', generation: this.servedGeneration, via: 'reload' };
     }
     this.lastRefusedKey = key;
 
@@ -137,10 +161,14 @@ export class ConfigTransaction {
     }
     let partial = false;
     if (modelKey(model) !== this.goodKey) {
-      const second = await this.check(model);
-      if (second.ok) {
-        await this.activate(model);
-        partial = true;
+      if (this.membershipOnly(model)) {
+        partial = (await this.pushPeers(model)) === true;
+      } else {
+        const second = await this.check(model);
+        if (second.ok) {
+          await this.activate(model);
+          partial = true;
+        }
       }
     }
     return { status: 'refused', generation: this.servedGeneration, refused: { endpoints: blamed, error: attempt.error }, partial };
@@ -152,6 +180,7 @@ export class ConfigTransaction {
     const generation = ++this.generationCounter;
     const rendered = renderNginxConfig(this.good, this.renderOptions(generation));
     writeFileAtomic(this.confPath, rendered.text);
+    if (this.options.lua) await this.writePeers(this.good);
     return generation;
   }
 
@@ -175,7 +204,31 @@ export class ConfigTransaction {
   /** What the rendered text depends on besides the endpoints, the control port and the generation. */
   renderKey(): string {
     const { prefix, listenAddress, syslogPort } = this.options;
-    return JSON.stringify({ prefix, listenAddress, syslogPort, user: this.renderOptions(0).user ?? null });
+    // The Lua module's own text too: an adopted master running an older balancer reloads once to load this one.
+    const lua = this.options.lua ? { ...this.options.lua, source: createHash('sha256').update(LUA_SOURCE).digest('hex').slice(0, 16) } : null;
+    return JSON.stringify({ prefix, listenAddress, syslogPort, user: this.renderOptions(0).user ?? null, lua });
+  }
+
+  /** Whether `endpoints` differ from what nginx serves in membership only, which the Lua balancer takes without a reload. */
+  private membershipOnly(endpoints: readonly BalancedEndpoint[]): boolean {
+    return this.options.lua !== undefined && this.goodKey !== 'stale' && structureKey(endpoints) === structureKey(this.good);
+  }
+
+  /** Writes the peer list of `endpoints` where the master loads it at its next start or reload; returns its text. */
+  private async writePeers(endpoints: readonly BalancedEndpoint[]): Promise<string> {
+    const { text } = renderPeerList(await resolvePeers(endpoints));
+    writeFileAtomic(this.peersPath, text);
+    return text;
+  }
+
+  /** Membership only: the new peer list to the file and to the running workers; on success `endpoints` are what nginx serves. */
+  private async pushPeers(endpoints: BalancedEndpoint[]): Promise<true | string> {
+    const text = await this.writePeers(endpoints);
+    // Down (restarting after a crash): the restart loads the file.
+    const outcome = this.options.nginx.running ? await this.options.nginx.push(text) : true;
+    if (outcome === true) this.adopt(endpoints, this.servedGeneration);
+    else await this.writePeers(this.good);
+    return outcome;
   }
 
   /**
@@ -228,6 +281,7 @@ export class ConfigTransaction {
       generation,
       defaultCertificate: this.defaultPair,
       user: process.getuid?.() === 0 ? 'nobody nogroup' : undefined,
+      lua: this.options.lua,
     };
   }
 
@@ -260,6 +314,8 @@ export class ConfigTransaction {
   private async activate(endpoints: BalancedEndpoint[]): Promise<void> {
     const generation = ++this.generationCounter;
     const previous = existsSync(this.confPath) ? readFileSync(this.confPath, 'utf8') : undefined;
+    // The master loads the peer list at the reload (init_by_lua): write the new one first.
+    if (this.options.lua) await this.writePeers(endpoints);
     renameSync(this.candidatePath, this.confPath);
     if (!this.options.nginx.running) {
       // Down (restarting after a crash): the restart picks the new file up.
@@ -273,6 +329,7 @@ export class ConfigTransaction {
     }
     // nginx kept its old configuration (e.g. a port in use); put the file back in step with it.
     if (previous !== undefined) writeFileAtomic(this.confPath, previous);
+    if (this.options.lua) await this.writePeers(this.good);
     this.options.nginx.reload();
     const names = endpoints.filter((e) => !this.good.some((g) => modelKey([g]) === modelKey([e]))).map((e) => e.name);
     this.lastRefusedKey = modelKey(endpoints);

@@ -12,7 +12,7 @@ export interface TelemetrySources {
   store: Store;
   bus: EventBus;
   /** The local nginx driver's counts, when this server runs one. */
-  balancer?: () => { reloads: number; restarts: number } | undefined;
+  balancer?: () => { reloads: number; restarts: number; peerUpdates: number } | undefined;
 }
 
 /** Store reads of one scrape that run at once (one latest sample and one latest decision per endpoint). */
@@ -147,11 +147,11 @@ export class Telemetry {
     return this.registry.contentType;
   }
 
-  /** nginx reloads and restarts, read from the driver at scrape time (it keeps the counts). */
+  /** nginx reloads, restarts and peer updates, read from the driver at scrape time (it keeps the counts). */
   private balancerCounters(registers: Registry[]): void {
     const telemetry = this;
-    const seen = { reloads: 0, restarts: 0 };
-    const counter = (name: string, help: string, key: 'reloads' | 'restarts') =>
+    const seen = { reloads: 0, restarts: 0, peerUpdates: 0 };
+    const counter = (name: string, help: string, key: keyof typeof seen) =>
       new Counter({
         name,
         help,
@@ -167,6 +167,7 @@ export class Telemetry {
       });
     counter('reactor_nginx_reloads_total', 'Configuration reloads asked of the local nginx master.', 'reloads');
     counter('reactor_nginx_restarts_total', 'Local nginx masters started again after one died.', 'restarts');
+    counter('reactor_nginx_peer_updates_total', 'Membership changes pushed to the local nginx Lua balancer without a reload.', 'peerUpdates');
   }
 
   /**

@@ -128,7 +128,7 @@ describe('parseEndpointConfig: documented examples', () => {
         dns: [],
         hostname: '',
       },
-      nginx: { stickySessions: false, keepalive: 0, ssl: false, sslCertificate: '', sslKey: '', redirect: '' },
+      nginx: { stickySessions: false, keepalive: 0, keepaliveTimeout: 4, ssl: false, sslCertificate: '', sslKey: '', redirect: '' },
     } satisfies EndpointConfig);
   });
 
@@ -157,6 +157,7 @@ describe('parseEndpointConfig: documented examples', () => {
     assert.deepEqual(c.nginx, {
       stickySessions: true,
       keepalive: 16,
+      keepaliveTimeout: 4,
       ssl: true,
       sslCertificate: '/etc/ssl/app.pem',
       sslKey: '/etc/ssl/app.key',
@@ -191,6 +192,7 @@ describe('parseEndpointConfig: defaults', () => {
     ['hostname', c.docker.hostname, ''],
     ['sticky_sessions', c.nginx.stickySessions, false],
     ['keepalive', c.nginx.keepalive, 0],
+    ['keepalive_timeout', c.nginx.keepaliveTimeout, 4],
     ['ssl', c.nginx.ssl, false],
     ['ssl_certificate', c.nginx.sslCertificate, ''],
     ['ssl_key', c.nginx.sslKey, ''],
@@ -202,7 +204,7 @@ describe('parseEndpointConfig: defaults', () => {
 
   it('should document a default for every key, matching defaultEndpointConfig()', () => {
     const d = defaultEndpointConfig();
-    assert.equal(ENDPOINT_OPTIONS.length, 28);
+    assert.equal(ENDPOINT_OPTIONS.length, 29);
     for (const o of ENDPOINT_OPTIONS) assert.equal(getEndpointOption(d, o.section, o.key), o.default, `${o.section} ${o.key}`);
   });
 
@@ -379,6 +381,7 @@ hostname=
 [loadbalancer:nginx]
 sticky_sessions=false
 keepalive=0
+keepalive_timeout=4
 ssl=false
 ssl_certificate=
 ssl_key=
@@ -413,7 +416,7 @@ redirect=
 
   it('should write booleans as true/false whatever spelling was read', () => {
     const c = parseEndpointConfig(`${MINIMAL}[loadbalancer:nginx]\nssl=on\nsticky_sessions=No\n`);
-    assert.match(renderEndpointConfig(c), /\nsticky_sessions=false\nkeepalive=0\nssl=true\n/);
+    assert.match(renderEndpointConfig(c), /\nsticky_sessions=false\nkeepalive=0\nkeepalive_timeout=4\nssl=true\n/);
   });
 });
 

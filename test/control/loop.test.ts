@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
+import { PEERS_FILE } from '../../src/nginx/lua-balancer.js';
 import { freePort } from '../../src/util/ports.js';
 import { balancedConf } from '../support/configs.js';
 import { containersOf } from '../support/containers.js';
@@ -128,15 +129,15 @@ describe('control loop', () => {
         what: 'a DECOMMISSIONED',
       });
       const bHost = await hostname(b!);
-      // Out of rotation at once: nginx's configuration loses a, and everything goes to b.
-      const nginxConf = join(t.dataDir, 'nginx', 'nginx.conf');
-      await waitFor(() => !readFileSync(nginxConf, 'utf8').includes(a!.address!) && readFileSync(nginxConf, 'utf8').includes(b!.address!), {
-        what: 'a out of the nginx configuration',
+      // Out of rotation at once: the Lua balancer's peer list loses a (no reload), and everything goes to b.
+      const peers = join(t.dataDir, 'nginx', PEERS_FILE);
+      await waitFor(() => !readFileSync(peers, 'utf8').includes(a!.address!) && readFileSync(peers, 'utf8').includes(b!.address!), {
+        what: 'a out of the peer list',
       });
       await waitFor(async () => {
         for (let i = 0; i < 6; i++) if ((await request(`http://127.0.0.1:${port}/`)).body.trim() !== bHost) return false;
         return true;
-      }, { what: 'six answers in a row from b (the reload done)' });
+      }, { what: 'six answers in a row from b (the peer list pushed)' });
       // Three more evaluations: still draining, since its connection is open and 60 s have not passed.
       await evaluations('drain', 3);
       const draining = (await instancesOf(t, 'drain')).find((i) => i.id === a!.id);

@@ -20,7 +20,7 @@ import {
   type RenderOptions,
 } from '../../src/nginx/render.js';
 
-const NGINX: NginxSection = { stickySessions: false, keepalive: 0, ssl: false, sslCertificate: '', sslKey: '', redirect: '' };
+const NGINX: NginxSection = { stickySessions: false, keepalive: 0, keepaliveTimeout: 4, ssl: false, sslCertificate: '', sslKey: '', redirect: '' };
 
 function endpoint(name: string, url: string, backends: string[], nginx: Partial<NginxSection> = {}, weight = 1): BalancedEndpoint {
   return {

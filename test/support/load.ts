@@ -41,7 +41,9 @@ export interface LoadResult {
  * its standard input closes.
  */
 const GENERATOR = `
-const [url, concurrency, maxRequests, perSecond] = process.argv.slice(1);
+const [url, concurrency, maxRequests, perSecond, how] = process.argv.slice(1);
+// keepAlive: pooled connections, reused request after request; method/body: a POST whose answer must echo the body.
+const { keepAlive = false, method = 'GET', body: payload = '' } = JSON.parse(how || '{}');
 // Paced when perSecond > 0: requests start no faster than that, across all connections.
 const gap = Number(perSecond) > 0 ? 1000 / Number(perSecond) : 0;
 let next = Date.now();
@@ -52,8 +54,8 @@ function slot() {
   next = Math.max(next, now) + gap;
   return wait > 0 ? new Promise((resolve) => setTimeout(resolve, wait)) : undefined;
 }
-// A new connection per request, as \`while true; do curl …; done\` makes (and no keep-alive race with nginx reloads).
-const agent = new http.Agent({ keepAlive: false, maxSockets: Number(concurrency) });
+// By default a new connection per request, as \`while true; do curl …; done\` makes.
+const agent = new http.Agent({ keepAlive, maxSockets: Number(concurrency) });
 const r = { sent: 0, ok: 0, failed: 0, hosts: {}, failures: {} };
 const fail = (why) => { r.failed++; r.failures[why] = (r.failures[why] ?? 0) + 1; };
 let stopping = false;
@@ -61,18 +63,22 @@ process.stdin.on('data', () => {}).on('end', () => (stopping = true)).on('close'
 const progress = setInterval(() => process.stdout.write(JSON.stringify(r) + '\\n'), 100);
 function one() {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent, timeout: 10000 }, (res) => {
+    const headers = payload ? { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(payload) } : {};
+    const req = http.request(url, { agent, method, headers, timeout: 10000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));
       res.on('end', () => {
-        if (res.statusCode === 200) { r.ok++; const h = body.trim(); r.hosts[h] = (r.hosts[h] ?? 0) + 1; } else fail('HTTP ' + res.statusCode);
+        if (res.statusCode !== 200) fail('HTTP ' + res.statusCode);
+        else if (payload && !body.includes(payload)) fail('body not echoed');
+        else { r.ok++; const h = body.trim().split('\\n')[0]; r.hosts[h] = (r.hosts[h] ?? 0) + 1; }
         resolve();
       });
       res.on('error', (e) => { fail(e.code ?? e.message); resolve(); });
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => { fail(e.code ?? e.message); resolve(); });
+    req.end(payload || undefined);
   });
 }
 async function worker() { while (!stopping && r.sent < Number(maxRequests)) { await slot(); if (stopping) break; r.sent++; await one(); } }
@@ -82,18 +88,33 @@ agent.destroy();
 process.stdout.write(JSON.stringify(r) + '\\n');
 `;
 
+/** How each request is made: pooled keep-alive connections or a new one per request; GET, or a method with a body the answer must echo. */
+export interface LoadShape {
+  keepAlive?: boolean;
+  method?: string;
+  body?: string;
+}
+
 /**
- * Sends GETs to `url` from a child process until `stop(progress)` says so or
- * `maxRequests` were sent; resolves with the totals. `perSecond` paces the
- * requests (all connections together), so a recording does not depend on
- * how fast the machine is; unpaced by default.
+ * Sends requests (GETs unless `shape` says otherwise) to `url` from a child
+ * process until `stop(progress)` says so or `maxRequests` were sent;
+ * resolves with the totals. `perSecond` paces the requests (all connections
+ * together), so a recording does not depend on how fast the machine is;
+ * unpaced by default.
  */
 export function load(
   url: string,
-  { concurrency, maxRequests, stop, perSecond = 0 }: { concurrency: number; maxRequests: number; stop: (progress: LoadResult) => boolean; perSecond?: number },
+  {
+    concurrency,
+    maxRequests,
+    stop,
+    perSecond = 0,
+    shape = {},
+  }: { concurrency: number; maxRequests: number; stop: (progress: LoadResult) => boolean; perSecond?: number; shape?: LoadShape },
 ): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, url, String(concurrency), String(maxRequests), String(perSecond)], {
+    const args = [url, String(concurrency), String(maxRequests), String(perSecond), JSON.stringify(shape)];
+    const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, ...args], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     let last: LoadResult | undefined;

@@ -113,7 +113,8 @@ describe('/metrics', () => {
     assert.ok(started >= 1);
     assert.equal(samples.get(key('reactor_instance_launches_total', { endpoint })), started);
     assert.equal(samples.get(key('reactor_api_subscriptions_open', { topic: 'endpointEvents' })), 1);
-    assert.ok((samples.get(key('reactor_nginx_reloads_total')) ?? 0) >= 1, 'nginx was reloaded as the instance joined');
+    assert.ok((samples.get(key('reactor_nginx_reloads_total')) ?? 0) >= 1, 'nginx was reloaded for the new endpoint');
+    assert.ok((samples.get(key('reactor_nginx_peer_updates_total')) ?? 0) >= 1, 'the instance joined the Lua balancer without a reload');
     assert.ok((samples.get(key('reactor_api_request_duration_seconds_count', { operation: 'query', outcome: 'ok' })) ?? 0) >= 1, 'the read before the scrape');
     assert.ok((samples.get(key('reactor_api_request_duration_seconds_count', { operation: 'mutation', outcome: 'ok' })) ?? 0) >= 3);
     unsubscribe();

@@ -1,0 +1,94 @@
+// The drain watch: a decommissioned instance gets its removal round as soon as no balancer routes to it and its last connection closes, or its timeout passes.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DRAIN_POLL_MS, DrainWatch, withRouted } from '../../src/control/drain.js';
+import type { InstanceRecord } from '../../src/store/types.js';
+import { ManualTime } from '../../src/time/timers.js';
+
+function instance(id: string, status: InstanceRecord['status'], address: string | null, decommissionedAt: Date | null = null): InstanceRecord {
+  return { id, endpoint: 'web', managerId: 'm', containerId: 'c', address, status, slots: 1, reason: null, decommissionedAt, createdAt: new Date(0), updatedAt: new Date(0) } as InstanceRecord;
+}
+
+function setup(remoteSettleMs = 0) {
+  const time = new ManualTime();
+  const active = new Map<string, number>();
+  const routed = new Set<string>();
+  const rounds: string[] = [];
+  const watch = new DrainWatch({
+    time,
+    traffic: () => ({ connectionsNow: async () => active, routed: () => routed, remoteSettleMs }),
+    reconcile: (endpoint, cause) => rounds.push(`${endpoint}:${cause}`),
+  });
+  return { time, active, routed, rounds, watch };
+}
+
+describe('DrainWatch', () => {
+  it('should ask for a round once the balancer no longer routes to the instance and its connections closed', async () => {
+    const { time, active, routed, rounds, watch } = setup();
+    routed.add('127.0.0.1:1');
+    active.set('127.0.0.1:1', 2);
+    watch.timeout('web', 60);
+    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', time.now()));
+    await time.advance(DRAIN_POLL_MS);
+    assert.deepEqual(rounds, [], 'still routed and busy');
+    routed.delete('127.0.0.1:1');
+    await time.advance(DRAIN_POLL_MS);
+    assert.deepEqual(rounds, [], 'out of the balancer, two requests still in flight');
+    active.set('127.0.0.1:1', 0);
+    await time.advance(DRAIN_POLL_MS);
+    assert.deepEqual(rounds, ['web:drained']);
+    await time.advance(DRAIN_POLL_MS);
+    assert.deepEqual(rounds, ['web:drained'], 'asked once, not every poll');
+    watch.saw(instance('a', 'REMOVING', '127.0.0.1:1'));
+    assert.equal(watch.size, 0);
+    assert.equal(time.pending, 0, 'no timer while nothing drains');
+  });
+
+  it('should count an address still routed as busy, even with no connection', async () => {
+    const { time, routed, rounds, watch } = setup();
+    routed.add('127.0.0.1:1');
+    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', time.now()));
+    await time.advance(DRAIN_POLL_MS * 4);
+    assert.deepEqual(rounds, []);
+    watch.stop();
+  });
+
+  it('should ask for a round when decommissioned_timeout passes with connections still open', async () => {
+    const { time, active, rounds, watch } = setup();
+    active.set('127.0.0.1:1', 1);
+    watch.timeout('web', 2);
+    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', time.now()));
+    await time.advance(1750);
+    assert.deepEqual(rounds, []);
+    await time.advance(DRAIN_POLL_MS);
+    assert.deepEqual(rounds, ['web:decommissioned_timeout']);
+    watch.stop();
+  });
+
+  it("should wait for other hosts' balancers to drop the instance before it counts as drained", async () => {
+    const { time, rounds, watch } = setup(4000);
+    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', time.now()));
+    await time.advance(3750);
+    assert.deepEqual(rounds, [], 'no connection, but another host may still route to it');
+    await time.advance(DRAIN_POLL_MS);
+    assert.deepEqual(rounds, ['web:drained']);
+    watch.stop();
+  });
+
+  it('should forget an instance recommissioned while it drained', async () => {
+    const { time, rounds, watch } = setup();
+    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', time.now()));
+    watch.saw(instance('a', 'RUNNING', '127.0.0.1:1'));
+    await time.advance(DRAIN_POLL_MS * 2);
+    assert.deepEqual(rounds, []);
+  });
+});
+
+describe('withRouted', () => {
+  it('should count each routed address at least once and leave the rest', () => {
+    const merged = withRouted(new Map([['a:1', 3], ['b:1', 0]]), new Set(['b:1', 'c:1']));
+    assert.deepEqual([...merged].sort(), [['a:1', 3], ['b:1', 1], ['c:1', 1]]);
+    const same = new Map([['a:1', 1]]);
+    assert.equal(withRouted(same, null), same);
+  });
+});
