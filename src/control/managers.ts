@@ -96,12 +96,10 @@ export async function checkManagers(check: ManagerCheck): Promise<void> {
       const silent = Math.round(watch.silentFor(manager) / 1000);
       await store.managers.update(manager.id, { status: 'LOST' });
       await events.record(CLUSTER, ClusterEventKinds.MANAGER_LOST, `manager ${manager.name} is LOST: no heartbeat for ${silent} s; its instances are replaced elsewhere`, { managerId: manager.id, name: manager.name });
-      const affected = new Set<string>();
-      for (const instance of await store.instances.list({ managerId: manager.id })) {
-        affected.add(instance.endpoint);
-        await instances.remove(instance, `instance ${instance.id} removed: its manager ${manager.name} is LOST`, { managerLost: manager.id }, { term });
-      }
-      for (const endpoint of affected) check.reconcile(endpoint, `manager ${manager.name} lost`);
+      const orphaned = await store.instances.list({ managerId: manager.id });
+      // All at once: each removal is a store round trip or two, and the replacements wait for the last of them.
+      await Promise.all(orphaned.map((instance) => instances.remove(instance, `instance ${instance.id} removed: its manager ${manager.name} is LOST`, { managerLost: manager.id }, { term })));
+      for (const endpoint of new Set(orphaned.map((i) => i.endpoint))) check.reconcile(endpoint, `manager ${manager.name} lost`);
     } else if (!lost && manager.status === 'LOST') {
       await store.managers.update(manager.id, { status: 'READY' });
       await events.record(CLUSTER, ClusterEventKinds.MANAGER_READY, `manager ${manager.name} is READY again`, { managerId: manager.id, name: manager.name });
