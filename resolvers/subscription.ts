@@ -56,7 +56,7 @@ function counted<T>(source: AsyncIterator<T> & AsyncIterable<T>, count: (delta: 
 }
 
 /** Subscribes at once (so nothing published from now on is missed), then replays after `afterId` as the client reads. */
-function stream<K extends keyof Topics>(topic: K, history: History<K>) {
+function stream<K extends keyof Topics>(topic: K, history: History<K>, seqOf: (services: Services, id: string) => Promise<number | undefined>) {
   return {
     subscribe: (
       _root: unknown,
@@ -66,7 +66,11 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>) {
       const endpoint = args.endpoint ?? undefined;
       const live = () => services.bus.subscribe(topic, { endpoint });
       return counted(
-        replayThenLive({ live, page: (afterId, limit) => history(services, endpoint, afterId, limit) }, args.afterId ?? undefined, live()),
+        replayThenLive(
+          { live, page: (afterId, limit) => history(services, endpoint, afterId, limit), seqOf: (id) => seqOf(services, id) },
+          args.afterId ?? undefined,
+          live(),
+        ),
         (delta) => services.telemetry.subscription(topic, delta),
       );
     },
@@ -74,16 +78,25 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>) {
   };
 }
 
+/** An instance change's id is its event's id: both resume from the events log. */
+const eventSeq = (s: Services, id: string) => s.store.events.seqOf(id);
+
 export const Subscription: SubscriptionResolvers = {
-  endpointEvents: stream('endpointEvents', async (s, endpoint, afterId, limit) => logPage(await s.store.events.list(endpoint, { afterId, limit }), limit)),
-  metricSamples: stream('metricSamples', async (s, endpoint, afterId, limit) => logPage(await s.store.samples.list(endpoint, { afterId, limit }), limit)),
-  scalingDecisions: stream('scalingDecisions', async (s, endpoint, afterId, limit) =>
-    logPage(await s.store.decisions.list(endpoint, { afterId, limit }), limit),
+  endpointEvents: stream('endpointEvents', async (s, endpoint, afterId, limit) => logPage(await s.store.events.list(endpoint, { afterId, limit }), limit), eventSeq),
+  metricSamples: stream(
+    'metricSamples',
+    async (s, endpoint, afterId, limit) => logPage(await s.store.samples.list(endpoint, { afterId, limit }), limit),
+    (s, id) => s.store.samples.seqOf(id),
+  ),
+  scalingDecisions: stream(
+    'scalingDecisions',
+    async (s, endpoint, afterId, limit) => logPage(await s.store.decisions.list(endpoint, { afterId, limit }), limit),
+    (s, id) => s.store.decisions.seqOf(id),
   ),
   // Instance changes are recorded as endpoint events; the history rebuilds them from there, a page of events at a time.
   instanceChanges: stream('instanceChanges', async (s, endpoint, afterId, limit) => {
     const events = await s.store.events.list(endpoint, { afterId, limit });
     const page = logPage(events, limit);
     return { items: events.map(instanceChangeFromEvent).filter((c) => c !== null), next: page.next };
-  }),
+  }, eventSeq),
 } as SubscriptionResolvers;

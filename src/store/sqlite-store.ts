@@ -303,7 +303,7 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }>
   }
 
   /** The sequence number of a stored item, or undefined when it is gone (the caller then compares ids). */
-  private async seqOf(id: string): Promise<number | undefined> {
+  async seqOf(id: string): Promise<number | undefined> {
     const row = await this.repo.findOne({ where: { id }, select: { seq: true } });
     return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
   }
