@@ -9,6 +9,7 @@ import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulato
 import type { ConnectionSampler } from './connections.js';
 import type { TrafficSource } from './shares.js';
 import { groupBy } from '../util/group.js';
+import { wallClock } from '../time/timers.js';
 
 export const DEFAULT_SAMPLE_INTERVAL_SECONDS = 10;
 export const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60;
@@ -104,7 +105,7 @@ export class MetricsSampler {
   latestConnections: ReadonlyMap<string, number> = new Map();
 
   constructor(private readonly options: MetricsSamplerOptions) {
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? wallClock;
     this.intervalSeconds = options.intervalSeconds ?? DEFAULT_SAMPLE_INTERVAL_SECONDS;
     this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     this.lastAt = this.clock().getTime();

@@ -15,7 +15,7 @@ import type { Logger } from '../log/logger.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
 import type { Store } from '../store/types.js';
-import { realTimers } from '../time/timers.js';
+import { realTimers, wallClock } from '../time/timers.js';
 import { Telemetry } from '../telemetry/prometheus.js';
 import type { Services } from './context.js';
 import type { ServerOptions } from './options.js';
@@ -35,7 +35,7 @@ export interface ServiceInputs {
 export { localManagerId } from '../host/local.js';
 
 export async function createServices(inputs: ServiceInputs): Promise<Services> {
-  const clock = inputs.clock ?? (() => new Date());
+  const clock = inputs.clock ?? wallClock;
   // With MongoDB several servers may share the store: each bus is fed from the store's logs, in their order.
   const cluster = inputs.store.kind === 'mongodb';
   // Every server with a host takes part in the controller election, and so does a --no-agent server on a shared store
