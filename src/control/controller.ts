@@ -13,24 +13,13 @@ import { DesiredStateWriter, FencedOut } from './apply.js';
 import { DEFAULT_BACKOFF, LaunchBackoff } from './backoff.js';
 import { DecisionKeeper } from './decisions.js';
 import { ControllerLease, leaseTiming } from './lease.js';
-import { checkManagers, dropStale, ManagerWatch } from './managers.js';
+import { checkManagers, dropStale, LivenessChecks, ManagerWatch } from './managers.js';
 import { HostReports } from './reports.js';
 import type { ControllerOptions } from './options.js';
 
 export type { ControllerOptions, TrafficReadings } from './options.js';
 import { planActs, type RoundInput } from './plan.js';
 import { ScalingPolicy, type SampleView } from './policy.js';
-
-/**
- * How often the leader looks at the managers' heartbeats between
- * evaluations: a tenth of an interval, between 100 ms and 1 s. A manager is
- * then declared LOST within this much of its timeout, not up to a whole
- * interval later (and its last heartbeat is noted within this much of being
- * written); each look is one read of the managers' records.
- */
-export function livenessCheckMs(intervalSeconds: number): number {
-  return Math.min(1000, Math.max(100, intervalSeconds * 100));
-}
 
 /** See `ControllerOptions.roundConcurrency`. */
 export const DEFAULT_ROUND_CONCURRENCY = 32;
@@ -66,9 +55,7 @@ export class Controller {
   private samples = new Map<string, SampleView>();
   private connections: ReadonlyMap<string, number> = new Map();
   private timer: Timer | undefined;
-  /** The manager liveness check between evaluations (see `livenessCheckMs`). */
-  private liveness: Timer | undefined;
-  private checking: Promise<void> | null = null;
+  private readonly liveness: LivenessChecks;
   private readonly retries = new Map<string, Timer>();
   private unwatch: (() => void)[] = [];
   /** True from a tick's start until every round of it is queued: the next tick waits for that, not for slow endpoints. */
@@ -87,6 +74,7 @@ export class Controller {
     this.backoff = new LaunchBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.decisions = new DecisionKeeper(options);
     const interval = options.intervalSeconds > 0 ? options.intervalSeconds : 10;
+    this.liveness = new LivenessChecks(() => this.track(this.checkManagers()), this.time.timers);
     this.managers = new ManagerWatch((options.managerTimeoutSeconds ?? Math.max(15, 3 * interval)) * 1000, () => this.time.now().getTime());
     this.writer = new DesiredStateWriter({
       store: options.store,
@@ -170,15 +158,14 @@ export class Controller {
         void this.tick();
       }, intervalSeconds * 1000);
     }
-    if (intervalSeconds > 0 && !this.liveness) this.liveness = this.time.timers.setInterval(() => void this.checkManagers(), livenessCheckMs(intervalSeconds));
+    if (intervalSeconds > 0) this.liveness.start(intervalSeconds);
     void this.sweep('trigger', 'elected');
   }
 
   private deposed(term: number, why: string): void {
     this.timer?.cancel();
     this.timer = undefined;
-    this.liveness?.cancel();
-    this.liveness = undefined;
+    this.liveness.stop();
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
     this.log.warn({ term }, `stepping down from term ${term}: ${why}`);
@@ -191,7 +178,7 @@ export class Controller {
     this.stopped = true;
     await this.lease.stop();
     this.timer?.cancel();
-    this.liveness?.cancel();
+    this.liveness.stop();
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
     for (const unwatch of this.unwatch) unwatch();
@@ -237,7 +224,7 @@ export class Controller {
             }
           }
           this.samples = samples;
-          await this.checkManagers();
+          await this.liveness.check();
           await this.sweep('evaluate', '', () => (this.starting = false));
           await this.decisions.prune(this.time.now());
         } catch (error) {
@@ -352,18 +339,12 @@ export class Controller {
     return dropStale(this.options.instances, instances, term);
   }
 
-  /** One look at the managers' heartbeats at a time: the evaluation's and the liveness timer's share one in progress. */
-  private checkManagers(): Promise<void> {
+  private async checkManagers(): Promise<void> {
     const term = this.leading();
-    if (term === null) return Promise.resolve();
-    this.checking ??= this.track(
-      checkManagers({ ...this.options, watch: this.managers, term, reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause), kickPending: () => this.kickPending('') })
-        .catch((error: unknown) => {
-          if (!this.stopped) this.log.error({ err: error }, `checking the managers failed: ${(error as Error).message}`);
-        })
-        .finally(() => (this.checking = null)),
-    );
-    return this.checking;
+    if (term === null) return;
+    await checkManagers({ ...this.options, watch: this.managers, term, reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause), kickPending: () => this.kickPending('') }).catch((error: unknown) => {
+      if (!this.stopped) this.log.error({ err: error }, `checking the managers failed: ${(error as Error).message}`);
+    });
   }
 
   /** What hosts report back (see reports.ts), acted on while this server leads. */

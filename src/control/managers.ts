@@ -3,6 +3,42 @@ import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
 import { CLUSTER, ClusterEventKinds } from '../model/events.js';
 import type { InstanceRecord, ManagerRecord, Store } from '../store/types.js';
+import type { Timer, Timers } from '../time/timers.js';
+
+/**
+ * How often the leader looks at the managers' heartbeats between
+ * evaluations: a tenth of an interval, between 100 ms and 1 s. A manager is
+ * then declared LOST within this much of its timeout, not up to a whole
+ * interval later (and its last heartbeat is noted within this much of being
+ * written); each look is one read of the managers' records.
+ */
+export function livenessCheckMs(intervalSeconds: number): number {
+  return Math.min(1000, Math.max(100, intervalSeconds * 100));
+}
+
+/** The leader's looks at the heartbeats, on a timer while it leads; one at a time: the evaluation's and the timer's share one in progress. */
+export class LivenessChecks {
+  private timer: Timer | undefined;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly look: () => Promise<void>,
+    private readonly timers: Timers,
+  ) {}
+
+  start(intervalSeconds: number): void {
+    this.timer ??= this.timers.setInterval(() => void this.check(), livenessCheckMs(intervalSeconds));
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  check(): Promise<void> {
+    return (this.running ??= this.look().finally(() => (this.running = null)));
+  }
+}
 
 /**
  * The controller never compares a host's `lastSeen` with its own clock

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { LaunchError } from '../../src/agents/types.js';
-import { livenessCheckMs } from '../../src/control/controller.js';
+import { livenessCheckMs } from '../../src/control/managers.js';
 import { ManagerService } from '../../src/managers/service.js';
 import { Roles, roleConf } from '../support/roles.js';
 
