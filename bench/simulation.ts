@@ -49,6 +49,10 @@ class MemoryLog<T extends { id: string; endpoint: string; at: Date; seq?: number
     return true;
   }
 
+  seqOf(id: string): number | undefined {
+    return this.items.find((i) => i.id === id)?.seq;
+  }
+
   /** The stores' `listWindow`. Nothing is pruned, so until an event is deleted the item with sequence number n is `items[n - 1]`. */
   list(endpoint: string | undefined, options: ListOptions = {}): T[] {
     const window = listWindow(options);
@@ -160,6 +164,7 @@ export function memoryStore(): Store {
       append: async (e) => events.append([e]),
       appendMany: async (list) => events.append(list),
       list: async (endpoint, o) => events.list(endpoint, o),
+      seqOf: async (id) => events.seqOf(id),
       prune: async () => 0,
       deleteByEndpoint: async () => 0,
       delete: async (id) => events.delete(id),
@@ -169,6 +174,7 @@ export function memoryStore(): Store {
       appendMany: async (list) => appendSamples(list),
       latest: async (endpoint) => latest.get(endpoint) ?? null,
       list: async (endpoint, o) => samples.list(endpoint, o),
+      seqOf: async (id) => samples.seqOf(id),
       prune: async () => 0,
       deleteByEndpoint: async () => 0,
     },
@@ -176,6 +182,7 @@ export function memoryStore(): Store {
       append: async (d) => decisions.append([d]),
       appendMany: async (list) => decisions.append(list),
       list: async (endpoint, o) => decisions.list(endpoint, o),
+      seqOf: async (id) => decisions.seqOf(id),
       prune: async () => 0,
       deleteByEndpoint: async () => 0,
     },

@@ -69,7 +69,12 @@ async function latestOf<K extends keyof Topics>(services: Services, endpoint: st
  * Subscribes at once (so nothing published from now on is missed), then replays after `afterId` as the client reads;
  * with `latest` (and no afterId), starts with the most recent stored item instead.
  */
-function stream<K extends keyof Topics>(topic: K, history: History<K>, latest?: Latest<K>) {
+function stream<K extends keyof Topics>(
+  topic: K,
+  history: History<K>,
+  seqOf: (services: Services, id: string) => Promise<number | undefined>,
+  latest?: Latest<K>,
+) {
   return {
     subscribe: (
       _root: unknown,
@@ -83,7 +88,11 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>, latest?: 
       // asked for), one layer of promises less per item for every subscriber.
       const source =
         afterId !== undefined
-          ? replayThenLive({ live, page: (after, limit) => history(services, endpoint, after, limit) }, afterId, live())
+          ? replayThenLive(
+              { live, page: (after, limit) => history(services, endpoint, after, limit), seqOf: (id) => seqOf(services, id) },
+              afterId,
+              live(),
+            )
           : latest && args.latest
             ? latestThenLive(() => latestOf(services, endpoint, latest), live())
             : live();
@@ -93,16 +102,21 @@ function stream<K extends keyof Topics>(topic: K, history: History<K>, latest?: 
   };
 }
 
+/** An instance change's id is its event's id: both resume from the events log. */
+const eventSeq = (s: Services, id: string) => s.store.events.seqOf(id);
+
 export const Subscription: SubscriptionResolvers = {
-  endpointEvents: stream('endpointEvents', async (s, endpoint, afterId, limit) => logPage(await s.store.events.list(endpoint, { afterId, limit }), limit)),
+  endpointEvents: stream('endpointEvents', async (s, endpoint, afterId, limit) => logPage(await s.store.events.list(endpoint, { afterId, limit }), limit), eventSeq),
   metricSamples: stream(
     'metricSamples',
     async (s, endpoint, afterId, limit) => logPage(await s.store.samples.list(endpoint, { afterId, limit }), limit),
+    (s, id) => s.store.samples.seqOf(id),
     (s, endpoint) => s.store.samples.latest(endpoint),
   ),
   scalingDecisions: stream(
     'scalingDecisions',
     async (s, endpoint, afterId, limit) => logPage(await s.store.decisions.list(endpoint, { afterId, limit }), limit),
+    (s, id) => s.store.decisions.seqOf(id),
     async (s, endpoint) => (await s.store.decisions.list(endpoint, { limit: 1 }))[0] ?? null,
   ),
   // Instance changes are recorded as endpoint events; the history rebuilds them from there, a page of events at a time.
@@ -110,5 +124,5 @@ export const Subscription: SubscriptionResolvers = {
     const events = await s.store.events.list(endpoint, { afterId, limit });
     const page = logPage(events, limit);
     return { items: events.map(instanceChangeFromEvent).filter((c) => c !== null), next: page.next };
-  }),
+  }, eventSeq),
 } as SubscriptionResolvers;

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { createLogger, LOG_LEVELS, parseLogLevel } from '../log/logger.js';
+import { setClockOffset } from '../time/timers.js';
 import { CliError } from './client.js';
 import { pidFileLine, SERVER_PID_FILE } from './process-commands.js';
 
@@ -107,7 +108,11 @@ export function addServerCommand(program: Command): void {
         .default('info')
         .argParser(cliArg(parseLogLevel)),
     )
-    .option('--debug', 'include stack traces in API errors');
+    .option('--debug', 'include stack traces in API errors')
+    .addOption(
+      // Test only, so hidden: servers on one machine whose clocks differ (test/cluster/clock-skew.test.ts).
+      new Option('--test-clock-offset <ms>', "move this server's clock by MS milliseconds (negative: behind); for tests only").hideHelp().argParser(cliArg(parseOffset)),
+    );
   for (const [flag, , what] of LIMIT_FLAGS) command.option(flag, what, whole(flag.split(' ')[0]));
   command.action(async (options) => {
     // Production semantics (graphql-ws and graphql-js read NODE_ENV) unless the operator says otherwise.
@@ -115,6 +120,7 @@ export function addServerCommand(program: Command): void {
     const apiKey = resolveApiKey(program, (line) => process.stderr.write(`${line}\n`));
     const dataDir = resolve(options.dataDir as string);
     // A second server on this data directory is refused by the data directory's lock (startServer), naming the holder.
+    if (options.testClockOffset) setClockOffset(options.testClockOffset as number);
     const log = createLogger({ level: options.logLevel });
     const lifecycle = log.child({ component: 'server' });
     const { startServer } = await import('../server/server.js');
@@ -166,6 +172,12 @@ export function addServerCommand(program: Command): void {
     });
     rmSync(pidFile, { force: true });
   });
+}
+
+/** Whole milliseconds, negative allowed. */
+function parseOffset(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new Error(`--test-clock-offset takes whole milliseconds (e.g. -2000), not ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 /** A commander argument parser from a function that throws a plain Error: the message becomes a CliError. */

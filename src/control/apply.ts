@@ -183,26 +183,32 @@ export class DesiredStateWriter {
     const pendingById = new Map(pending.map((p) => [p.id, p]));
     await this.withPlacementLock(async () => {
       const plan = planPlacements({ managers: await this.managerViews(), requests });
+      // Written all at once, not one after another: a host then finds the records of a round together and launches them
+      // side by side, instead of one sync per record each waiting for the launch before it.
+      await Promise.all(
+        plan.placements.map(async (placement) => {
+          const message = `instance ${placement.instanceId} placed on ${placement.reason}`;
+          const waiting = pendingById.get(placement.instanceId);
+          if (waiting) {
+            const placed = await instances.change(
+              waiting.id,
+              { status: 'STARTING', managerId: placement.managerId, reason: null, term },
+              InstanceEventKinds.INSTANCE_PLACED,
+              message,
+              {},
+              { status: ['PENDING'], term },
+            );
+            await this.fenced(waiting.id, placed !== null, term);
+          } else {
+            await instances.create(
+              { id: placement.instanceId, endpoint, slots, status: 'STARTING', managerId: placement.managerId, reason: null, term },
+              InstanceEventKinds.INSTANCE_CREATED,
+              message,
+            );
+          }
+        }),
+      );
       for (const placement of plan.placements) {
-        const message = `instance ${placement.instanceId} placed on ${placement.reason}`;
-        const waiting = pendingById.get(placement.instanceId);
-        if (waiting) {
-          const placed = await instances.change(
-            waiting.id,
-            { status: 'STARTING', managerId: placement.managerId, reason: null, term },
-            InstanceEventKinds.INSTANCE_PLACED,
-            message,
-            {},
-            { status: ['PENDING'], term },
-          );
-          await this.fenced(waiting.id, placed !== null, term);
-        } else {
-          await instances.create(
-            { id: placement.instanceId, endpoint, slots, status: 'STARTING', managerId: placement.managerId, reason: null, term },
-            InstanceEventKinds.INSTANCE_CREATED,
-            message,
-          );
-        }
         applied.changed = true;
         applied.actions.push({ kind: 'launch', direction: 'up', instanceId: placement.instanceId, managerId: placement.managerId, outcome: 'done', reason: `${why}; placed on ${placement.reason}`, until: null });
       }

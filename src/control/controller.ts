@@ -15,7 +15,7 @@ import { DEFAULT_BACKOFF, LaunchBackoff } from './backoff.js';
 import { DecisionKeeper } from './decisions.js';
 import { DrainWatch, withRouted } from './drain.js';
 import { ControllerLease, leaseTiming } from './lease.js';
-import { checkManagers, dropStale, ManagerWatch } from './managers.js';
+import { checkManagers, dropStale, LivenessChecks, ManagerWatch } from './managers.js';
 import { HostReports } from './reports.js';
 import type { ControllerOptions } from './options.js';
 
@@ -57,6 +57,7 @@ export class Controller {
   private samples = new Map<string, SampleView>();
   private connections: ReadonlyMap<string, number> = new Map();
   private timer: Timer | undefined;
+  private readonly liveness: LivenessChecks;
   private readonly retries = new Map<string, Timer>();
   private unwatch: (() => void)[] = [];
   /** True from a tick's start until every round of it is queued: the next tick waits for that, not for slow endpoints. */
@@ -78,6 +79,7 @@ export class Controller {
     this.backoff = new LaunchBackoff(options.backoff ?? DEFAULT_BACKOFF);
     this.decisions = new DecisionKeeper(options);
     const interval = options.intervalSeconds > 0 ? options.intervalSeconds : 10;
+    this.liveness = new LivenessChecks(() => this.track(this.checkManagers()), this.time.timers);
     this.managers = new ManagerWatch((options.managerTimeoutSeconds ?? Math.max(15, 3 * interval)) * 1000, () => this.time.now().getTime());
     this.writer = new DesiredStateWriter({
       store: options.store,
@@ -165,12 +167,14 @@ export class Controller {
         void this.tick();
       }, intervalSeconds * 1000);
     }
+    if (intervalSeconds > 0) this.liveness.start(intervalSeconds);
     void this.sweep('trigger', 'elected');
   }
 
   private deposed(term: number, why: string): void {
     this.timer?.cancel();
     this.timer = undefined;
+    this.liveness.stop();
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
     this.log.warn({ term }, `stepping down from term ${term}: ${why}`);
@@ -183,6 +187,7 @@ export class Controller {
     this.stopped = true;
     await this.lease.stop();
     this.timer?.cancel();
+    this.liveness.stop();
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
     for (const unwatch of this.unwatch) unwatch();
@@ -229,7 +234,7 @@ export class Controller {
             }
           }
           this.samples = samples;
-          await this.checkManagers();
+          await this.liveness.check();
           await this.sweep('evaluate', '', () => (this.starting = false));
           await this.decisions.prune(this.time.now());
         } catch (error) {
@@ -344,7 +349,9 @@ export class Controller {
   private async checkManagers(): Promise<void> {
     const term = this.leading();
     if (term === null) return;
-    await checkManagers({ ...this.options, watch: this.managers, term, reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause), kickPending: () => this.kickPending('') });
+    await checkManagers({ ...this.options, watch: this.managers, term, reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause), kickPending: () => this.kickPending('') }).catch((error: unknown) => {
+      if (!this.stopped) this.log.error({ err: error }, `checking the managers failed: ${(error as Error).message}`);
+    });
   }
 
   /** What hosts report back (see reports.ts), acted on while this server leads. */

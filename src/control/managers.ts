@@ -3,6 +3,42 @@ import type { EventRecorder } from '../events/recorder.js';
 import type { InstanceService } from '../instances/service.js';
 import { CLUSTER, ClusterEventKinds } from '../model/events.js';
 import type { InstanceRecord, ManagerRecord, Store } from '../store/types.js';
+import type { Timer, Timers } from '../time/timers.js';
+
+/**
+ * How often the leader looks at the managers' heartbeats between
+ * evaluations: a tenth of an interval, between 100 ms and 1 s. A manager is
+ * then declared LOST within this much of its timeout, not up to a whole
+ * interval later (and its last heartbeat is noted within this much of being
+ * written); each look is one read of the managers' records.
+ */
+export function livenessCheckMs(intervalSeconds: number): number {
+  return Math.min(1000, Math.max(100, intervalSeconds * 100));
+}
+
+/** The leader's looks at the heartbeats, on a timer while it leads; one at a time: the evaluation's and the timer's share one in progress. */
+export class LivenessChecks {
+  private timer: Timer | undefined;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly look: () => Promise<void>,
+    private readonly timers: Timers,
+  ) {}
+
+  start(intervalSeconds: number): void {
+    this.timer ??= this.timers.setInterval(() => void this.check(), livenessCheckMs(intervalSeconds));
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  check(): Promise<void> {
+    return (this.running ??= this.look().finally(() => (this.running = null)));
+  }
+}
 
 /**
  * The controller never compares a host's `lastSeen` with its own clock
@@ -96,12 +132,10 @@ export async function checkManagers(check: ManagerCheck): Promise<void> {
       const silent = Math.round(watch.silentFor(manager) / 1000);
       await store.managers.update(manager.id, { status: 'LOST' });
       await events.record(CLUSTER, ClusterEventKinds.MANAGER_LOST, `manager ${manager.name} is LOST: no heartbeat for ${silent} s; its instances are replaced elsewhere`, { managerId: manager.id, name: manager.name });
-      const affected = new Set<string>();
-      for (const instance of await store.instances.list({ managerId: manager.id })) {
-        affected.add(instance.endpoint);
-        await instances.remove(instance, `instance ${instance.id} removed: its manager ${manager.name} is LOST`, { managerLost: manager.id }, { term });
-      }
-      for (const endpoint of affected) check.reconcile(endpoint, `manager ${manager.name} lost`);
+      const orphaned = await store.instances.list({ managerId: manager.id });
+      // All at once: each removal is a store round trip or two, and the replacements wait for the last of them.
+      await Promise.all(orphaned.map((instance) => instances.remove(instance, `instance ${instance.id} removed: its manager ${manager.name} is LOST`, { managerLost: manager.id }, { term })));
+      for (const endpoint of new Set(orphaned.map((i) => i.endpoint))) check.reconcile(endpoint, `manager ${manager.name} lost`);
     } else if (!lost && manager.status === 'LOST') {
       await store.managers.update(manager.id, { status: 'READY' });
       await events.record(CLUSTER, ClusterEventKinds.MANAGER_READY, `manager ${manager.name} is READY again`, { managerId: manager.id, name: manager.name });

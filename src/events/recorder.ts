@@ -3,6 +3,7 @@ import { EventKinds, InstanceEventKinds } from '../model/events.js';
 import { newId } from '../store/ids.js';
 import type { EventRecord, Store } from '../store/types.js';
 import type { EventBus } from './bus.js';
+import { wallClock } from '../time/timers.js';
 
 export { EventKinds, RECONFIGURING_KINDS } from '../model/events.js';
 
@@ -51,7 +52,7 @@ export class EventRecorder {
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => Date = wallClock,
   ) {}
 
   /** Stored first, so a client that was told "done" finds the event after any crash. */

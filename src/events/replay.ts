@@ -15,6 +15,24 @@ export interface ReplaySource<T> {
   page(afterId: string, limit: number): Promise<HistoryPage<T>>;
   /** A new live subscription, buffering from the moment it is made. */
   live(): AsyncIterableIterator<T>;
+  /** The store's sequence number of the item `id` (undefined when it is gone): where a resume starts in the store's order. */
+  seqOf?(id: string): Promise<number | undefined>;
+}
+
+/** Where a stream stands: the last item given (or the client's afterId), by sequence number when known. */
+interface Position {
+  id: string;
+  seq: number | undefined;
+}
+
+/**
+ * True if `item` comes after `position` in the store's order: by sequence
+ * number when both have one (ids are ordered by the clock of the server that
+ * made them, and servers' clocks may differ by seconds), else by id.
+ */
+function isAfter(item: { id: string; seq?: number }, position: Position): boolean {
+  if (item.seq !== undefined && position.seq !== undefined) return item.seq > position.seq;
+  return item.id > position.id;
 }
 
 /**
@@ -28,14 +46,17 @@ export interface ReplaySource<T> {
  * each and ran the server out of memory).
  *
  * The live subscription is made before the history is read, so nothing
- * published meanwhile is lost; items the history already gave are skipped by
- * id (time-ordered UUIDv7 strings). If the live buffer overflows while the
+ * published meanwhile is lost; live items at or before the last one the
+ * history gave (or afterId) are skipped, compared by the store's sequence
+ * numbers (ids are ordered by their server's clock, which may be seconds off
+ * another's; by id only for an item without a number). Live items are not
+ * compared with each other: the bus gives each once, in the store's order. If the live buffer overflows while the
  * history is still being read (a long replay), nothing is lost either: the
  * store has every item, so the replay subscribes again and reads on from
  * the last item it gave. An overflow after that, while live, ends the stream
  * with the bus's SLOW_CONSUMER error naming the id to resume after.
  */
-export function replayThenLive<T extends { id: string }>(
+export function replayThenLive<T extends { id: string; seq?: number }>(
   source: ReplaySource<T>,
   afterId: string | undefined,
   firstLive: AsyncIterableIterator<T> = source.live(),
@@ -66,35 +87,37 @@ export function replayThenLive<T extends { id: string }>(
   } as AsyncGenerator<T>;
 }
 
-async function* replay<T extends { id: string }>(
+async function* replay<T extends { id: string; seq?: number }>(
   source: ReplaySource<T>,
   afterId: string | undefined,
   state: { live: AsyncIterableIterator<T> | undefined },
 ): AsyncGenerator<T> {
-  let lastId = afterId;
+  let last: Position | undefined = afterId === undefined ? undefined : { id: afterId, seq: await source.seqOf?.(afterId) };
   let live = state.live;
   try {
     for (;;) {
       live ??= state.live = source.live();
-      if (lastId !== undefined) {
-        let cursor: string | null = lastId;
+      if (last !== undefined) {
+        let cursor: string | null = last.id;
         while (cursor !== null) {
           const page: HistoryPage<T> = await source.page(cursor, REPLAY_PAGE);
           for (const item of page.items) {
-            lastId = item.id;
+            last = { id: item.id, seq: item.seq };
             yield item;
           }
           cursor = page.next;
         }
       }
+      // The end of the history: live items up to it were given by the history (or the client had them).
+      const boundary = last;
       let tookLive = false;
       try {
         for (;;) {
           const next = await live.next();
           if (next.done) return;
-          if (lastId !== undefined && next.value.id <= lastId) continue;
+          if (boundary !== undefined && !isAfter(next.value, boundary)) continue;
           tookLive = true;
-          lastId = next.value.id;
+          last = { id: next.value.id, seq: next.value.seq };
           yield next.value;
         }
       } catch (error) {
@@ -102,8 +125,8 @@ async function* replay<T extends { id: string }>(
         await live.return?.();
         live = state.live = undefined;
         // Overflowed while the history was read: the store has it all, read on from there.
-        if (!tookLive && lastId !== undefined) continue;
-        throw resumeError(error, lastId);
+        if (!tookLive && last !== undefined) continue;
+        throw resumeError(error, last?.id);
       }
     }
   } finally {

@@ -1,6 +1,7 @@
 // Prunes endpoint events past their retention, once a minute: the operators' log must not grow without bound.
 import type { Store } from '../store/types.js';
 import type { Logger } from '../log/logger.js';
+import { wallClock } from '../time/timers.js';
 
 /** How often old events are pruned. */
 export const EVENT_PRUNE_EVERY_MS = 60_000;
@@ -18,7 +19,7 @@ export class EventPruner {
     private readonly store: Store,
     private readonly retentionSeconds: number,
     private readonly log: Logger,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => Date = wallClock,
   ) {}
 
   start(): void {

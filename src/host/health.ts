@@ -34,6 +34,8 @@ export interface HealthOptions {
 export class Health {
   private readonly failures = new Map<string, number>();
   private readonly watchers = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Per endpoint: instances that answered, waiting for one turn in its lane to be marked RUNNING together. */
+  private readonly answered = new Map<string, { instances: InstanceRecord[]; marked: Promise<void> }>();
   private stopped = false;
 
   constructor(private readonly options: HealthOptions) {}
@@ -50,7 +52,7 @@ export class Health {
       const deadline = instance.createdAt.getTime() + timeoutMs;
       while (!abort.signal.aborted) {
         if (await probe(instance.address!, healthPath)) {
-          await exclusive(instance.endpoint, () => this.markReady(instance));
+          await this.ready(instance);
           return;
         }
         if (time.now().getTime() > deadline) {
@@ -113,6 +115,28 @@ export class Health {
     this.stopped = true;
     for (const watcher of this.watchers.values()) watcher.abort.abort();
     await Promise.all([...this.watchers.values()].map((w) => w.done));
+  }
+
+  /**
+   * Marks an instance that answered RUNNING in its endpoint's lane. The ones
+   * that answer while that turn waits (a round's launches answer together)
+   * share it and are written side by side, not one turn each: the last of
+   * them reaches the balancers a store write or two after its answer, not
+   * one per instance before it.
+   */
+  private ready(instance: InstanceRecord): Promise<void> {
+    const waiting = this.answered.get(instance.endpoint);
+    if (waiting) {
+      waiting.instances.push(instance);
+      return waiting.marked;
+    }
+    const batch = { instances: [instance], marked: Promise.resolve() };
+    this.answered.set(instance.endpoint, batch);
+    batch.marked = this.options.exclusive(instance.endpoint, async () => {
+      this.answered.delete(instance.endpoint);
+      await Promise.all(batch.instances.map((answered) => this.markReady(answered)));
+    });
+    return batch.marked;
   }
 
   private async markReady(instance: InstanceRecord): Promise<void> {

@@ -12,7 +12,7 @@ import { NginxDriver } from '../nginx/driver.js';
 import { readBalancerState } from '../nginx/state-file.js';
 import { BalancerSync } from '../nginx/sync.js';
 import type { Store } from '../store/types.js';
-import { systemTime, type Time, type Timer } from '../time/timers.js';
+import { systemTime, wallClock, type Time, type Timer } from '../time/timers.js';
 import { ShareReporter, StoredShares } from '../metrics/shares.js';
 
 export interface HostTrafficOptions {
@@ -154,7 +154,7 @@ export class HostTraffic {
     });
     this.sampler.start();
     if (shared && this.balancer && this.connections && managerId) {
-      const clock = options.clock ?? (() => new Date());
+      const clock = options.clock ?? wallClock;
       this.connections.start();
       this.balancer.accumulator.take(); // the first share starts now
       const reporter = new ShareReporter({ store: options.store, managerId, accumulator: this.balancer.accumulator, connections: this.connections, clock });
@@ -178,7 +178,7 @@ export class HostTraffic {
    */
   private storedShares(): StoredShares {
     const { options } = this;
-    const clock = options.clock ?? (() => new Date());
+    const clock = options.clock ?? wallClock;
     const timers = (options.time ?? systemTime).timers;
     const maxMs = Math.min(1000, ((options.intervalSeconds ?? 10) * 1000) / 5);
     return new StoredShares(options.store, () => clock().getTime(), { sleep: (ms) => timers.sleep(ms), stepMs: 50, maxMs });

@@ -4,6 +4,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import { InstanceEventKinds, type InstanceChangeKind, type InstanceEventKind } from '../model/events.js';
 import { newId } from '../store/ids.js';
 import type { InstanceChanges, InstanceGuard, InstanceRecord, InstanceStatus, Store } from '../store/types.js';
+import { wallClock } from '../time/timers.js';
 
 export { InstanceEventKinds, type InstanceEventKind } from '../model/events.js';
 
@@ -36,7 +37,7 @@ export class InstanceService {
     private readonly store: Store,
     private readonly bus: EventBus,
     private readonly events: EventRecorder,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => Date = wallClock,
   ) {}
 
   list(filter?: { endpoint?: string; managerId?: string }): Promise<InstanceRecord[]> {

@@ -4,6 +4,7 @@ import { DEFAULT_MANAGER_SLOTS } from '../config/model.js';
 import { notFound } from '../errors/codes.js';
 import { CONTROLLER_LEASE } from '../model/states.js';
 import type { LeaseRecord, ManagerRecord, Store } from '../store/types.js';
+import { wallClock } from '../time/timers.js';
 
 export interface ManagerRegistration {
   id: string;
@@ -19,7 +20,7 @@ export interface ManagerRegistration {
 export class ManagerService {
   constructor(
     private readonly store: Store,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => Date = wallClock,
   ) {}
 
   list(): Promise<ManagerRecord[]> {

@@ -4,6 +4,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import { EventKinds } from '../model/events.js';
 import { BUILTIN_METRICS, MAX_METRIC_MAGNITUDE } from '../scaling/aggregate.js';
 import type { CustomMetricsRecord, Store } from '../store/types.js';
+import { wallClock } from '../time/timers.js';
 
 /** Names the balancer itself reports (plus `instances`, the count): a custom metric may not shadow them. */
 export const RESERVED_METRICS: readonly string[] = [...BUILTIN_METRICS, 'errors', 'instances'];
@@ -89,7 +90,7 @@ export class CustomMetricsService {
   constructor(
     private readonly store: Store,
     private readonly events: EventRecorder,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => Date = wallClock,
   ) {}
 
   /**

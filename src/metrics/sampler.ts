@@ -9,6 +9,7 @@ import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulato
 import type { ConnectionSampler } from './connections.js';
 import type { TrafficSource } from './shares.js';
 import { groupBy } from '../util/group.js';
+import { wallClock } from '../time/timers.js';
 
 /** See `MetricsSampler.remoteSettleMs`: twice the balancer sync's safety-net poll. */
 const REMOTE_SETTLE_MS = 4000;
@@ -109,7 +110,7 @@ export class MetricsSampler {
   latestConnections: ReadonlyMap<string, number> = new Map();
 
   constructor(private readonly options: MetricsSamplerOptions) {
-    this.clock = options.clock ?? (() => new Date());
+    this.clock = options.clock ?? wallClock;
     this.intervalSeconds = options.intervalSeconds ?? DEFAULT_SAMPLE_INTERVAL_SECONDS;
     this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     this.lastAt = this.clock().getTime();

@@ -16,7 +16,7 @@ import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
 import { ReadCache } from '../store/read-cache.js';
 import type { Store } from '../store/types.js';
-import { realTimers } from '../time/timers.js';
+import { realTimers, wallClock } from '../time/timers.js';
 import { Telemetry } from '../telemetry/prometheus.js';
 import type { Services } from './context.js';
 import type { ServerOptions } from './options.js';
@@ -39,7 +39,7 @@ export async function createServices(given: ServiceInputs): Promise<Services> {
   // Every writer of this process writes through `store`, so the API's cached reads are forgotten at once on each change.
   const reads = new ReadCache(given.store);
   const inputs = { ...given, store: reads.track(given.store) };
-  const clock = inputs.clock ?? (() => new Date());
+  const clock = inputs.clock ?? wallClock;
   // With MongoDB several servers may share the store: each bus is fed from the store's logs, in their order.
   const cluster = inputs.store.kind === 'mongodb';
   // Every server with a host takes part in the controller election, and so does a --no-agent server on a shared store

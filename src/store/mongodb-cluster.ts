@@ -3,6 +3,7 @@ import type { MongoEntityManager } from 'typeorm';
 import { isMongoDuplicateKey, withoutId, type Target } from './mongodb-log.js';
 import { leaseRecord } from './records.js';
 import type { LeaseRecord, LeaseRepository, SecretRepository } from './types.js';
+import { wallClock } from '../time/timers.js';
 
 /** Lease versions kept behind the current one (the rest are deleted as leases are renewed). */
 const KEPT_LEASE_VERSIONS = 2;
@@ -69,7 +70,7 @@ export class MongoSecrets implements SecretRepository {
     const existing = await this.manager.findOne(this.target, { where: { name } });
     if (existing) return String((existing as { value: unknown }).value);
     try {
-      await this.manager.insertOne(this.target, { name, value: candidate, createdAt: new Date() });
+      await this.manager.insertOne(this.target, { name, value: candidate, createdAt: wallClock() });
       return candidate;
     } catch (error) {
       if (!isMongoDuplicateKey(error)) throw error;

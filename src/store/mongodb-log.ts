@@ -133,7 +133,7 @@ export class MongoLog<T extends { id: string; endpoint: string; at: Date; seq?: 
   }
 
   /** The sequence number of a stored item, or undefined when it is gone (the caller then compares ids). */
-  private async seqOf(id: string): Promise<number | undefined> {
+  async seqOf(id: string): Promise<number | undefined> {
     const doc = await this.manager.createCursor(this.target, { id }).project({ seq: 1 }).limit(1).next();
     return doc?.seq === null || doc?.seq === undefined ? undefined : Number(doc.seq);
   }

@@ -35,6 +35,7 @@ import type {
   Store,
 } from './types.js';
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
+import { wallClock } from '../time/timers.js';
 
 
 /**
@@ -106,7 +107,7 @@ class MongoEndpoints implements EndpointRepository {
     // Version 1 of a long-lived endpoint is pruned, so the unique key alone
     // cannot see it: look first; racing creates still meet at (name, 1).
     if (await this.get(input.name)) throw alreadyExists('endpoint', input.name);
-    const now = new Date();
+    const now = wallClock();
     const record: EndpointRecord = {
       name: input.name,
       state: input.state,

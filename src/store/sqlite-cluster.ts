@@ -3,6 +3,7 @@ import type { ObjectLiteral, Repository } from 'typeorm';
 import { leaseRecord } from './records.js';
 import { isSqliteUniqueViolation } from './sqlite-errors.js';
 import type { LeaseRecord, LeaseRepository, SecretRepository } from './types.js';
+import { wallClock } from '../time/timers.js';
 
 type Row = Record<string, unknown>;
 
@@ -11,7 +12,7 @@ export class SqlSecrets implements SecretRepository {
   constructor(private readonly repo: Repository<ObjectLiteral>) {}
 
   async getOrCreate(name: string, candidate: string): Promise<string> {
-    await this.repo.createQueryBuilder().insert().values({ name, value: candidate, createdAt: new Date() }).orIgnore().execute();
+    await this.repo.createQueryBuilder().insert().values({ name, value: candidate, createdAt: wallClock() }).orIgnore().execute();
     const row = await this.repo.findOneBy({ name });
     return String(row!.value);
   }

@@ -40,6 +40,7 @@ import type {
 import { checkState, updateEndpointVersioned, type EndpointChanges } from './versioning.js';
 import { SqlLeases, SqlSecrets } from './sqlite-cluster.js';
 import { isSqliteUniqueViolation } from './sqlite-errors.js';
+import { wallClock } from '../time/timers.js';
 
 
 
@@ -59,7 +60,7 @@ class SqlEndpoints implements EndpointRepository {
 
   async create(input: Pick<EndpointRecord, 'name' | 'state' | 'configText'>): Promise<EndpointRecord> {
     checkState(input.state);
-    const now = new Date();
+    const now = wallClock();
     const record: EndpointRecord = {
       name: input.name,
       state: input.state,
@@ -303,7 +304,7 @@ class SqlLog<T extends { id: string; endpoint: string; at: Date; seq?: number }>
   }
 
   /** The sequence number of a stored item, or undefined when it is gone (the caller then compares ids). */
-  private async seqOf(id: string): Promise<number | undefined> {
+  async seqOf(id: string): Promise<number | undefined> {
     const row = await this.repo.findOne({ where: { id }, select: { seq: true } });
     return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
   }

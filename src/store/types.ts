@@ -237,6 +237,8 @@ export interface EventRepository {
   appendMany(events: readonly EventRecord[]): Promise<void>;
   /** Oldest first. `endpoint` undefined = all endpoints. */
   list(endpoint: string | undefined, options?: ListOptions): Promise<EventRecord[]>;
+  /** The sequence number of a stored item, or undefined when it is gone (or was stored before sequence numbers). */
+  seqOf(id: string): Promise<number | undefined>;
   /** Deletes items older than `before`; returns how many. */
   prune(before: Date): Promise<number>;
   /** Deletes every item of one endpoint (an unmanaged one); returns how many. */
@@ -251,6 +253,8 @@ export interface MetricSampleRepository {
   appendMany(samples: readonly MetricSampleRecord[]): Promise<void>;
   latest(endpoint: string): Promise<MetricSampleRecord | null>;
   list(endpoint: string | undefined, options?: ListOptions): Promise<MetricSampleRecord[]>;
+  /** The sequence number of a stored item, or undefined when it is gone (or was stored before sequence numbers). */
+  seqOf(id: string): Promise<number | undefined>;
   prune(before: Date): Promise<number>;
   deleteByEndpoint(endpoint: string): Promise<number>;
 }
@@ -260,6 +264,8 @@ export interface DecisionRepository {
   /** Appends many at once (one write per batch, not one per item); items keep their order. */
   appendMany(decisions: readonly DecisionRecord[]): Promise<void>;
   list(endpoint: string | undefined, options?: ListOptions): Promise<DecisionRecord[]>;
+  /** The sequence number of a stored item, or undefined when it is gone (or was stored before sequence numbers). */
+  seqOf(id: string): Promise<number | undefined>;
   prune(before: Date): Promise<number>;
   deleteByEndpoint(endpoint: string): Promise<number>;
 }

@@ -1,6 +1,7 @@
 // Optimistic concurrency for endpoints: the update flow every backend shares around its own atomic compare-and-set.
 import { badInput, conflict, notFound } from '../errors/codes.js';
 import type { EndpointRecord, EndpointState } from './types.js';
+import { wallClock } from '../time/timers.js';
 
 export type EndpointChanges = Partial<Pick<EndpointRecord, 'state' | 'configText'>>;
 
@@ -44,7 +45,7 @@ export async function updateEndpointVersioned(
   name: string,
   expectedVersion: number,
   changes: EndpointChanges,
-  now: Date = new Date(),
+  now: Date = wallClock(),
 ): Promise<EndpointRecord> {
   if (!Number.isInteger(expectedVersion) || expectedVersion < 1) {
     throw badInput(`expected version must be a whole number from 1, got ${expectedVersion}`, { field: 'version' });

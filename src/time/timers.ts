@@ -47,7 +47,31 @@ export const realTimers: Timers = {
   },
 };
 
-export const systemTime: Time = { now: () => new Date(), timers: realTimers };
+/** See `setClockOffset`. */
+let clockOffsetMs = 0;
+
+/**
+ * Test only (`reactor server --test-clock-offset MS`): moves this process's
+ * clock by `ms`, as if the machine's clock were that far ahead (negative:
+ * behind). Everything that stamps a time or makes an id reads the clock
+ * through `nowMs` / `systemTime`, so a test can run servers whose clocks
+ * differ on one machine. Timers (durations) are not affected.
+ */
+export function setClockOffset(ms: number): void {
+  clockOffsetMs = ms;
+}
+
+/** This process's clock in Unix milliseconds: `Date.now()` unless a test moved it (`setClockOffset`). */
+export function nowMs(): number {
+  return Date.now() + clockOffsetMs;
+}
+
+/** This process's clock (see `nowMs`). */
+export function wallClock(): Date {
+  return new Date(nowMs());
+}
+
+export const systemTime: Time = { now: wallClock, timers: realTimers };
 
 interface Scheduled {
   at: number;

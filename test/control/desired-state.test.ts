@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { LaunchError } from '../../src/agents/types.js';
+import { livenessCheckMs } from '../../src/control/managers.js';
 import { ManagerService } from '../../src/managers/service.js';
 import { Roles, roleConf } from '../support/roles.js';
 
@@ -162,6 +163,26 @@ describe('the controller and the hosts, meeting in the store', () => {
     const list = await roles.store.instances.list({ endpoint: 'web' });
     assert.deepEqual(list.map((i) => i.managerId).sort(), ['m', 'silent', null].sort());
     assert.match(list.find((i) => i.status === 'PENDING')!.reason!, /silent: host not seen for 31 s \(manager timeout 30 s\)/);
+  });
+
+  it('should declare a silent manager LOST within a liveness check of its timeout, not at the next evaluation', async () => {
+    // --interval 10: evaluations at 10, 20, 30, 40 s; heartbeats looked at every second (livenessCheckMs) in between.
+    roles = await Roles.start({ managers: [{ id: 'a', slots: 10 }, { id: 'b', slots: 10 }], controller: { intervalSeconds: 10, managerTimeoutSeconds: 30 } });
+    assert.equal(livenessCheckMs(10), 1000);
+    await roles.endpoint('web', roleConf('web', { min: 2 }));
+    await roles.round('web');
+    assert.deepEqual((await roles.store.instances.list({ endpoint: 'web' })).map((i) => i.managerId).sort(), ['a', 'b']);
+    await roles.time.advance(20_000);
+    await roles.hosts.get('a')!.heartbeat(); // b's host is gone
+    await roles.time.advance(10_500);
+    await roles.settle();
+    assert.equal((await roles.store.managers.get('b'))!.status, 'READY', '30.5 s: not yet silent for more than the timeout at the last check');
+    // The check at 31 s, nine seconds before the next evaluation.
+    await roles.time.advance(1_000);
+    await roles.settle();
+    assert.equal((await roles.store.managers.get('b'))!.status, 'LOST');
+    const after = await roles.store.instances.list({ endpoint: 'web' });
+    assert.deepEqual(after.map((i) => [i.managerId, i.status]), [['a', 'RUNNING'], ['a', 'RUNNING']]);
   });
 
   it('should mark a silent manager LOST at an evaluation, remove its instances and place them on the others, and READY again when it beats', async () => {

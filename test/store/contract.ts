@@ -579,6 +579,12 @@ export function runStoreContract(
           assert.deepEqual((await log(store).list('web', { afterId: late.id })).map((i) => i.id), [early.id], 'afterId resumes by number');
           assert.deepEqual((await log(store).list(undefined, { afterSeq: listed[0]!.seq })).map((i) => i.id), [early.id]);
           assert.deepEqual(await log(store).list(undefined, { afterSeq: listed[1]!.seq }), []);
+          // Where a subscriber resumes after an id, in the store's order (the logs subscriptions replay have it).
+          const repo = log(store) as { seqOf?: (id: string) => Promise<number | undefined> };
+          if (repo.seqOf) {
+            assert.equal(await repo.seqOf(early.id), listed[1]!.seq);
+            assert.equal(await repo.seqOf('01aaaaaa-0000-7000-8000-000000000009'), undefined);
+          }
         }));
 
       it('should give every item its own number when many append at once', () =>

@@ -17,7 +17,7 @@ import { silentLogger } from '../../src/log/logger.js';
 
 export interface RolesOptions {
   managers: { id: string; slots: number; agent?: MemoryAgent }[];
-  controller?: Partial<Pick<ControllerOptions, 'backoff' | 'roundConcurrency' | 'traffic' | 'managerTimeoutSeconds' | 'decisionKeepEvery' | 'retentionSeconds'>>;
+  controller?: Partial<Pick<ControllerOptions, 'backoff' | 'roundConcurrency' | 'traffic' | 'managerTimeoutSeconds' | 'decisionKeepEvery' | 'retentionSeconds' | 'intervalSeconds'>>;
   /** Readiness answer for every probe; default ready at once. */
   ready?: (address: string) => Promise<boolean>;
 }
