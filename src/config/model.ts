@@ -33,6 +33,10 @@ export interface ScalingSection {
   rules: string;
   /** Most launches or decommissions in one evaluation round. */
   rampLimit: number;
+  /** Requests held (per endpoint, per host) while no instance serves; more are refused with 503. 0 = none held. */
+  holdQueue: number;
+  /** Seconds a held request waits for the first instance before it is answered 504. */
+  holdTimeout: number;
 }
 
 /** `[cloud:docker]`: how one instance's container is made. */

@@ -11,8 +11,14 @@ export interface BalancedEndpoint {
   nginx: NginxSection;
   /** Relative weight of this endpoint's backends when several endpoints share one URL. */
   weight: number;
-  /** Backends in rotation; empty = nobody serves (redirect or 502). */
+  /** Backends in rotation; empty = nobody serves (the fallback, else redirect or 502). */
   backends: Backend[];
+  /**
+   * `host:port` nginx sends requests to while `backends` is empty (the host's
+   * activator, which holds them until an instance serves); absent = redirect or 502.
+   * nginx names the endpoint to it in the `X-Reactor-Endpoint` header.
+   */
+  fallback?: string;
 }
 
 export interface CertificatePair {
@@ -68,6 +74,10 @@ export const SYSLOG_TAG = 'reactor';
 export const STICKY_COOKIE = 'reactor_sticky';
 export const CONTROL_GENERATION_PATH = '/reactor/generation';
 export const CONTROL_STATUS_PATH = '/reactor/status';
+/** Request header that names the endpoint (group) to the fallback: its endpoint names, comma-separated. */
+export const ENDPOINT_HEADER = 'X-Reactor-Endpoint';
+/** nginx waits this long for the fallback's first byte: the longest hold_timeout (300 s), then the instance's own answer. */
+const FALLBACK_READ_TIMEOUT = '360s';
 
 /**
  * Endpoints that share one URL (scheme, host, port and path) are one group:
@@ -84,6 +94,8 @@ export interface UrlGroup {
   tls: boolean;
   /** Backends merged by address; the same address in two members adds its weights. */
   servers: { address: string; weight: number }[];
+  /** The first member's fallback, used while `servers` is empty. */
+  fallback: string | undefined;
   upstream: string;
 }
 
@@ -116,6 +128,7 @@ export function groupByUrl(endpoints: readonly BalancedEndpoint[]): UrlGroup[] {
       nginx: first.nginx,
       tls: first.url.scheme === 'https' || first.nginx.ssl,
       servers: [...weights.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([address, weight]) => ({ address, weight })),
+      fallback: members.find((m) => m.fallback)?.fallback,
       upstream: `reactor_${index + 1}`,
     };
   });
@@ -213,17 +226,21 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
   out.push('    proxy_set_header X-Forwarded-Host $http_host;');
   out.push('    proxy_set_header Upgrade $http_upgrade;');
   out.push('    proxy_set_header Connection $reactor_connection;');
+  out.push(`    proxy_set_header ${ENDPOINT_HEADER} $reactor_endpoint;`);
   out.push('    proxy_connect_timeout 5s;');
   out.push('    proxy_next_upstream error timeout;');
 
   // Upstreams: one per URL group that has backends.
   for (const group of groups) {
-    if (group.servers.length === 0) continue;
+    if (group.servers.length === 0 && !group.fallback) continue;
     const own = group.names;
     out.push('', own);
     out.push(`    # endpoints: ${group.names.join(', ')} (${group.key})`, own);
     out.push(`    upstream ${group.upstream} {`, own);
-    if (group.nginx.stickySessions) out.push('        hash $reactor_sticky_key consistent;', own);
+    if (group.servers.length === 0) {
+      // No instance serves: the activator holds the requests until one does.
+      out.push(`        server ${checkAddress(group.names[0], group.fallback!)} max_fails=0;`, own);
+    } else if (group.nginx.stickySessions) out.push('        hash $reactor_sticky_key consistent;', own);
     for (const server of group.servers) {
       out.push(`        server ${checkAddress(group.names[0], server.address)} weight=${server.weight} max_fails=1 fail_timeout=5s;`, own);
     }
@@ -319,6 +336,9 @@ function renderLocations(out: Lines, group: UrlGroup): void {
     out.push(`            set $reactor_endpoint ${quote(group.names[0], label)};`, own);
     if (group.servers.length > 0) {
       if (group.nginx.stickySessions) out.push('            add_header Set-Cookie $reactor_sticky_cookie;', own);
+      out.push(`            proxy_pass http://${group.upstream};`, own);
+    } else if (group.fallback) {
+      out.push(`            proxy_read_timeout ${FALLBACK_READ_TIMEOUT};`, own);
       out.push(`            proxy_pass http://${group.upstream};`, own);
     } else if (group.nginx.redirect) {
       out.push(`            return 301 ${quote(group.names[0], group.nginx.redirect)};`, own);
