@@ -35,6 +35,8 @@ export interface ScalingSection {
   rampLimit: number;
   /** Requests held (per endpoint, per host) while no instance serves; more are refused with 503. 0 = none held. */
   holdQueue: number;
+  /** A burst (the last second's traffic past what the rules allow) starts a scale-up round at once; false = wait for the interval. */
+  burstReaction: boolean;
   /** Seconds a held request waits for the first instance before it is answered 504. */
   holdTimeout: number;
 }

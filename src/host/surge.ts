@@ -158,6 +158,8 @@ export class SurgeDetector {
       const target = surgeTarget(view, mine, sample, now);
       if (target === null) continue;
       const startedBy: RoundStart = holding > 0 && serving === 0 ? 'held' : 'burst';
+      // A held request is always served; a burst waits for the interval where the operator asked so.
+      if (startedBy === 'burst' && !view.config.scaling.burstReaction) continue;
       this.quietUntil.set(endpoint, now.getTime() + COOLDOWN_MS);
       this.signalled += 1;
       const why =

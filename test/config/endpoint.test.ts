@@ -117,7 +117,7 @@ describe('parseEndpointConfig: documented examples', () => {
         unregisteredTimeout: 120,
         errorMarks: 3,
       },
-      scaling: { minInstances: 1, maxInstances: 5, rules: '20<=rate<=50,100<=response<800', rampLimit: 5, holdQueue: 100, holdTimeout: 30 },
+      scaling: { minInstances: 1, maxInstances: 5, rules: '20<=rate<=50,100<=response<800', rampLimit: 5, holdQueue: 100, burstReaction: true, holdTimeout: 30 },
       docker: {
         image: 'eb2b727f547d',
         command: '/usr/local/bin/runapp',
@@ -183,6 +183,7 @@ describe('parseEndpointConfig: defaults', () => {
     ['rules', c.scaling.rules, ''],
     ['ramp_limit', c.scaling.rampLimit, 5],
     ['hold_queue', c.scaling.holdQueue, 100],
+    ['burst_reaction', c.scaling.burstReaction, true],
     ['hold_timeout', c.scaling.holdTimeout, 30],
     ['command', c.docker.command, ''],
     ['slots', c.docker.slots, 1],
@@ -204,7 +205,7 @@ describe('parseEndpointConfig: defaults', () => {
 
   it('should document a default for every key, matching defaultEndpointConfig()', () => {
     const d = defaultEndpointConfig();
-    assert.equal(ENDPOINT_OPTIONS.length, 30);
+    assert.equal(ENDPOINT_OPTIONS.length, 31);
     for (const o of ENDPOINT_OPTIONS) assert.equal(getEndpointOption(d, o.section, o.key), o.default, `${o.section} ${o.key}`);
   });
 
@@ -372,6 +373,7 @@ max_instances=5
 rules=20<=rate<=50,100<=response<800
 ramp_limit=5
 hold_queue=100
+burst_reaction=true
 hold_timeout=30
 
 [cloud:docker]
