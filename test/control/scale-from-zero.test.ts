@@ -1,5 +1,6 @@
 // Scale from zero on a real engine and nginx: requests to an endpoint at 0 instances are held by the activator, launch the first instance at once, and are answered by it; a full hold queue gets 503, a hold timeout 504, each with an event.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/util/ports.js';
 import { balancedConf } from '../support/configs.js';
@@ -9,6 +10,20 @@ import { ensureTestImage, TEST_IMAGE } from '../support/images.js';
 import { load } from '../support/load.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
+
+/**
+ * Resolves once nginx serves a configuration that sends the endpoint's
+ * requests to the activator, and no worker of an older one is left (with
+ * reuseport, a worker that is shutting down may still take a connection for
+ * a moment, and would answer it 502 from the old configuration).
+ */
+async function holding(t: TestServer, endpoint: string): Promise<void> {
+  const driver = t.server.services.traffic.balancer!.driver;
+  await waitFor(() => driver.current.find((e) => e.name === endpoint)?.fallback, { what: `nginx sending ${endpoint} to the activator` });
+  await waitFor(() => !execFileSync('ps', ['--ppid', String(driver.pid), '-o', 'args='], { encoding: 'utf8' }).includes('shutting down'), {
+    what: 'the old nginx workers gone',
+  });
+}
 
 describe('scale from zero', () => {
   let t: TestServer;
@@ -21,18 +36,13 @@ describe('scale from zero', () => {
     await t?.close();
   });
 
-  /** Resolves once nginx serves a configuration that sends the endpoint's requests to the activator. */
-  const holding = (endpoint: string) =>
-    waitFor(() => t.server.services.traffic.balancer!.driver.current.find((e) => e.name === endpoint)?.fallback, {
-      what: `nginx sending ${endpoint} to the activator`,
-    });
   const activator = () => t.server.services.traffic.balancer!.activator;
 
   it('should hold 20 concurrent requests at 0 instances and answer all of them 200 from the first instance', async () => {
     const port = await freePort();
     await manage(t, 'zero', balancedConf({ port, min: 0, max: 2, rules: '0 < rate < 100' }));
     await setState(t, 'zero', 'RUNNING');
-    await holding('zero');
+    await holding(t, 'zero');
     assert.equal((await instancesOf(t, 'zero')).length, 0, 'min_instances=0 and no traffic: nothing runs');
 
     const result = await load(`http://127.0.0.1:${port}/`, { concurrency: 20, maxRequests: 20, stop: (p) => p.ok + p.failed >= 20 });
@@ -58,11 +68,14 @@ describe('scale from zero', () => {
     const conf = balancedConf({ port, min: 0, max: 1, holdQueue: 2, holdTimeout: 2 }).replace(`image=${TEST_IMAGE}`, 'image=reactor-test-missing:none');
     await manage(t, 'full', conf);
     await setState(t, 'full', 'RUNNING');
-    await holding('full');
+    await holding(t, 'full');
 
     const url = `http://127.0.0.1:${port}/`;
     const held = [request(url, { timeoutMs: 20_000 }), request(url, { timeoutMs: 20_000 })];
-    await waitFor(() => activator().heldCounts().get('full') === 2, { what: 'two requests held' });
+    await waitFor(() => activator().heldCounts().get('full') === 2, { what: 'two requests held' }).catch(async (error: Error) => {
+      const answers = await Promise.all(held.map((p) => p.then((a) => `${a.status} ${a.body.trim()}`, (e: Error) => e.message)));
+      throw new Error(`${error.message}; the two requests got: ${answers.join(' | ')}`);
+    });
     const refused: Answer[] = [];
     for (let i = 0; i < 3; i++) refused.push(await request(url));
     for (const answer of refused) {
@@ -93,5 +106,36 @@ describe('scale from zero', () => {
     const answer = await request(`http://${activator().address}/`);
     assert.equal(answer.status, 400);
     assert.match(answer.body, /X-Reactor-Endpoint/i);
+  });
+});
+
+describe('scale to zero and back', () => {
+  let t: TestServer;
+  before(async () => {
+    ensureTestImage();
+    // A short interval, so the idle evaluation that takes the endpoint to 0 comes quickly.
+    t = await startTestServer({ agent: true, name: 'zero-back-host', interval: 1, decisionKeepEvery: 1 });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('should go to 0 at an idle evaluation, then hold the next request and serve it from a new instance', async () => {
+    const port = await freePort();
+    await manage(t, 'idle', balancedConf({ port, min: 0, max: 1, rules: '0 < rate < 100', decommissionedTimeout: 1 }));
+    await setState(t, 'idle', 'RUNNING');
+    const url = `http://127.0.0.1:${port}/`;
+    await holding(t, 'idle');
+    const first = await request(url, { timeoutMs: 20_000 });
+    assert.equal(first.status, 200, first.body);
+    // No traffic: an evaluation takes it to 0 (the rules and min_instances allow it), and the instance goes once drained.
+    await waitFor(async () => (await instancesOf(t, 'idle')).length === 0, { timeoutMs: 30_000, what: 'idle at 0 instances' });
+    const down = (await decisionsOf(t, 'idle')).find((d) => d.current === 1 && d.target === 0);
+    assert.ok(down, 'a decision took it to 0');
+    assert.equal(down.record.startedBy, 'interval', 'only an evaluation scales down');
+    await holding(t, 'idle');
+    const again = await request(url, { timeoutMs: 20_000 });
+    assert.equal(again.status, 200, again.body);
+    assert.notEqual(again.body.trim(), first.body.trim(), 'a new instance answered');
   });
 });
