@@ -71,13 +71,19 @@ export class Activator {
     this.time = options.time ?? systemTime;
   }
 
-  async start(): Promise<string> {
+  /** Listens on 127.0.0.1:`port` (the one an earlier server used, so nginx needs no reload), else on any free port. */
+  async start(port = 0): Promise<string> {
     const server = http.createServer((req, res) => void this.handle(req, res));
     server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    const listen = (on: number) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(on, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    await listen(port).catch(() => listen(0));
     this.server = server;
     this.address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     this.unwatch = this.options.bus.watch('instanceChanges', (change) => {

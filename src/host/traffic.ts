@@ -62,18 +62,21 @@ export interface LocalBalancer {
 async function startLocalBalancer(options: HostTrafficOptions, binary: string, pollMs: number): Promise<LocalBalancer> {
   const { log } = options;
   const prefix = join(options.dataDir, 'nginx');
+  // What a running nginx (left by an earlier server) was given: taking the same ports again keeps its
+  // configuration as it is, so adopting it needs no reload.
+  const left = readBalancerState(prefix);
   let surge: SurgeDetector | undefined;
   const activator = new Activator({ store: options.store, bus: options.bus, events: options.events, time: options.time, log, onHeld: (endpoint) => surge?.heldFor(endpoint) });
-  const fallback = await activator.start();
+  const leftFallback = left?.model.find((endpoint) => endpoint.fallback)?.fallback;
+  const fallback = await activator.start(leftFallback ? Number(leftFallback.slice(leftFallback.lastIndexOf(':') + 1)) : 0);
   surge = new SurgeDetector({ store: options.store, events: options.events, held: () => activator.heldCounts(), time: options.time, log });
   const accumulator = new LogAccumulator(fallback);
   const onLine = (line: BalancerLogLine) => {
     accumulator.add(line);
     surge!.add(line);
   };
-  // The port a running nginx (left by an earlier server) sends its access log to: taking it again
-  // keeps its lines coming without a reload.
-  const previous = readBalancerState(prefix)?.syslogPort;
+  // The port that nginx sends its access log to: taking it again keeps its lines coming.
+  const previous = left?.syslogPort;
   const receiver = await startLogReceiver(onLine, previous).catch(() => startLogReceiver(onLine));
   const driver = new NginxDriver({
     binary,
