@@ -152,15 +152,9 @@ export function decide(input: DecisionInput, now: Date): ScalingDecisionRecord {
     calc = { rules: [], ideal: { min: current, max: current }, conflict: false, clamped, target: clamped.min, noData: [], held: true };
     notes.push('no metric sample yet: rules not evaluated, holding the current count within min/max');
   } else {
-    // At N = 0 every total T = avg × N is 0, yet held requests wait for an instance: the sample then carries
-    // endpoint totals (see `held` in src/metrics/sampler.ts), read as one instance's so rules on `held` count them.
-    const holding = (metrics.held ?? 0) > 0;
-    calc = calculateScaling({ rules, metrics, reported: reported === 0 && holding ? 1 : reported, current, minInstances, maxInstances });
-    if (holding && state === 'RUNNING' && calc.target < 1 && maxInstances >= 1) {
-      // Scale from zero: a held request is served by the first instance, whatever rules that read 0 say.
-      calc = { ...calc, clamped: { min: Math.max(1, calc.clamped.min), max: Math.max(1, calc.clamped.max) }, target: 1 };
-      notes.push(`requests are held (held ${fmt(metrics.held)}) and no instance serves: at least 1 instance`);
-    }
+    // Held requests at 0 instances: see calculateScaling (scale from zero).
+    calc = calculateScaling({ rules, metrics, reported, current, minInstances, maxInstances });
+    if (calc.activated) notes.push(`requests are held (held ${fmt(metrics.held)}) and no instance serves: at least 1 instance`);
     for (const metric of calc.noData) {
       const named = calc.rules.filter((r) => r.noData && r.metric === metric).map((r) => `"${r.rule}"`);
       notes.push(`no data for metric "${metric}" (no instance and no endpoint-wide set reported it): rule ${named.join(', ')} left out, not read as 0`);
