@@ -1,6 +1,7 @@
 // Scale from zero on a real engine and nginx: requests to an endpoint at 0 instances are held by the activator, launch the first instance at once, and are answered by it; a full hold queue gets 503, a hold timeout 504, each with an event.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/util/ports.js';
 import { balancedConf } from '../support/configs.js';
@@ -14,15 +15,21 @@ import { waitFor } from '../support/wait.js';
 /**
  * Resolves once nginx serves a configuration that sends the endpoint's
  * requests to the activator, and no worker of an older one is left (with
- * reuseport, a worker that is shutting down may still take a connection for
- * a moment, and would answer it 502 from the old configuration).
+ * reuseport, an old worker may still take a connection for a moment, until
+ * the master has told it to quit, and would answer it 502 from the old
+ * configuration).
  */
 async function holding(t: TestServer, endpoint: string): Promise<void> {
   const driver = t.server.services.traffic.balancer!.driver;
   await waitFor(() => driver.current.find((e) => e.name === endpoint)?.fallback, { what: `nginx sending ${endpoint} to the activator` });
-  await waitFor(() => !execFileSync('ps', ['--ppid', String(driver.pid), '-o', 'args='], { encoding: 'utf8' }).includes('shutting down'), {
-    what: 'the old nginx workers gone',
-  });
+  // worker_processes auto: one per CPU. More means the old ones still run (told to quit or about to be).
+  await waitFor(
+    () => {
+      const workers = execFileSync('ps', ['--ppid', String(driver.pid), '-o', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('worker process'));
+      return workers.length === cpus().length && !workers.some((line) => line.includes('shutting down'));
+    },
+    { what: 'the old nginx workers gone' },
+  );
 }
 
 describe('scale from zero', () => {
