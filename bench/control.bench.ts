@@ -1,4 +1,4 @@
-// Benchmark: load onset → a second instance serving through nginx (real engine and nginx) next to the physical floor, and one evaluation round of 1,000 endpoints (simulation).
+// Benchmark: cold start from 0 instances and load onset → a second instance serving (real engine and nginx, default interval) next to the container-start floor, and one evaluation round of 1,000 endpoints (simulation).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +14,14 @@ import { get, POLL } from './http.js';
 import { holdingMedian, simulatedRound } from './simulation.js';
 import type { Benchmark, BenchResult } from './types.js';
 
-const INTERVAL_SECONDS = 1;
+/** The default --interval: scale-up must not wait for it (issue 12 part 4). */
+const INTERVAL_SECONDS = 10;
 /**
  * The load: 4 clients at 25 requests a second each, 100 a second in all —
- * far over the rule's 1 a second, and well under what would starve this
- * 2-core machine (an unpaced load here runs ~650 requests a second through a
- * busybox httpd that forks per connection, and doubles the engine's
- * create + start time).
+ * ten times the rule's 10 a second per instance, and well under what would
+ * starve this 2-core machine (an unpaced load here runs ~650 requests a
+ * second through a busybox httpd that forks per connection, and doubles the
+ * engine's create + start time).
  */
 const CLIENTS = 4;
 const CLIENT_RATE = 25;
@@ -63,30 +64,46 @@ async function worker() {
 await Promise.all(Array.from({ length: Number(concurrency) }, worker));
 `;
 
-/** Load onset → the second instance answering through nginx, with the control loop at a 1 s interval. */
-async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number; reloadMs: number }> {
+interface Figures {
+  /** 0 instances → the first held request answered. */
+  coldMs: number;
+  /** Load onset → the second instance answering through nginx. */
+  onsetMs: number;
+  /** Median container create + start + first answer, three runs. */
+  containerMs: number;
+  /** A backend change until nginx serves it (the reload the second instance needs today). */
+  reloadMs: number;
+}
+
+/** Cold start, then load onset, on one server at the default interval; then the floor, on the same machine in the same run. */
+async function measure(): Promise<Figures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'reactor-bench-control-'));
-  const port = await freePort();
-  const otherPort = await freePort();
+  const [coldPort, port, otherPort] = [await freePort(), await freePort(), await freePort()];
   const server = await startServer({ listen: '127.0.0.1:0', dataDir, agent: true, balancerAddress: '127.0.0.1', interval: INTERVAL_SECONDS, log: silentLogger });
   try {
-    const { endpoints, store } = server.services;
-    await endpoints.manage(
-      'onset',
-      `[endpoint]\nurl=http://:${port}/\nport=5000\n[scaling]\nmin_instances=1\nmax_instances=2\nrules=0 < rate < 1\n[cloud:docker]\nimage=${TEST_IMAGE}\ncommand=/usr/local/bin/runapp\n`,
-    );
+    const { endpoints, store, traffic } = server.services;
+    const image = `[cloud:docker]\nimage=${TEST_IMAGE}\ncommand=/usr/local/bin/runapp\n`;
+
+    // Cold start: an endpoint at 0 instances; one request is held, launches the first instance, and is answered by it.
+    await endpoints.manage('cold', `[endpoint]\nurl=http://:${coldPort}/\nport=5000\n[scaling]\nmin_instances=0\nmax_instances=1\nrules=0 < rate < 1000\n${image}`);
+    await endpoints.setState('cold', 'RUNNING');
+    await waitFor(() => traffic.balancer?.driver.current.find((e) => e.name === 'cold')?.fallback, POLL);
+    const c0 = performance.now();
+    const cold = await get(`http://127.0.0.1:${coldPort}/`);
+    const coldMs = performance.now() - c0;
+    if (cold.status !== 200) throw new Error(`cold start answered ${cold.status}: ${cold.body}`);
+
+    // Load onset: one instance serving, rules 0 < rate < 10, a load of 100 requests a second.
+    await endpoints.manage('onset', `[endpoint]\nurl=http://:${port}/\nport=5000\n[scaling]\nmin_instances=1\nmax_instances=2\nrules=0 < rate < 10\n${image}`);
     await endpoints.setState('onset', 'RUNNING');
+    // No request before the instance runs: it would be held, and count as traffic.
+    await waitFor(async () => (await store.instances.list({ endpoint: 'onset' })).some((i) => i.status === 'RUNNING'), POLL);
     const url = `http://127.0.0.1:${port}/`;
     await waitFor(async () => (await get(url)).status === 200, POLL);
-    // Quiet first: the curl above is traffic too.
-    const quietFrom = Date.now();
-    await waitFor(async () => {
-      const s = await store.samples.latest('onset');
-      return Boolean(s && s.at.getTime() > quietFrom + 200 && s.metrics.rate === 0);
-    }, POLL);
-
-    // The load starts soon after an evaluation (the quiet check above reads the sample it stored), so the
-    // wait for the next one is usually most of an interval: near the worst case the goal allows for.
+    // The load starts right after an evaluation, so the next is a whole interval away: what the interval alone would cost.
+    const evaluated = async () => (await store.decisions.list('onset')).filter((d) => d.record.startedBy === 'interval').length;
+    const seen = await evaluated();
+    await waitFor(async () => (await evaluated()) > seen, { ...POLL, intervalMs: 20, timeoutMs: 3 * INTERVAL_SECONDS * 1000 });
     const child = spawn(process.execPath, ['--input-type=module', '-e', GENERATOR, url, String(CLIENTS), String(CLIENT_RATE)], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
@@ -95,8 +112,8 @@ async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number;
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         buffer += chunk;
         for (const line of buffer.split('\n').slice(0, -1)) {
-          const seen = JSON.parse(line) as { ms: number; hosts: number };
-          if (seen.hosts >= 2) resolve(seen.ms);
+          const seenHost = JSON.parse(line) as { ms: number; hosts: number };
+          if (seenHost.hosts >= 2) resolve(seenHost.ms);
         }
         buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
       });
@@ -105,22 +122,28 @@ async function scaleUpLatency(): Promise<{ onsetMs: number; containerMs: number;
     }).finally(() => child.stdin.end());
     await new Promise((resolve) => child.on('close', resolve));
 
-    // The floor, measured on the same machine: one container create + start + first answer…
-    const t0 = performance.now();
+    // The floor, measured on the same machine: one container create + start + first answer (median of 3)…
+    const runs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await startBenchContainer('control');
+      runs.push(performance.now() - t0);
+    }
+    const containerMs = runs.sort((a, b) => a - b)[1]!;
+    // …and, for the note, one nginx reload: a backend change until nginx serves the new backend.
     const { address } = await startBenchContainer('control');
-    const containerMs = performance.now() - t0;
-    // …plus one nginx reload: a backend change until nginx serves the new backend.
     await endpoints.manage('floor', `[endpoint]\nurl=http://:${otherPort}/\nport=5000\n[scaling]\nmin_instances=0\nmax_instances=0\n[cloud:docker]\nimage=${TEST_IMAGE}\n`);
     await waitFor(async () => (await get(`http://127.0.0.1:${otherPort}/`)).status === 502, POLL);
     const t1 = performance.now();
     await endpoints.setOption('floor', 'endpoint', 'static_instances', address);
     await waitFor(async () => (await get(`http://127.0.0.1:${otherPort}/`)).status === 200, POLL);
     const reloadMs = performance.now() - t1;
-    return { onsetMs, containerMs, reloadMs };
+    return { coldMs, onsetMs, containerMs, reloadMs };
   } finally {
     await server.close();
     await removeContainersWithLabel(BENCH_LABEL, 'control');
     await removeContainersWithLabel('reactor.endpoint', 'onset');
+    await removeContainersWithLabel('reactor.endpoint', 'cold');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -151,24 +174,33 @@ const bench: Benchmark = async () => {
     },
   );
 
-  const real = await scaleUpLatency();
-  const floor = real.containerMs + real.reloadMs;
-  const goal = INTERVAL_SECONDS * 1000 + 1.5 * floor;
+  const real = await measure();
+  const floor = real.containerMs;
+  const coldGoal = floor + 500;
+  const onsetGoal = floor + 1000;
   results.push(
+    {
+      name: 'cold start: 0 instances → first held request answered',
+      value: real.coldMs,
+      unit: 'ms',
+      goal: `<= floor + 0.5 s = ${Math.round(coldGoal)} ms`,
+      met: real.coldMs <= coldGoal,
+      note: `real engine and nginx, --interval ${INTERVAL_SECONDS} s, min_instances 0: nginx → activator (held) → SURGE event → HELD round → launch → readiness → proxied to the instance`,
+    },
     {
       name: 'load onset → second instance serving through nginx',
       value: real.onsetMs,
       unit: 'ms',
-      goal: `<= interval + 1.5 × floor = ${Math.round(goal)} ms`,
-      met: real.onsetMs <= goal,
-      note: `real engine and nginx, --interval ${INTERVAL_SECONDS} s, rules 0 < rate < 1, ${CLIENTS} fresh-connection clients at ${CLIENT_RATE} requests/s each in their own process, starting soon after an evaluation`,
+      goal: `<= floor + 1 s = ${Math.round(onsetGoal)} ms`,
+      met: real.onsetMs <= onsetGoal,
+      note: `real engine and nginx, --interval ${INTERVAL_SECONDS} s (the default), rules 0 < rate < 10, ${CLIENTS} fresh-connection clients at ${CLIENT_RATE} requests/s each in their own process, starting right after an evaluation (the interval alone would wait ~${INTERVAL_SECONDS} s); includes one nginx reload (${real.reloadMs.toFixed(0)} ms in this run)`,
     },
     {
-      name: 'floor: container create + start + first answer, plus an nginx reload',
+      name: 'floor: container create + start + first answer (median of 3)',
       value: floor,
       unit: 'ms',
       goal: '',
-      note: `container ${real.containerMs.toFixed(0)} ms + backend change → nginx serving ${real.reloadMs.toFixed(0)} ms; evaluation interval ${INTERVAL_SECONDS * 1000} ms`,
+      note: `same run, same machine; a backend change → nginx serving took ${real.reloadMs.toFixed(0)} ms`,
     },
   );
   return results;

@@ -52,6 +52,7 @@ function view(decision: DecisionRecord): DecisionView {
 export const ScalingDecision: ScalingDecisionResolvers = {
   round: (decision) => view(decision).round,
   cause: (decision) => view(decision).cause,
+  startedBy: (decision) => view(decision).startedBy,
   state: (decision) => view(decision).state,
   inputs: (decision) => view(decision).inputs,
   current: (decision) => view(decision).current,

@@ -172,6 +172,9 @@ const OPTIONS: readonly OptionSpec[] = [
   option('scaling', 'max_instances', 'maxInstances', integer(0), '1', 'Most instances ever run.'),
   option('scaling', 'rules', 'rules', rules, '', 'Scaling rules, kept as written; empty = hold at min_instances.', 4096),
   option('scaling', 'ramp_limit', 'rampLimit', integer(1), '5', 'Most launches or decommissions per evaluation round.'),
+  option('scaling', 'hold_queue', 'holdQueue', integer(0, 100_000), '100', 'Requests held while no instance serves (min_instances=0), per endpoint and host; more get 503 with Retry-After; 0 = none held (502 or redirect).'),
+  option('scaling', 'burst_reaction', 'burstReaction', boolean, 'true', 'Run a scale-up round at once when the last second of traffic outgrows the instances (false: scale-up waits for the interval, as a replay assumes).'),
+  option('scaling', 'hold_timeout', 'holdTimeout', integer(1, 300), '30', 'Seconds a held request waits for the first instance before it gets 504.'),
   // [cloud:docker]
   option('docker', 'image', 'image', pattern(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'a Docker image id or name'), '', 'Image id or name each instance runs (required).', 512),
   option('docker', 'command', 'command', command, '', "Command to run in the image, without a shell; empty = the image's own.", 4096),

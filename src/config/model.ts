@@ -33,6 +33,12 @@ export interface ScalingSection {
   rules: string;
   /** Most launches or decommissions in one evaluation round. */
   rampLimit: number;
+  /** Requests held (per endpoint, per host) while no instance serves; more are refused with 503. 0 = none held. */
+  holdQueue: number;
+  /** A burst (the last second's traffic past what the rules allow) starts a scale-up round at once; false = wait for the interval. */
+  burstReaction: boolean;
+  /** Seconds a held request waits for the first instance before it is answered 504. */
+  holdTimeout: number;
 }
 
 /** `[cloud:docker]`: how one instance's container is made. */

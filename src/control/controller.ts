@@ -5,8 +5,8 @@ import type { InstanceChangeRecord } from '../events/types.js';
 import { Lanes } from '../lanes/lanes.js';
 import { SingleFlight } from '../lanes/single-flight.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import type { RoundMode } from '../model/decision.js';
-import { CLUSTER, ClusterEventKinds, InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
+import type { RoundMode, RoundStart } from '../model/decision.js';
+import { CLUSTER, ClusterEventKinds, ControlEventKinds, InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
 import type { EndpointRecord, InstanceRecord } from '../store/types.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 import { groupBy } from '../util/group.js';
@@ -22,16 +22,10 @@ import type { ControllerOptions } from './options.js';
 export type { ControllerOptions, TrafficReadings } from './options.js';
 import { planActs, type RoundInput } from './plan.js';
 import { ScalingPolicy, type SampleView } from './policy.js';
+import { mergeRequests, type RoundRequest } from './round-request.js';
 
 /** See `ControllerOptions.roundConcurrency`. */
 export const DEFAULT_ROUND_CONCURRENCY = 32;
-
-interface RoundRequest {
-  mode: RoundMode;
-  causes: Set<string>;
-  /** The instance records a sweep listed, when this round may use them. */
-  snapshot: { instances: Map<string, InstanceRecord[]>; generations: Map<string, number> } | undefined;
-}
 
 /**
  * `tick()` takes the sample of every endpoint, then queues an evaluation
@@ -116,11 +110,7 @@ export class Controller {
     });
     this.lanes = new Lanes<RoundRequest>({
       run: (endpoint, request) => this.round(endpoint, request),
-      merge: (queued, next) => {
-        if (next.mode === 'evaluate') queued.mode = 'evaluate';
-        for (const cause of next.causes) queued.causes.add(cause);
-        queued.snapshot ??= next.snapshot;
-      },
+      merge: mergeRequests,
       failed: (endpoint, error) => this.roundFailed(endpoint, error),
       concurrency: options.roundConcurrency ?? DEFAULT_ROUND_CONCURRENCY,
     });
@@ -136,6 +126,7 @@ export class Controller {
     this.unwatch.push(
       bus.watch('endpointEvents', (event) => {
         if (RECONFIGURING_KINDS.has(event.kind)) void this.reconcile(event.endpoint, 'trigger', event.kind);
+        else if (event.kind === ControlEventKinds.SURGE) this.surge(event.endpoint, event.data);
       }),
       bus.watch('instanceChanges', (change) => this.onInstanceChange(change)),
       bus.watch('instanceChanges', (change) => this.drains.saw(change.instance, change.change === 'REMOVED')),
@@ -249,7 +240,22 @@ export class Controller {
   /** A round of one endpoint, merged into the one queued in its lane. */
   reconcile(endpoint: string, mode: RoundMode = 'trigger', cause = ''): Promise<void> {
     if (this.leading() === null) return Promise.resolve();
-    return this.lanes.request(endpoint, { mode, causes: new Set(cause ? [cause] : []), snapshot: undefined });
+    const startedBy: RoundStart = mode === 'evaluate' ? 'interval' : 'change';
+    return this.lanes.request(endpoint, { mode, startedBy, causes: new Set(cause ? [cause] : []), snapshot: undefined });
+  }
+
+  /**
+   * A host's SURGE event (src/host/surge.ts): its traffic over the last second,
+   * or a held request, wants more instances than the endpoint has. The round
+   * runs now, evaluates the rules with the host's reading, and may only add
+   * instances; the interval keeps scale-down (so the count does not flap).
+   */
+  private surge(endpoint: string, data: Readonly<Record<string, unknown>>): void {
+    const sample = data.sample as SampleView | undefined;
+    const startedBy: RoundStart = data.startedBy === 'held' ? 'held' : 'burst';
+    if (!sample || typeof sample.instances !== 'number' || typeof sample.metrics !== 'object') return;
+    if (this.leading() === null) return;
+    void this.lanes.request(endpoint, { mode: 'evaluate', startedBy, surge: sample, causes: new Set([startedBy]), snapshot: undefined });
   }
 
   /**
@@ -273,7 +279,8 @@ export class Controller {
           for (const endpoint of endpoints) names.add(endpoint.name);
           const snapshot = { instances, generations };
           const causes = cause ? [cause] : [];
-          const rounds = [...names].map((name) => this.lanes.request(name, { mode, causes: new Set(causes), snapshot }));
+          const startedBy: RoundStart = mode === 'evaluate' ? 'interval' : 'change';
+          const rounds = [...names].map((name) => this.lanes.request(name, { mode, startedBy, causes: new Set(causes), snapshot }));
           onQueued?.();
           await Promise.all(rounds);
         } catch (error) {
@@ -306,6 +313,8 @@ export class Controller {
       config,
       instances,
       mode: request.mode,
+      startedBy: request.startedBy,
+      surge: request.startedBy === 'burst' || request.startedBy === 'held' ? request.surge : undefined,
       cause: [...request.causes].join(', '),
       now: this.time.now(),
     };

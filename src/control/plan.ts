@@ -1,6 +1,6 @@
 // What the controller asks of one endpoint's instances in one round (the EndpointPlan), made from the scaling engine's actions.
 import type { EndpointConfig } from '../config/model.js';
-import type { RoundDecision, RoundMode, PlannedAction } from '../model/decision.js';
+import type { RoundDecision, RoundMode, RoundStart, PlannedAction } from '../model/decision.js';
 import type { EndpointState } from '../model/states.js';
 import type { InstanceView } from '../scaling/plan.js';
 import type { InstanceRecord } from '../store/types.js';
@@ -14,6 +14,10 @@ export interface RoundInput {
   config: EndpointConfig | null;
   instances: readonly InstanceRecord[];
   mode: RoundMode;
+  /** What started the round; default `interval` for evaluations and `change` for triggers. */
+  startedBy?: RoundStart;
+  /** For burst and held rounds: the host's short-window reading, decided with instead of the interval's sample. */
+  surge?: { instances: number; metrics: Readonly<Record<string, unknown>> };
   /** Why a trigger round runs (e.g. `STATE_CHANGED`, `container exit`); empty for evaluations. */
   cause: string;
   now: Date;

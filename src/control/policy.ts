@@ -1,5 +1,5 @@
 // The controller's scaling policy: evaluation rounds ask the scaling engine (decide), trigger rounds hold the last decided count; both become an EndpointPlan.
-import type { RoundDecision, RoundMode } from '../model/decision.js';
+import type { RoundDecision, RoundMode, RoundStart } from '../model/decision.js';
 import { actionsText, decide } from '../scaling/decision.js';
 import { countsAsCurrent, planRound, type InstanceView, type RoundPlan } from '../scaling/plan.js';
 import { instanceViews, toEndpointPlan, type EndpointPlan, type InstancePolicy, type RoundInput } from './plan.js';
@@ -60,7 +60,9 @@ export class ScalingPolicy implements InstancePolicy {
     const views = instanceViews(instances, active);
     const stopped = state === 'STOPPED';
     let decision: RoundDecision;
-    if (input.mode === 'evaluate') {
+    if (input.mode === 'evaluate' && input.surge) {
+      decision = surgeDecision(input, views);
+    } else if (input.mode === 'evaluate') {
       // Object.assign, not a spread: the record is fresh, and copying it a thousand times a round shows.
       decision = Object.assign(
         decide(
@@ -74,7 +76,7 @@ export class ScalingPolicy implements InstancePolicy {
           },
           now,
         ),
-        { round: 'evaluate' as const, cause: '' },
+        { round: 'evaluate' as const, cause: '', startedBy: input.startedBy ?? ('interval' as const) },
       );
     } else {
       decision = this.hold(input, views);
@@ -137,6 +139,39 @@ export class ScalingPolicy implements InstancePolicy {
       summary: `${cause ? `${cause}: ` : ''}${why}; ${actionsText(plan)}`,
       round: 'trigger',
       cause,
+      startedBy: input.startedBy ?? 'change',
     };
   }
+}
+
+/**
+ * A burst or held round: the rules, with the host's short-window reading,
+ * but scale-up only: min_instances is raised to the current count for this
+ * round, so a quiet second never takes instances away (the interval does
+ * that, over a whole interval's sample). Example: rule `0 < rate < 5`, one
+ * instance, a host saw 40 requests in the last second → target 9 (within
+ * max_instances and ramp_limit); had it seen 1, the count stays.
+ */
+function surgeDecision(input: RoundInput, views: InstanceView[]): RoundDecision {
+  const { endpoint, state, config, now } = input;
+  const scaling = config!.scaling;
+  let current = 0;
+  for (const view of views) if (countsAsCurrent(view.status)) current++;
+  const floor = Math.min(scaling.maxInstances, Math.max(scaling.minInstances, current));
+  const decision = decide(
+    {
+      endpoint,
+      state: state!,
+      scaling: { ...scaling, minInstances: floor },
+      decommissionedTimeout: config!.endpoint.decommissionedTimeout,
+      sample: input.surge!,
+      instances: views,
+    },
+    now,
+  );
+  decision.inputs.minInstances = scaling.minInstances;
+  const startedBy: RoundStart = input.startedBy === 'held' ? 'held' : 'burst';
+  decision.notes.push(`${startedBy} round: the rules read the host's last-second traffic and held requests; it only adds instances (scale-down waits for the interval)`);
+  decision.summary = `${startedBy}: ${decision.summary}`;
+  return Object.assign(decision, { round: 'evaluate' as const, cause: input.cause, startedBy });
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { findExecutable } from '../managers/probe.js';
 import { LogAccumulator } from '../metrics/accumulator.js';
 import { ConnectionSampler } from '../metrics/connections.js';
+import type { BalancerLogLine } from '../metrics/log-line.js';
 import { startLogReceiver, type LogReceiver } from '../metrics/receiver.js';
 import { MetricsSampler } from '../metrics/sampler.js';
 import { NginxDriver } from '../nginx/driver.js';
@@ -14,6 +15,8 @@ import { BalancerSync } from '../nginx/sync.js';
 import type { Store } from '../store/types.js';
 import { systemTime, wallClock, type Time, type Timer } from '../time/timers.js';
 import { ShareReporter, StoredShares } from '../metrics/shares.js';
+import { Activator } from './activator.js';
+import { SurgeDetector } from './surge.js';
 
 export interface HostTrafficOptions {
   store: Store;
@@ -43,6 +46,10 @@ export interface LocalBalancer {
   sync: BalancerSync;
   accumulator: LogAccumulator;
   receiver: LogReceiver;
+  /** Holds requests of endpoints with no serving instance, until one serves. */
+  activator: Activator;
+  /** Asks for a scale-up round at once when traffic or held requests outgrow the instances. */
+  surge: SurgeDetector;
   /** Stops the sync and the receiver; nginx ends too unless `keepNginx`, and then serves its last configuration for the next server to adopt. */
   stop(keepNginx?: boolean): Promise<void>;
 }
@@ -55,13 +62,22 @@ export interface LocalBalancer {
 async function startLocalBalancer(options: HostTrafficOptions, binary: string, pollMs: number): Promise<LocalBalancer> {
   const { log } = options;
   const prefix = join(options.dataDir, 'nginx');
-  const accumulator = new LogAccumulator();
-  // The port a running nginx (left by an earlier server) sends its access log to: taking it again
-  // keeps its lines coming without a reload.
-  const previous = readBalancerState(prefix)?.syslogPort;
-  const receiver = await startLogReceiver((line) => accumulator.add(line), previous).catch(() =>
-    startLogReceiver((line) => accumulator.add(line)),
-  );
+  // What a running nginx (left by an earlier server) was given: taking the same ports again keeps its
+  // configuration as it is, so adopting it needs no reload.
+  const left = readBalancerState(prefix);
+  let surge: SurgeDetector | undefined;
+  const activator = new Activator({ store: options.store, bus: options.bus, events: options.events, time: options.time, log, onHeld: (endpoint) => surge?.heldFor(endpoint) });
+  const leftFallback = left?.model.find((endpoint) => endpoint.fallback)?.fallback;
+  const fallback = await activator.start(leftFallback ? Number(leftFallback.slice(leftFallback.lastIndexOf(':') + 1)) : 0);
+  surge = new SurgeDetector({ store: options.store, events: options.events, held: () => activator.heldCounts(), time: options.time, log });
+  const accumulator = new LogAccumulator(fallback);
+  const onLine = (line: BalancerLogLine) => {
+    accumulator.add(line);
+    surge!.add(line);
+  };
+  // The port that nginx sends its access log to: taking it again keeps its lines coming.
+  const previous = left?.syslogPort;
+  const receiver = await startLogReceiver(onLine, previous).catch(() => startLogReceiver(onLine));
   const driver = new NginxDriver({
     binary,
     prefix,
@@ -79,17 +95,23 @@ async function startLocalBalancer(options: HostTrafficOptions, binary: string, p
     await driver.start();
   } catch (error) {
     await receiver.close();
+    await activator.stop();
     throw error;
   }
-  const sync = new BalancerSync({ store: options.store, bus: options.bus, driver, pollMs, log });
+  const sync = new BalancerSync({ store: options.store, bus: options.bus, driver, pollMs, fallback, log });
   await sync.start();
+  surge.start();
   return {
     driver,
     sync,
     accumulator,
     receiver,
+    activator,
+    surge,
     async stop(keepNginx = false) {
+      await surge!.stop();
       await sync.stop();
+      await activator.stop();
       if (keepNginx) await driver.detach();
       else await driver.stop();
       await receiver.close();
@@ -148,6 +170,7 @@ export class HostTraffic {
       retentionSeconds: options.retentionSeconds,
       ...(shared ? { source: this.storedShares() } : { accumulator: this.balancer?.accumulator, connections: this.connections }),
       routed: this.balancer ? routedBy(this.balancer.driver) : undefined,
+      held: this.balancer ? () => this.balancer?.activator.heldCounts() ?? new Map() : undefined,
       clock: options.clock,
       log: options.log,
       ownTimer: options.sampleTimer,

@@ -28,6 +28,12 @@ function empty(): BackendTotals {
 }
 
 export class LogAccumulator {
+  /**
+   * @param fallback the activator's `host:port`: a request nginx sent there
+   *   found no instance, so it counts as pending, not as a backend's hit.
+   */
+  constructor(private readonly fallback?: string) {}
+
   private backends = new Map<string, BackendTotals>();
   private pending = new Map<string, number>();
   private lines = 0;
@@ -45,7 +51,7 @@ export class LogAccumulator {
    */
   add(line: BalancerLogLine): void {
     this.lines += 1;
-    if (line.attempts.length === 0) {
+    if (line.attempts.length === 0 || (this.fallback !== undefined && line.attempts[line.attempts.length - 1].address === this.fallback)) {
       for (const endpoint of line.endpoints) this.pending.set(endpoint, (this.pending.get(endpoint) ?? 0) + 1);
       return;
     }

@@ -32,6 +32,8 @@ export interface MetricsSamplerOptions {
   connections?: ConnectionSampler;
   /** Backend addresses the local balancer routes to now (a draining instance is not drained while routed). */
   routed?: () => ReadonlySet<string>;
+  /** Requests the host's activator holds now, per endpoint (the `held` metric); absent = not measured here. */
+  held?: () => ReadonlyMap<string, number>;
   /** Read traffic from here instead of the accumulator and connections: the shares of every host (a cluster). */
   source?: TrafficSource;
   clock?: () => Date;
@@ -76,6 +78,8 @@ export function endpointSample(input: {
   active: Map<string, number>;
   custom: readonly CustomMetricsRecord[];
   seconds: number;
+  /** Requests held at this moment for the endpoint (a gauge, not a rate). */
+  held?: number;
 }): { instances: number; metrics: Record<string, number> } {
   const { view, totals, active, custom, seconds } = input;
   const nginx = view.config.endpoint.loadbalancer === 'nginx';
@@ -95,6 +99,8 @@ export function endpointSample(input: {
   const aggregated = aggregateMetrics(reports, endpointWide);
   const metrics: Record<string, number> = nginx ? Object.assign({ active: 0, rate: 0, bytes: 0 }, aggregated.metrics) : aggregated.metrics;
   if (nginx) metrics.pending = (totals.pending.get(view.record.name) ?? 0) / seconds;
+  // Held requests per instance; at N = 0 the endpoint's total (the decision reads it as one instance's, see decide()).
+  if (nginx && input.held !== undefined) metrics.held = input.held / Math.max(1, aggregated.instances);
   return { instances: aggregated.instances, metrics };
 }
 
@@ -175,9 +181,10 @@ export class MetricsSampler {
     const [{ views, instances }, custom] = await Promise.all([readEndpointViews(store), store.customMetrics.list()]);
     const samples: MetricSampleRecord[] = [];
     const customByEndpoint = groupBy(custom, (record) => record.endpoint);
+    const held = this.options.held?.();
     for (const view of views) {
       const mine = customByEndpoint.get(view.record.name) ?? [];
-      const { instances: count, metrics } = endpointSample({ view, totals, active, custom: mine, seconds });
+      const { instances: count, metrics } = endpointSample({ view, totals, active, custom: mine, seconds, held: held ? (held.get(view.record.name) ?? 0) : undefined });
       samples.push({ id: newId(), endpoint: view.record.name, at: now, instances: count, metrics });
     }
     // One write for the whole interval, then the live stream: stored before anyone is told.

@@ -110,11 +110,22 @@ export interface ScalingDecisionRecord {
   summary: string;
 }
 
+/**
+ * What started a round: `interval` the periodic evaluation, `change` a
+ * trigger round (config, state, a container that exited, slots freed);
+ * `burst` and `held` are evaluations run at once between intervals, when the
+ * traffic a host sees jumps past what the rules allow for the current count,
+ * or a request is held at 0 instances. Those two only ever add instances.
+ */
+export type RoundStart = 'interval' | 'burst' | 'held' | 'change';
+
 /** The decision record as the controller stores and streams it: the engine's record, which round made it, and what was applied. */
 export type RoundDecision = ScalingDecisionRecord & {
   round: RoundMode;
   /** For trigger rounds, what triggered it; '' for evaluations. */
   cause: string;
+  /** What started the round (absent on records stored before it existed: read `interval` for evaluations, `change` for triggers). */
+  startedBy?: RoundStart;
   /** The actions as applied, each with its outcome (absent on records stored before it existed). */
   applied?: AppliedAction[];
   /** The controller term that made it (absent on records stored before terms existed). */

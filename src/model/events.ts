@@ -58,6 +58,15 @@ export const ControlEventKinds = {
   SCALED: 'SCALED',
   /** The rules ask for an empty range: the current count is kept until they agree again. */
   SCALING_CONFLICT: 'SCALING_CONFLICT',
+  /**
+   * A host saw traffic past what the rules allow for the current count (`data.startedBy` burst), or held
+   * a request at 0 instances (`held`): the controller runs a scale-up round at once with `data.sample`.
+   */
+  SURGE: 'SURGE',
+  /** Requests a host's activator refused because the endpoint's hold queue was full (503); one event per second at most, with the count. */
+  HELD_REQUESTS_REFUSED: 'HELD_REQUESTS_REFUSED',
+  /** Held requests that waited hold_timeout for a first instance (504); one event per second at most, with the count. */
+  HELD_REQUESTS_TIMED_OUT: 'HELD_REQUESTS_TIMED_OUT',
 } as const;
 
 /**

@@ -14,7 +14,11 @@ export interface BalancedEndpoint {
   weight: number;
   /** Backends in rotation; empty = nobody serves (the fallback, else redirect or 502). */
   backends: Backend[];
-  /** `host:port` of the activator: the peer nginx uses while `backends` is empty (scale from zero). */
+  /**
+   * `host:port` nginx sends requests to while `backends` is empty (the host's
+   * activator, which holds them until an instance serves); absent = redirect or 502.
+   * nginx names the endpoint to it in the `X-Reactor-Endpoint` header.
+   */
   fallback?: string;
 }
 
@@ -77,6 +81,10 @@ export const SYSLOG_TAG = 'reactor';
 export const STICKY_COOKIE = 'reactor_sticky';
 export const CONTROL_GENERATION_PATH = '/reactor/generation';
 export const CONTROL_STATUS_PATH = '/reactor/status';
+/** Request header that names the endpoint (group) to the fallback: its endpoint names, comma-separated. */
+export const ENDPOINT_HEADER = 'X-Reactor-Endpoint';
+/** nginx waits this long for the fallback's first byte: the longest hold_timeout (300 s), then the instance's own answer. */
+const FALLBACK_READ_TIMEOUT = '360s';
 
 /**
  * Endpoints that share one URL (scheme, host, port and path) are one group:
@@ -229,6 +237,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
   out.push('    proxy_set_header X-Forwarded-Host $http_host;');
   out.push('    proxy_set_header Upgrade $http_upgrade;');
   out.push('    proxy_set_header Connection $reactor_connection;');
+  out.push(`    proxy_set_header ${ENDPOINT_HEADER} $reactor_endpoint;`);
   out.push('    proxy_connect_timeout 5s;');
   out.push('    proxy_next_upstream error timeout;');
   if (options.lua) {
@@ -250,7 +259,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
       // Before keepalive: the keepalive module wraps whichever balancer is set when it is read.
       out.push(`        balancer_by_lua_block { require("${LUA_MODULE}").balance(${luaString(group.names[0], group.key)}) }`, own);
     } else {
-      if (group.nginx.stickySessions) out.push('        hash $reactor_sticky_key consistent;', own);
+      if (group.nginx.stickySessions && group.servers.length > 0) out.push('        hash $reactor_sticky_key consistent;', own);
       for (const server of staticServers(group)) {
         out.push(`        server ${checkAddress(group.names[0], server.address)} weight=${server.weight} max_fails=1 fail_timeout=5s;`, own);
       }
@@ -369,9 +378,15 @@ function renderLocations(out: Lines, group: UrlGroup, lua: boolean): void {
       const args = [group.key, group.nginx.redirect, message].map((v) => luaString(group.names[0], v)).join(', ');
       out.push(`            access_by_lua_block { require("${LUA_MODULE}").admit(${args}) }`, own);
       if (group.nginx.stickySessions) out.push('            add_header Set-Cookie $reactor_sticky_cookie;', own);
+      // Whether the activator may hold this endpoint's requests is in the pushed peers, not in this text (no reload
+      // when it changes), so every location waits as long as a held request may take.
+      out.push(`            proxy_read_timeout ${FALLBACK_READ_TIMEOUT};`, own);
       out.push(`            proxy_pass http://${group.upstream};`, own);
-    } else if (staticServers(group).length > 0) {
+    } else if (group.servers.length > 0) {
       if (group.nginx.stickySessions) out.push('            add_header Set-Cookie $reactor_sticky_cookie;', own);
+      out.push(`            proxy_pass http://${group.upstream};`, own);
+    } else if (group.fallback) {
+      out.push(`            proxy_read_timeout ${FALLBACK_READ_TIMEOUT};`, own);
       out.push(`            proxy_pass http://${group.upstream};`, own);
     } else if (group.nginx.redirect) {
       out.push(`            return 301 ${quote(group.names[0], group.nginx.redirect)};`, own);

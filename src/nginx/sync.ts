@@ -8,17 +8,27 @@ import type { EventRecord, Store } from '../store/types.js';
 import type { BalancedEndpoint } from './render.js';
 import type { ApplyResult } from './transaction.js';
 
-/** The endpoints nginx balances: those with `loadbalancer=nginx`. */
-export function toBalanced(views: readonly EndpointView[]): BalancedEndpoint[] {
+/**
+ * The endpoints nginx balances: those with `loadbalancer=nginx`. With a
+ * `fallback` (this host's activator), an endpoint that may launch (RUNNING,
+ * max_instances > 0, hold_queue > 0) and has no redirect is sent there while
+ * no instance serves, so requests are held instead of answered 502.
+ */
+export function toBalanced(views: readonly EndpointView[], fallback?: string): BalancedEndpoint[] {
   return views
     .filter((view) => view.config.endpoint.loadbalancer === 'nginx')
-    .map((view) => ({
-      name: view.record.name,
-      url: parseEndpointUrl(view.config.endpoint.url),
-      nginx: view.config.nginx,
-      weight: view.config.endpoint.weight,
-      backends: view.backends,
-    }));
+    .map((view) => {
+      const { scaling, nginx } = view.config;
+      const holds = fallback !== undefined && view.record.state === 'RUNNING' && scaling.maxInstances > 0 && scaling.holdQueue > 0 && !nginx.redirect;
+      return {
+        name: view.record.name,
+        url: parseEndpointUrl(view.config.endpoint.url),
+        nginx,
+        weight: view.config.endpoint.weight,
+        backends: view.backends,
+        ...(holds ? { fallback } : {}),
+      };
+    });
 }
 
 export interface BalancerTarget {
@@ -29,6 +39,8 @@ export interface BalancerSyncOptions {
   store: Store;
   bus: EventBus;
   driver: BalancerTarget;
+  /** Where requests go while an endpoint has no instance (the activator's `host:port`); absent = 502 or redirect. */
+  fallback?: string;
   /** Safety-net poll (changes made by other processes reach no local bus). Default 2 s. */
   pollMs?: number;
   log?: Logger;
@@ -105,7 +117,7 @@ export class BalancerSync {
   private async syncOnce(): Promise<void> {
     const { views, problems } = await readEndpointViews(this.options.store);
     for (const problem of problems) this.log.warn({ endpoint: problem.slice(0, problem.indexOf(':')) }, `balancer: ${problem}`);
-    this.lastResult = await this.options.driver.apply(toBalanced(views));
+    this.lastResult = await this.options.driver.apply(toBalanced(views, this.options.fallback));
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 // Metric aggregation: per-instance reports → per-instance averages and N, skipping malformed values with a note.
 
 /** Metrics every load balancer driver reports per instance (plain non-negative numbers). */
-export const BUILTIN_METRICS = ['active', 'rate', 'bytes', 'response', 'pending'] as const;
+export const BUILTIN_METRICS = ['active', 'rate', 'bytes', 'response', 'pending', 'held'] as const;
 export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
 
 const BUILTIN = new Set<string>(BUILTIN_METRICS);

@@ -228,6 +228,8 @@ export interface ScalingCalculation {
   noData: string[];
   /** True when there were rules and none had data: the current count is held within [min, max]. */
   held: boolean;
+  /** True when requests were held (`held` > 0) and nothing else asked for an instance: the target was raised to 1. */
+  activated?: boolean;
 }
 
 /**
@@ -246,6 +248,15 @@ export interface ScalingCalculation {
  * of an empty range is a better guess — and the caller logs it.
  */
 export function calculateScaling(inputs: ScalingInputs): ScalingCalculation {
+  // Scale from zero: at N = 0 every total T = avg × N is 0, yet held requests wait for an instance. The sample
+  // then carries endpoint totals, read as one instance's; and held requests always get at least 1 instance.
+  const holding = (inputs.metrics.held ?? 0) > 0;
+  const calc = rulesCalculation(holding && inputs.reported === 0 ? { ...inputs, reported: 1 } : inputs);
+  if (!holding || calc.target >= 1 || inputs.maxInstances < 1 || calc.conflict) return calc;
+  return { ...calc, clamped: { min: Math.max(1, calc.clamped.min), max: Math.max(1, calc.clamped.max) }, target: 1, activated: true };
+}
+
+function rulesCalculation(inputs: ScalingInputs): ScalingCalculation {
   const { rules, metrics, reported } = inputs;
   const evaluations: RuleEvaluation[] = new Array(rules.length);
   const ranges: CountRange[] = [];

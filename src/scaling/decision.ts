@@ -152,7 +152,9 @@ export function decide(input: DecisionInput, now: Date): ScalingDecisionRecord {
     calc = { rules: [], ideal: { min: current, max: current }, conflict: false, clamped, target: clamped.min, noData: [], held: true };
     notes.push('no metric sample yet: rules not evaluated, holding the current count within min/max');
   } else {
+    // Held requests at 0 instances: see calculateScaling (scale from zero).
     calc = calculateScaling({ rules, metrics, reported, current, minInstances, maxInstances });
+    if (calc.activated) notes.push(`requests are held (held ${fmt(metrics.held)}) and no instance serves: at least 1 instance`);
     for (const metric of calc.noData) {
       const named = calc.rules.filter((r) => r.noData && r.metric === metric).map((r) => `"${r.rule}"`);
       notes.push(`no data for metric "${metric}" (no instance and no endpoint-wide set reported it): rule ${named.join(', ')} left out, not read as 0`);

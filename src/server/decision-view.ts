@@ -13,6 +13,7 @@ import { ENDPOINT_STATES, type EndpointState } from '../model/states.js';
  */
 
 export type RoundName = 'EVALUATE' | 'TRIGGER';
+export type RoundStartName = 'INTERVAL' | 'BURST' | 'HELD' | 'CHANGE';
 export type ActionKindName = Uppercase<ActionKind>;
 export type ActionDirectionName = Uppercase<ActionDirection>;
 export type ActionOutcomeName = 'DONE' | 'REMOVED' | 'DEFERRED' | 'NO_ROOM' | 'SKIPPED';
@@ -44,11 +45,14 @@ export interface DecisionView
   extends Pick<ScalingDecisionRecord, 'current' | 'ideal' | 'clamped' | 'conflict' | 'target' | 'after' | 'rampLimit' | 'rampCut' | 'held' | 'notes' | 'summary'> {
   round: RoundName;
   cause: string;
+  startedBy: RoundStartName;
   state: EndpointState | null;
   inputs: DecisionInputsView | null;
   rules: DecisionRuleView[];
   actions: DecisionActionView[];
 }
+
+const START_NAMES: Record<string, RoundStartName> = { interval: 'INTERVAL', burst: 'BURST', held: 'HELD', change: 'CHANGE' };
 
 const KINDS: Record<ActionKind, ActionKindName> = {
   launch: 'LAUNCH',
@@ -168,6 +172,8 @@ export function decisionView(stored: Readonly<Partial<RoundDecision>> | Json): D
   return {
     round: record.round === 'trigger' ? 'TRIGGER' : 'EVALUATE',
     cause: stringOr(record.cause, ''),
+    // Records stored before `startedBy` existed: an evaluation came from the interval, a trigger round from a change.
+    startedBy: START_NAMES[String(record.startedBy)] ?? (record.round === 'trigger' ? 'CHANGE' : 'INTERVAL'),
     state: ENDPOINT_STATES.find((s) => s === record.state) ?? null,
     inputs: inputsView(record.inputs),
     current,

@@ -221,7 +221,9 @@ function header(view: DecisionView, meta: DecisionMeta): string {
   const round =
     view.round === 'TRIGGER'
       ? `a trigger round${view.cause ? ` (${view.cause})` : ''} between evaluations: the rules are not consulted, the count the last evaluation set is held, fitted into min..max`
-      : 'an evaluation round (once per interval, the rules are consulted)';
+      : view.startedBy === 'BURST' || view.startedBy === 'HELD'
+        ? `a ${view.startedBy === 'BURST' ? 'burst' : 'held-request'} round, run at once between intervals: the rules are consulted with a host's reading of the last second (and its held requests), and it only adds instances`
+        : 'an evaluation round (once per interval, the rules are consulted)';
   return `Decision ${meta.id} of ${meta.endpoint} at ${meta.at.toISOString()}: ${round}; the endpoint was ${view.state ?? 'in an unrecorded state'}.`;
 }
 

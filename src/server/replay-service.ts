@@ -80,7 +80,8 @@ function recordedRound(decision: DecisionRecord): RecordedRound {
   const inputs = view.inputs;
   return {
     at: decision.at,
-    round: view.round === 'TRIGGER' ? 'trigger' : 'evaluate',
+    // Burst and held rounds decide with a host's last-second reading, not a stored sample: nothing to pair a replayed round with.
+    round: view.round === 'TRIGGER' || view.startedBy === 'BURST' || view.startedBy === 'HELD' ? 'trigger' : 'evaluate',
     state: view.state,
     current: view.current,
     target: view.target,

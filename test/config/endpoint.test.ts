@@ -117,7 +117,7 @@ describe('parseEndpointConfig: documented examples', () => {
         unregisteredTimeout: 120,
         errorMarks: 3,
       },
-      scaling: { minInstances: 1, maxInstances: 5, rules: '20<=rate<=50,100<=response<800', rampLimit: 5 },
+      scaling: { minInstances: 1, maxInstances: 5, rules: '20<=rate<=50,100<=response<800', rampLimit: 5, holdQueue: 100, burstReaction: true, holdTimeout: 30 },
       docker: {
         image: 'eb2b727f547d',
         command: '/usr/local/bin/runapp',
@@ -183,6 +183,9 @@ describe('parseEndpointConfig: defaults', () => {
     ['max_instances', c.scaling.maxInstances, 1],
     ['rules', c.scaling.rules, ''],
     ['ramp_limit', c.scaling.rampLimit, 5],
+    ['hold_queue', c.scaling.holdQueue, 100],
+    ['burst_reaction', c.scaling.burstReaction, true],
+    ['hold_timeout', c.scaling.holdTimeout, 30],
     ['command', c.docker.command, ''],
     ['slots', c.docker.slots, 1],
     ['user', c.docker.user, ''],
@@ -204,7 +207,7 @@ describe('parseEndpointConfig: defaults', () => {
 
   it('should document a default for every key, matching defaultEndpointConfig()', () => {
     const d = defaultEndpointConfig();
-    assert.equal(ENDPOINT_OPTIONS.length, 29);
+    assert.equal(ENDPOINT_OPTIONS.length, 32);
     for (const o of ENDPOINT_OPTIONS) assert.equal(getEndpointOption(d, o.section, o.key), o.default, `${o.section} ${o.key}`);
   });
 
@@ -264,6 +267,10 @@ describe('parseEndpointConfig: refusals name the section and key', () => {
     { name: 'a number too large', text: withImage('[scaling]\nmax_instances=99999999999999999999\n'), mentions: ['[scaling] max_instances', 'too large'] },
     { name: 'ramp_limit 0', text: withImage('[scaling]\nramp_limit=0\n'), mentions: ['[scaling] ramp_limit', 'a whole number, 1 or more'] },
     { name: 'slots 0', text: '[cloud:docker]\nimage=app\nslots=0\n', mentions: ['[cloud:docker] slots', 'out of range'] },
+    { name: 'hold_timeout 0', text: withImage('[scaling]\nhold_timeout=0\n'), mentions: ['[scaling] hold_timeout', '"0"', 'from 1 to 300'] },
+    { name: 'hold_timeout over 300 s', text: withImage('[scaling]\nhold_timeout=301\n'), mentions: ['[scaling] hold_timeout', '"301"', 'from 1 to 300'] },
+    { name: 'a negative hold_queue', text: withImage('[scaling]\nhold_queue=-1\n'), mentions: ['[scaling] hold_queue', '"-1"', 'negative'] },
+    { name: 'hold_queue over 100000', text: withImage('[scaling]\nhold_queue=100001\n'), mentions: ['[scaling] hold_queue', 'from 0 to 100000'] },
     { name: 'min_instances > max_instances', text: withImage('[scaling]\nmin_instances=6\nmax_instances=5\n'), mentions: ['[scaling] min_instances (6)', '[scaling] max_instances (5)'] },
     { name: 'min_instances above the default max', text: withImage('[scaling]\nmin_instances=2\n'), mentions: ['min_instances', 'max_instances'] },
     { name: 'a rule with no bound after <', text: withImage('[scaling]\nrules=rate <\n'), mentions: ['[scaling] rules', 'rate <'] },
@@ -367,6 +374,9 @@ min_instances=1
 max_instances=5
 rules=20<=rate<=50,100<=response<800
 ramp_limit=5
+hold_queue=100
+burst_reaction=true
+hold_timeout=30
 
 [cloud:docker]
 image=eb2b727f547d

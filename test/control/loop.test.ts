@@ -54,7 +54,8 @@ describe('control loop', () => {
 
   it('should put a new instance into nginx only once its port answers', async () => {
     const port = await freePort();
-    await manage(t, 'ready', balancedConf({ port, command: `/bin/sh -c 'sleep 2; exec /usr/local/bin/runapp'` }));
+    // hold_queue=0: nginx answers 502 itself while nothing serves, instead of holding the request (scale-from-zero.test.ts).
+    await manage(t, 'ready', balancedConf({ port, holdQueue: 0, command: `/bin/sh -c 'sleep 2; exec /usr/local/bin/runapp'` }));
     await setState(t, 'ready', 'RUNNING');
     const starting = await waitFor(async () => (await instancesOf(t, 'ready')).find((i) => i.status === 'STARTING' && i.address), {
       what: 'a STARTING instance with an address',

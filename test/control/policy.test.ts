@@ -196,6 +196,42 @@ describe('ScalingPolicy: evaluation rounds', () => {
   });
 });
 
+describe('ScalingPolicy: burst and held rounds', () => {
+  it('should scale up at once with the host\'s short-window reading, recording a burst', async () => {
+    const cfg = config({ rules: '0 < rate < 5', min: 1, max: 4 });
+    const p = policy({ instances: 1, metrics: { rate: 0 } });
+    const plan = await p.plan({ ...input('RUNNING', [inst('a', 'RUNNING')], { mode: 'evaluate', cfg }), startedBy: 'burst', surge: { instances: 1, metrics: { rate: 12 } } });
+    assert.equal(plan.launch, 2, '12/s needs 3..∞ → target 3');
+    assert.equal(plan.decision!.startedBy, 'burst');
+    assert.equal(plan.decision!.inputs.minInstances, 1);
+    assert.match(plan.decision!.summary, /^burst: /);
+    assert.equal(p.heldCount('web'), 3);
+  });
+
+  it('should never scale down in a burst round: that waits for the interval', async () => {
+    const cfg = config({ rules: '0 < rate < 5', min: 1, max: 4 });
+    const p = policy(null);
+    const plan = await p.plan({ ...input('RUNNING', [inst('a', 'RUNNING'), inst('b', 'RUNNING'), inst('c', 'RUNNING')], { mode: 'evaluate', cfg }), startedBy: 'burst', surge: { instances: 3, metrics: { rate: 0 } } });
+    assert.deepEqual([plan.launch, plan.decommission, plan.remove], [0, [], []]);
+    assert.equal(plan.decision!.target, 3);
+  });
+
+  it('should launch the first instance for a held request at 0 instances', async () => {
+    const cfg = config({ rules: '0 < rate < 5', min: 0, max: 4 });
+    const p = policy(null);
+    const plan = await p.plan({ ...input('RUNNING', [], { mode: 'evaluate', cfg }), startedBy: 'held', surge: { instances: 0, metrics: { rate: 0, held: 1 } } });
+    assert.equal(plan.launch, 1);
+    assert.equal(plan.decision!.startedBy, 'held');
+  });
+
+  it('should say the interval or a change started the other rounds', async () => {
+    const cfg = config({ rules: '0 < rate < 5' });
+    const p = policy({ instances: 1, metrics: { rate: 0 } });
+    assert.equal((await p.plan(input('RUNNING', [inst('a', 'RUNNING')], { mode: 'evaluate', cfg }))).decision!.startedBy, 'interval');
+    assert.equal((await p.plan(input('RUNNING', [inst('a', 'RUNNING')], { cfg }))).decision!.startedBy, 'change');
+  });
+});
+
 describe('toEndpointPlan', () => {
   it('should remove what never served and decommission what did', () => {
     const views = [

@@ -123,6 +123,18 @@ const cases: Case[] = [
     has: ['return 502 "no instance of web is available\\n";'],
   },
   {
+    name: 'no instance and a fallback: the fallback is the only server, told the endpoint in a header',
+    endpoints: [{ ...endpoint('web', 'http://:81/', []), fallback: '127.0.0.1:7001' }],
+    has: [/upstream reactor_1 \{\n\s+server 127\.0\.0\.1:7001 max_fails=0;\n\s+\}/, 'proxy_set_header X-Reactor-Endpoint $reactor_endpoint;', 'proxy_pass http://reactor_1;', 'proxy_read_timeout 360s;'],
+    hasNot: ['return 502', 'weight='],
+  },
+  {
+    name: 'instances and a fallback: only the instances',
+    endpoints: [{ ...endpoint('web', 'http://:81/', ['127.0.0.1:5000']), fallback: '127.0.0.1:7001' }],
+    has: ['server 127.0.0.1:5000 weight=1'],
+    hasNot: ['127.0.0.1:7001', 'proxy_read_timeout'],
+  },
+  {
     name: 'IPv6 backends',
     endpoints: [endpoint('web', 'http://:81/', ['[::1]:5000'])],
     has: ['server [::1]:5000 weight=1'],

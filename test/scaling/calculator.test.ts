@@ -382,3 +382,19 @@ describe('calculator properties', () => {
     );
   });
 });
+
+describe('calculator: scale from zero (held requests)', () => {
+  const cases: { name: string; rules: string[]; metrics: Record<string, number>; instances: number; min: number; max: number; target: number }[] = [
+    { name: 'a held request at 0 instances asks for 1, though the rate rule reads 0', rules: ['0 < rate < 10'], metrics: { rate: 0, held: 1 }, instances: 0, min: 0, max: 5, target: 1 },
+    { name: 'no rules: held requests still get 1', rules: [], metrics: { held: 2 }, instances: 0, min: 0, max: 5, target: 1 },
+    { name: 'a rule on held at 0 instances reads the endpoint total', rules: ['held < 4'], metrics: { held: 10 }, instances: 0, min: 0, max: 5, target: 3 },
+    { name: 'max_instances 0: nothing to launch', rules: ['0 < rate < 10'], metrics: { held: 3 }, instances: 0, min: 0, max: 0, target: 0 },
+    { name: 'nothing held: idle goes to 0', rules: ['0 < rate < 10'], metrics: { rate: 0, held: 0 }, instances: 1, min: 0, max: 5, target: 0 },
+  ];
+  for (const c of cases) {
+    it(`should target ${c.target}: ${c.name}`, () => {
+      const result = evaluateScaling({ rules: c.rules, metrics: c.metrics, instances: c.instances, minInstances: c.min, maxInstances: c.max });
+      assert.equal(result.target, c.target);
+    });
+  }
+});

@@ -175,4 +175,30 @@ describe('decide', () => {
     const d = decide(input({ instances: [...running(2), inst('d', 'DECOMMISSIONED', 4)] }), NOW);
     assert.deepEqual(JSON.parse(JSON.stringify(d)), d);
   });
+
+  describe('scale from zero: held requests', () => {
+    const zero = { minInstances: 0, maxInstances: 3, rules: '0 < rate < 10', rampLimit: 5 };
+    it('should launch one instance for a request held at 0 instances, though the rate rule reads 0', () => {
+      const d = decide(input({ scaling: zero, instances: [], sample: { instances: 0, metrics: { rate: 0, held: 3 } } }), NOW);
+      assert.equal(d.target, 1);
+      assert.deepEqual(d.actions.map((a) => [a.kind, a.count]), [['launch', 1]]);
+      assert.ok(d.notes.some((n) => n.includes('requests are held (held 3.0)')), d.notes.join('; '));
+    });
+    it('should count held requests at 0 instances as one instance\'s for a rule on held', () => {
+      const d = decide(input({ scaling: { ...zero, rules: 'held < 5' }, instances: [], sample: { instances: 0, metrics: { held: 12 } } }), NOW);
+      assert.equal(d.target, 3, '12 held, < 5 each → 3 instances');
+    });
+    it('should scale to 0 only when nothing is held and the rules and min_instances allow it', () => {
+      const idle = decide(input({ scaling: zero, instances: running(1), sample: { instances: 1, metrics: { rate: 0, held: 0 } } }), NOW);
+      assert.equal(idle.target, 0);
+      const atMin = decide(input({ scaling: { ...zero, minInstances: 1 }, instances: running(1), sample: { instances: 1, metrics: { rate: 0, held: 0 } } }), NOW);
+      assert.equal(atMin.target, 1);
+      const busy = decide(input({ scaling: zero, instances: running(1), sample: { instances: 1, metrics: { rate: 0.5, held: 0 } } }), NOW);
+      assert.equal(busy.target, 1);
+    });
+    it('should not launch for held requests when max_instances is 0', () => {
+      const d = decide(input({ scaling: { ...zero, maxInstances: 0 }, instances: [], sample: { instances: 0, metrics: { held: 3 } } }), NOW);
+      assert.equal(d.target, 0);
+    });
+  });
 });

@@ -62,6 +62,11 @@ export interface BalancedOptions {
   errorMarks?: number;
   healthPath?: string;
   command?: string;
+  /** hold_queue (requests held while no instance serves); default the option's own. */
+  holdQueue?: number;
+  holdTimeout?: number;
+  /** burst_reaction; default the option's own (true). */
+  burstReaction?: boolean;
 }
 
 /** An nginx-balanced endpoint on the test image, served at http://127.0.0.1:PORT/. */
@@ -79,7 +84,7 @@ health_path=${c.healthPath ?? ''}
 min_instances=${c.min ?? 1}
 max_instances=${c.max ?? 5}
 rules=${c.rules ?? ''}
-
+${c.holdQueue === undefined ? '' : `hold_queue=${c.holdQueue}\n`}${c.holdTimeout === undefined ? '' : `hold_timeout=${c.holdTimeout}\n`}${c.burstReaction === undefined ? '' : `burst_reaction=${c.burstReaction}\n`}
 [cloud:docker]
 image=${TEST_IMAGE}
 command=${c.command ?? '/usr/local/bin/runapp'}
