@@ -249,7 +249,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
 
   // Upstreams: one per URL group that has backends (with Lua: one per URL group, its peers pushed).
   for (const group of groups) {
-    if (staticServers(group).length === 0 && !options.lua) continue;
+    if (group.servers.length === 0 && !group.fallback && !options.lua) continue;
     const own = group.names;
     out.push('', own);
     out.push(`    # endpoints: ${group.names.join(', ')} (${group.key})`, own);
@@ -258,9 +258,12 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
       out.push('        server 0.0.0.1;  # never dialled: the Lua balancer sets each peer', own);
       // Before keepalive: the keepalive module wraps whichever balancer is set when it is read.
       out.push(`        balancer_by_lua_block { require("${LUA_MODULE}").balance(${luaString(group.names[0], group.key)}) }`, own);
+    } else if (group.servers.length === 0) {
+      // No instance serves: the activator holds the requests until one does.
+      out.push(`        server ${checkAddress(group.names[0], group.fallback!)} max_fails=0;`, own);
     } else {
-      if (group.nginx.stickySessions && group.servers.length > 0) out.push('        hash $reactor_sticky_key consistent;', own);
-      for (const server of staticServers(group)) {
+      if (group.nginx.stickySessions) out.push('        hash $reactor_sticky_key consistent;', own);
+      for (const server of group.servers) {
         out.push(`        server ${checkAddress(group.names[0], server.address)} weight=${server.weight} max_fails=1 fail_timeout=5s;`, own);
       }
     }
@@ -349,11 +352,6 @@ function certificateOf(group: UrlGroup, fallback: CertificatePair | undefined): 
   }
   if (!fallback) throw new RenderProblem(group.names[0], 'TLS needs a certificate and none was given or generated');
   return fallback;
-}
-
-/** Without Lua: the group's servers, or its activator while it has none. */
-function staticServers(group: UrlGroup): { address: string; weight: number }[] {
-  return group.servers.length === 0 && group.fallback ? [{ address: group.fallback, weight: 1 }] : group.servers;
 }
 
 /** A double-quoted Lua string; refuses what quote() refuses. */
