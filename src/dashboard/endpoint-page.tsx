@@ -5,7 +5,7 @@ import { bandsOf, ruleMetrics } from './bands.js';
 import { Chart, type Series } from './charts.js';
 import { Controls } from './controls.js';
 import { appendSample, applyInstanceChange, seconds, tally } from './format.js';
-import { useNow, useSubscription } from './live.js';
+import { useApiError, useNow, useSubscription } from './live.js';
 import {
   DECISIONS_LIVE,
   ENDPOINT,
@@ -28,18 +28,11 @@ const EVENTS_KEPT = 200;
 export function EndpointPage(props: { api: Api; name: string; onError(error: ApiError): void }) {
   const { api, name, onError } = props;
   const [detail, setDetail] = useState<EndpointDetail | null | undefined>(undefined);
-  const [error, setError] = useState<ApiError | null>(null);
   const now = useNow();
-  const fail = useCallback(
-    (e: ApiError) => {
-      setError(e);
-      onError(e);
-    },
-    [onError],
-  );
+  const { error, fail, clear } = useApiError(onError);
   const load = useCallback(() => {
     api.request<{ endpoint: EndpointDetail | null }>(ENDPOINT, { name }).then((d) => {
-      setError(null);
+      clear();
       setDetail(d.endpoint);
     }, fail);
   }, [api, name, fail]);

@@ -1,5 +1,5 @@
 // React hooks over the API: a subscription kept open while a page shows, and a ticking clock for ages.
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Api, ApiError } from './api.js';
 
 /**
@@ -52,4 +52,21 @@ export function useDebounced(fn: () => void, ms: number): () => void {
       latest.current();
     }, ms);
   }).current;
+}
+
+/**
+ * A page's last API error: `fail` shows it on the page and hands it to
+ * `onError` (which asks for a key when the server refused one); `clear` hides it.
+ */
+export function useApiError(onError: (error: ApiError) => void): { error: ApiError | null; fail: (error: ApiError) => void; clear: () => void } {
+  const [error, setError] = useState<ApiError | null>(null);
+  const fail = useCallback(
+    (e: ApiError) => {
+      setError(e);
+      onError(e);
+    },
+    [onError],
+  );
+  const clear = useCallback(() => setError(null), []);
+  return { error, fail, clear };
 }

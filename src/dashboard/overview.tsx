@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Api, ApiError } from './api.js';
 import { Sparkline } from './charts.js';
 import { age, appendSample, applyInstanceChange, endpointPath, formatNumber, seconds, tally } from './format.js';
-import { useDebounced, useNow, useSubscription } from './live.js';
+import { useApiError, useDebounced, useNow, useSubscription } from './live.js';
 import {
   DECISIONS_LIVE_BRIEF,
   EVENTS_LIVE,
@@ -36,19 +36,12 @@ interface OverviewData {
 export function Overview(props: { api: Api; onError(error: ApiError): void }) {
   const { api, onError } = props;
   const [data, setData] = useState<OverviewData | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
   const now = useNow();
+  const { error, fail, clear } = useApiError(onError);
 
-  const fail = useCallback(
-    (e: ApiError) => {
-      setError(e);
-      onError(e);
-    },
-    [onError],
-  );
   const load = useCallback(() => {
     api.request<OverviewData>(OVERVIEW).then((d) => {
-      setError(null);
+      clear();
       setData(d);
     }, fail);
   }, [api, fail]);
