@@ -17,9 +17,15 @@ interface Read {
 
 const read = async (t: TestServer, name: string) => (await gqlOk(t, READ, { name })) as Read;
 
+/**
+ * A PENDING instance written as the controller would: with the current
+ * controller term (on a shared store, a record of an older term is dropped
+ * by the controller as a stale leader's write).
+ */
 async function addInstance(t: TestServer, endpoint: string) {
+  const { controller } = (await gqlOk(t, '{ controller { term } }')) as { controller: { term: number } | null };
   return t.server.services.instances.create(
-    { endpoint, slots: 1, status: 'PENDING', managerId: null, reason: 'test' },
+    { endpoint, slots: 1, status: 'PENDING', managerId: null, reason: 'test', term: controller?.term ?? 0 },
     InstanceEventKinds.INSTANCE_CREATED,
     'test instance',
   );
@@ -71,6 +77,10 @@ describe('cached reads on two servers of one store (FerretDB)', () => {
     b = await startTestServer({ agent: false, store, name: 'b' });
     await manage(a, 'web', SEED_CONFIG);
     await waitFor(async () => (await read(b, 'web')).endpoint !== null, { what: 'b sees the endpoint' });
+    // A controller term has begun, so the instance the test writes carries a term no takeover drops.
+    await waitFor(async () => ((await gqlOk(a, '{ controller { term } }')) as { controller: { term: number } | null }).controller, {
+      what: 'a controller',
+    });
   });
   after(async () => {
     await a?.close();
