@@ -11,19 +11,20 @@ describe("the README's walkthrough", () => {
   it('should say its timings assume --interval 1 and that the default is the one reactor server uses', async () => {
     const text = readFileSync(README, 'utf8');
     const walkthrough = text.slice(text.indexOf('## Walkthrough'), text.indexOf('## CLI'));
-    assert.match(walkthrough, /the times below .* assume that/s);
-    assert.match(walkthrough, /`reactor server --interval 1`/);
-    const stated = /The default interval is \*\*(\d+) s\*\*/.exec(walkthrough);
+    assert.match(walkthrough, /The test runs the server with `reactor server --interval 1`, and\s+the times below .* assume that/s);
+    const stated = /The default\s+interval is \*\*(\d+) s\*\*/.exec(walkthrough);
     assert.ok(stated, 'the walkthrough states the default interval');
     const help = await reactor(['server', '--help']);
     assert.equal(help.code, 0);
-    const actual = /--interval <seconds>\s+seconds between evaluation rounds \(default: (\d+)\)/.exec(help.stdout);
+    const actual = /--interval <seconds>\s+seconds between evaluation rounds \(default:\s+(\d+)\)/.exec(help.stdout);
     assert.ok(actual, help.stdout);
     assert.equal(stated[1], actual[1]);
   });
 
-  it('should say a drained instance is removed at the next round, not at once', () => {
+  it('should say a drained instance is removed at once, not at the next round, and that scale-up does not wait for the interval', () => {
     const text = readFileSync(README, 'utf8');
-    assert.match(text, /A drained instance is deleted at the\s+next round after its connections have closed/);
+    assert.match(text, /A drained instance is\s+removed as soon as its last connection has closed, or once\s+`decommissioned_timeout`/);
+    assert.match(text, /without\s+waiting for the next round/);
+    assert.match(text, /Scale-up does not wait\s+for the interval at any setting/);
   });
 });
