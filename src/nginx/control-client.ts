@@ -1,5 +1,6 @@
 // The client of nginx's loopback control server: which configuration generation the master serves and its stub_status numbers.
 import http from 'node:http';
+import { CONTROL_TOKEN_HEADER } from './control-token.js';
 import { CONTROL_PEERS_PATH } from './lua-balancer.js';
 import { CONTROL_GENERATION_PATH, CONTROL_STATUS_PATH } from './render.js';
 
@@ -38,6 +39,8 @@ function request(
  */
 export class ControlClient {
   port = 0;
+  /** The prefix's control token (src/nginx/control-token.ts), sent with every peer list. */
+  token = '';
 
   /** The generation nginx serves, or null while the control server does not answer (starting, reloading, down). */
   async generation(timeoutMs = 500): Promise<number | null> {
@@ -53,7 +56,7 @@ export class ControlClient {
   /** Hands the Lua balancer a new peer list; true once every worker will serve it, otherwise why not. */
   async putPeers(text: string, timeoutMs = 2000): Promise<true | string> {
     try {
-      const { status, body } = await request('PUT', this.port, CONTROL_PEERS_PATH, timeoutMs, { body: text });
+      const { status, body } = await request('PUT', this.port, CONTROL_PEERS_PATH, timeoutMs, { body: text, headers: { [CONTROL_TOKEN_HEADER]: this.token } });
       return status === 200 ? true : `the control server answered ${status}: ${body.trim()}`;
     } catch (error) {
       return `the control server did not take the peer list: ${(error as Error).message}`;

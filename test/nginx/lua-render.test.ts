@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseEndpointUrl } from '../../src/config/endpoint.js';
 import type { NginxSection } from '../../src/config/model.js';
+import { CONTROL_TOKEN_FILE, ensureControlToken } from '../../src/nginx/control-token.js';
 import { findLuaSetup, LUA_MODULE, LUA_SOURCE, PEERS_FILE } from '../../src/nginx/lua-balancer.js';
 import { renderPeerList, resolvePeers, structureKey } from '../../src/nginx/peers.js';
 import { renderNginxConfig, type BalancedEndpoint, type RenderOptions } from '../../src/nginx/render.js';
@@ -33,6 +34,7 @@ before(() => {
   prefix = mkdtempSync(join(tmpdir(), 'reactor-lua-render-'));
   for (const dir of ['logs', 'temp', 'lua']) mkdirSync(join(prefix, dir));
   writeFileSync(join(prefix, 'lua', `${LUA_MODULE}.lua`), LUA_SOURCE);
+  ensureControlToken(prefix);
 });
 after(() => rmSync(prefix, { recursive: true, force: true }));
 
@@ -50,7 +52,11 @@ describe('renderNginxConfig with the Lua balancer', () => {
       has: [
         /^load_module \/.*ndk_http_module\.so;\nload_module \/.*ngx_http_lua_module\.so;$/m,
         'lua_shared_dict reactor_peers',
-        new RegExp(`init_by_lua_block \\{ require\\("${LUA_MODULE}"\\)\\.load_file\\("/[^"]+/${PEERS_FILE.replace('.', '\\.')}"\\) \\}`),
+        new RegExp(
+          `init_by_lua_block \\{ local reactor = require\\("${LUA_MODULE}"\\); reactor\\.load_token\\("/[^"]+/${CONTROL_TOKEN_FILE.replace('.', '\\.')}"\\); ` +
+            `reactor\\.load_file\\("/[^"]+/${PEERS_FILE.replace('.', '\\.')}"\\) \\}`,
+        ),
+        'client_max_body_size 4m;',
         'location = /reactor/peers {',
       ],
     },
