@@ -315,7 +315,7 @@ export class NginxDriver {
   }
 
   private async emit(report: DriverReport): Promise<void> {
-    const level = report.kind === 'BALANCER_RESTARTED' ? 'warn' : 'error';
+    const level = report.kind === 'BALANCER_RESTARTED' || report.kind === 'BALANCER_PEER_DROPPED' ? 'warn' : 'error';
     const about = report.endpoints.length === 1 ? { endpoint: report.endpoints[0] } : { endpoints: report.endpoints };
     this.log[level]({ ...about, kind: report.kind }, report.message);
     try {

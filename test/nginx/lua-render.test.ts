@@ -9,7 +9,7 @@ import { parseEndpointUrl } from '../../src/config/endpoint.js';
 import type { NginxSection } from '../../src/config/model.js';
 import { CONTROL_TOKEN_FILE, ensureControlToken } from '../../src/nginx/control-token.js';
 import { findLuaSetup, LUA_MODULE, LUA_SOURCE, PEERS_FILE } from '../../src/nginx/lua-balancer.js';
-import { renderPeerList, resolvePeers, structureKey } from '../../src/nginx/peers.js';
+import { PeerResolver, renderPeerList, structureKey } from '../../src/nginx/peers.js';
 import { renderNginxConfig, type BalancedEndpoint, type RenderOptions } from '../../src/nginx/render.js';
 
 const NGINX: NginxSection = { stickySessions: false, keepalive: 0, keepaliveTimeout: 4, ssl: false, sslCertificate: '', sslKey: '', redirect: '' };
@@ -135,7 +135,9 @@ describe('renderPeerList', () => {
   });
 
   it('should resolve backends named by host to addresses', async () => {
-    const [resolved] = await resolvePeers([endpoint('a', 'http://:81/', ['localhost:8080', '127.0.0.1:1'])]);
+    const {
+      endpoints: [resolved],
+    } = await new PeerResolver().resolve([endpoint('a', 'http://:81/', ['localhost:8080', '127.0.0.1:1'])]);
     assert.match(resolved.backends[0].address, /^(127\.0\.0\.1|\[::1\]):8080$/);
     assert.equal(resolved.backends[1].address, '127.0.0.1:1');
   });
