@@ -71,6 +71,9 @@ export interface ConfigTransactionOptions {
   resolver?: PeerResolver;
 }
 
+/** `goodKey` when nginx may serve either of two peer lists (a push failed midway): equal to no model, so the next apply pushes. */
+const UNKNOWN = 'unknown';
+
 /**
  * apply: render → write `nginx.conf.candidate` → `nginx -t` on it → rename
  * over `nginx.conf` → reload → wait until the control server answers the new
@@ -235,13 +238,21 @@ export class ConfigTransaction {
     return text;
   }
 
-  /** Membership only: the new peer list to the file and to the running workers; on success `endpoints` are what nginx serves. */
+  /**
+   * Membership only: the new peer list to the file and to the running
+   * workers; on success `endpoints` are what nginx serves. On failure nobody
+   * knows which list the workers hold (a PUT that timed out may have been
+   * stored), so the file keeps the new list (what the next start should
+   * load anyway) and the served model is marked unknown: the next apply
+   * pushes again, whichever list it brings, instead of calling the old one
+   * `unchanged` while nginx may serve the new one.
+   */
   private async pushPeers(endpoints: BalancedEndpoint[]): Promise<true | string> {
     const text = await this.writePeers(endpoints);
     // Down (restarting after a crash): the restart loads the file.
     const outcome = this.options.nginx.running ? await this.options.nginx.push(text) : true;
     if (outcome === true) this.adopt(endpoints, this.servedGeneration);
-    else await this.writePeers(this.good);
+    else this.goodKey = UNKNOWN;
     return outcome;
   }
 

@@ -1,4 +1,4 @@
-// Peer-list pushes of the config transaction (real `nginx -t`, a scripted master): names resolved within a timeout, last good addresses kept, dropped peers reported once.
+// Peer-list pushes of the config transaction (real `nginx -t`, a scripted master): names resolved within a timeout, last good addresses kept, dropped peers reported once, and a failed push leaving the served list unknown.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -99,6 +99,21 @@ describe('ConfigTransaction peer pushes', () => {
     ensureControlToken(prefix);
   });
   after(() => rmSync(prefix, { recursive: true, force: true }));
+
+  it('should push again after a push failed, even the list nginx had before it', async () => {
+    const tx = transaction();
+    assert.equal((await tx.apply(web(['127.0.0.1:1']))).via, 'reload');
+    outcomes.push('the control server did not take the peer list: timed out');
+    const failed = await tx.apply(web(['127.0.0.1:1', '127.0.0.1:2']));
+    assert.deepEqual([failed.status, failed.via], ['refused', 'peers']);
+    assert.match(readFileSync(join(prefix, PEERS_FILE), 'utf8'), /peer 127\.0\.0\.1:2 1/, 'the file keeps the new list, for the next start');
+    // nginx may have stored the new list before the PUT timed out: the old one is pushed, not called unchanged.
+    pushed.length = 0;
+    const back = await tx.apply(web(['127.0.0.1:1']));
+    assert.deepEqual([back.status, back.via], ['applied', 'peers']);
+    assert.deepEqual(pushed, [renderPeerList(web(['127.0.0.1:1'])).text]);
+    assert.equal((await tx.apply(web(['127.0.0.1:1']))).status, 'unchanged', 'known again once a push succeeds');
+  });
 
   it('should report a backend whose name does not resolve once, and serve the others', async () => {
     reports.length = 0;
