@@ -1,7 +1,7 @@
 // The Lua balancer's side of rendering: the config with a Lua upstream per URL group (checked by the real `nginx -t`), the peer list, and what counts as membership only.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -140,5 +140,26 @@ describe('renderPeerList', () => {
     } = await new PeerResolver().resolve([endpoint('a', 'http://:81/', ['localhost:8080', '127.0.0.1:1'])]);
     assert.match(resolved.backends[0].address, /^(127\.0\.0\.1|\[::1\]):8080$/);
     assert.equal(resolved.backends[1].address, '127.0.0.1:1');
+  });
+});
+
+describe('ensureControlToken', () => {
+  it('should make a token once, keep it across calls (a restarted server), and keep its file 0600', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reactor-token-'));
+    try {
+      const file = join(dir, CONTROL_TOKEN_FILE);
+      const token = ensureControlToken(dir);
+      assert.match(token, /^[0-9a-f]{64}$/);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      chmodSync(file, 0o644);
+      assert.equal(ensureControlToken(dir), token, 'the same token again');
+      assert.equal(statSync(file).mode & 0o777, 0o600, 'a file others could read is made 0600 again');
+      writeFileSync(file, 'short\n');
+      const fresh = ensureControlToken(dir, () => Buffer.alloc(32, 7));
+      assert.equal(fresh, '07'.repeat(32), 'a malformed token is replaced');
+      assert.equal(readFileSync(file, 'utf8'), `${fresh}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
