@@ -13,6 +13,8 @@ export const EventKinds = {
   BALANCER_RESTARTED: 'BALANCER_RESTARTED',
   /** nginx exited with an error (e.g. a port in use) and is being started again after a back-off. */
   BALANCER_FAILED: 'BALANCER_FAILED',
+  /** A backend is left out of the Lua balancer's peers: its name does not resolve (or its address is malformed); the others serve. */
+  BALANCER_PEER_DROPPED: 'BALANCER_PEER_DROPPED',
 } as const;
 
 /**

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { systemTime, type Time } from '../time/timers.js';
 import { freePort } from '../util/ports.js';
 import { ControlClient } from './control-client.js';
+import { ensureControlToken } from './control-token.js';
 import { ErrorLog, fatalLine, firstNginxError, seriousLine } from './error-log.js';
 import { findLuaSetup, LUA_MODULE, LUA_SOURCE, type LuaSetup } from './lua-balancer.js';
 import type { BalancedEndpoint } from './render.js';
@@ -177,6 +178,8 @@ export class NginxDriver {
       const dir = join(resolve(this.options.prefix), 'lua');
       mkdirSync(dir, { recursive: true });
       writeFileAtomic(join(dir, `${LUA_MODULE}.lua`), LUA_SOURCE);
+      // The file's token when there is one: an adopted master loaded it, and only it opens the peer list.
+      this.control.token = ensureControlToken(resolve(this.options.prefix));
     }
     await this.enqueue(async () => {
       if (await this.adoptRunning()) return;
@@ -312,7 +315,7 @@ export class NginxDriver {
   }
 
   private async emit(report: DriverReport): Promise<void> {
-    const level = report.kind === 'BALANCER_RESTARTED' ? 'warn' : 'error';
+    const level = report.kind === 'BALANCER_RESTARTED' || report.kind === 'BALANCER_PEER_DROPPED' ? 'warn' : 'error';
     const about = report.endpoints.length === 1 ? { endpoint: report.endpoints[0] } : { endpoints: report.endpoints };
     this.log[level]({ ...about, kind: report.kind }, report.message);
     try {

@@ -8,7 +8,7 @@ export const PEERS_DICT = 'reactor_peers';
 export const LUA_MODULE = 'reactor_balancer';
 /** The peer list as last pushed, under the prefix: the master loads it at every start and reload. */
 export const PEERS_FILE = 'reactor-peers.txt';
-/** Where the control server takes a new peer list (PUT, loopback only). */
+/** Where the control server takes a new peer list (PUT with the control token, loopback only). */
 export const CONTROL_PEERS_PATH = '/reactor/peers';
 
 /** What the rendered configuration needs to load the Lua module. */
@@ -54,6 +54,14 @@ export function findLuaSetup(dirs = MODULE_DIRS, restyCore = RESTY_CORE): LuaSet
  * fail_timeout=5s); a retry goes to a peer this request has not tried.
  * With no peer, `fallback` (the activator) serves; `admit()` answers 301 to
  * the redirect or 502 before nginx proxies when there is neither.
+ *
+ * `receive()` answers 403, before reading any body, unless the request's
+ * `X-Reactor-Token` equals the prefix's control token
+ * (src/nginx/control-token.ts), which `load_token()` reads from its 0600
+ * file at start and reload: without it, any local process (or a request
+ * forged through some other service) could point every endpoint anywhere.
+ * The rendered config names the file rather than carrying the token, so
+ * nginx.conf holds no secret.
  */
 export const LUA_SOURCE = String.raw`-- Reactor's Lua balancer: peers come from the shared dict "reactor_peers", pushed by Reactor without a reload.
 local ngx_balancer = require("ngx.balancer")
@@ -208,8 +216,38 @@ function M.admit(key, redirect, message)
   return ngx.exit(ngx.HTTP_OK)
 end
 
--- content_by_lua on the control server: PUT a new peer list; answers the dict's new version.
+-- The control token (init_by_lua: the master reads it before workers drop privileges; they inherit it).
+local token = nil
+
+function M.load_token(path)
+  local handle = io.open(path, "rb")
+  if not handle then
+    ngx.log(ngx.ERR, "reactor: no control token at ", path, ": every peer list push is refused")
+    return
+  end
+  token = string.match(handle:read("*a") or "", "^%s*(%S+)%s*$")
+  handle:close()
+end
+
+-- Whether the request carries the token; compares every byte whatever differs first (constant time for a given length).
+local function authorized()
+  local given = ngx.var.http_x_reactor_token
+  if not token or type(given) ~= "string" or #given ~= #token then return false end
+  local diff = 0
+  for i = 1, #token do
+    diff = bit.bor(diff, bit.bxor(string.byte(token, i), string.byte(given, i)))
+  end
+  return diff == 0
+end
+
+-- content_by_lua on the control server: PUT a new peer list with the token; answers the dict's new version.
+-- The token is checked before the body is read, so nobody without it makes nginx buffer anything.
 function M.receive()
+  if not authorized() then
+    ngx.status = 403
+    ngx.say("the control token is missing or wrong")
+    return ngx.exit(ngx.HTTP_OK)
+  end
   if ngx.req.get_method() ~= "PUT" then
     ngx.status = 405
     ngx.say("PUT a peer list")

@@ -3,6 +3,7 @@ import type { NginxSection } from '../config/model.js';
 import type { EndpointUrl } from '../config/values.js';
 import type { Backend } from '../endpoints/backends.js';
 import { LOG_FIELDS, LOG_MARKER } from '../model/access-log.js';
+import { CONTROL_TOKEN_FILE } from './control-token.js';
 import { CONTROL_PEERS_PATH, LUA_MODULE, PEERS_DICT, PEERS_FILE, type LuaSetup } from './lua-balancer.js';
 
 /** An endpoint as the balancer sees it: where it is served, how, and by whom. */
@@ -244,7 +245,7 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
     out.push('    # Lua balancer: peers live in a shared dict (src/nginx/lua-balancer.ts); the master loads the last list at start and reload.');
     out.push(`    lua_package_path "${p}/lua/?.lua;;";`);
     out.push(`    lua_shared_dict ${PEERS_DICT} 32m;`);
-    out.push(`    init_by_lua_block { require("${LUA_MODULE}").load_file("${p}/${PEERS_FILE}") }`);
+    out.push(`    init_by_lua_block { local reactor = require("${LUA_MODULE}"); reactor.load_token("${p}/${CONTROL_TOKEN_FILE}"); reactor.load_file("${p}/${PEERS_FILE}") }`);
   }
 
   // Upstreams: one per URL group that has backends (with Lua: one per URL group, its peers pushed).
@@ -285,8 +286,9 @@ export function renderNginxConfig(endpoints: readonly BalancedEndpoint[], option
   out.push(`        location = ${CONTROL_STATUS_PATH} { stub_status; }`);
   if (options.lua) {
     out.push(`        location = ${CONTROL_PEERS_PATH} {`);
-    out.push('            client_max_body_size 64m;');
-    out.push('            client_body_buffer_size 64m;');
+    // A peer line is ~30 bytes: 4 MB is some 130,000 peers, held in memory (never a temp file).
+    out.push('            client_max_body_size 4m;');
+    out.push('            client_body_buffer_size 4m;');
     out.push(`            content_by_lua_block { require("${LUA_MODULE}").receive() }`);
     out.push('        }');
   }

@@ -5,7 +5,8 @@ import type { EventKinds } from '../model/events.js';
 export type DriverReportKind =
   | typeof EventKinds.BALANCER_CONFIG_REFUSED
   | typeof EventKinds.BALANCER_RESTARTED
-  | typeof EventKinds.BALANCER_FAILED;
+  | typeof EventKinds.BALANCER_FAILED
+  | typeof EventKinds.BALANCER_PEER_DROPPED;
 
 export interface DriverReport {
   /** The endpoints whose log gets the event. */

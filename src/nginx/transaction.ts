@@ -7,7 +7,7 @@ import { EventKinds } from '../model/events.js';
 import { ensureSelfSignedPair } from './certificates.js';
 import { errorLine, firstNginxError } from './error-log.js';
 import { LUA_SOURCE, PEERS_FILE, type LuaSetup } from './lua-balancer.js';
-import { renderPeerList, resolvePeers, structureKey } from './peers.js';
+import { droppedReports, PeerResolver, renderPeerList, structureKey } from './peers.js';
 import { RenderProblem, renderNginxConfig, type BalancedEndpoint, type CertificatePair, type RenderedConfig } from './render.js';
 import type { DriverReport } from './report.js';
 
@@ -67,7 +67,12 @@ export interface ConfigTransactionOptions {
   report: (report: DriverReport) => Promise<void>;
   /** The Lua balancer's modules; without them every change is a reload. */
   lua?: LuaSetup;
+  /** Turns backend names into addresses for the peer list; default the system resolver, 1 s per push at most. */
+  resolver?: PeerResolver;
 }
+
+/** `goodKey` when nginx may serve either of two peer lists (a push failed midway): equal to no model, so the next apply pushes. */
+const UNKNOWN = 'unknown';
 
 /**
  * apply: render → write `nginx.conf.candidate` → `nginx -t` on it → rename
@@ -100,11 +105,15 @@ export class ConfigTransaction {
   private lastRefusedKey: string | undefined;
   /** Endpoint → the refused form and error already reported, so a refusal is recorded once. */
   private readonly reported = new Map<string, string>();
+  private readonly resolver: PeerResolver;
+  /** `endpoint address` of the peers left out of the last list written, so each is reported once. */
+  private dropped = new Set<string>();
 
   constructor(private readonly options: ConfigTransactionOptions) {
     this.confPath = join(options.prefix, 'nginx.conf');
     this.candidatePath = join(options.prefix, 'nginx.conf.candidate');
     this.peersPath = join(options.prefix, PEERS_FILE);
+    this.resolver = options.resolver ?? new PeerResolver();
   }
 
   private readonly peersPath: string;
@@ -214,20 +223,36 @@ export class ConfigTransaction {
     return this.options.lua !== undefined && this.goodKey !== 'stale' && structureKey(endpoints) === structureKey(this.good);
   }
 
-  /** Writes the peer list of `endpoints` where the master loads it at its next start or reload; returns its text. */
+  /**
+   * Writes the peer list of `endpoints` where the master loads it at its
+   * next start or reload; returns its text. Backends left out (a name that
+   * never resolved) are reported once each, as BALANCER_PEER_DROPPED.
+   */
   private async writePeers(endpoints: readonly BalancedEndpoint[]): Promise<string> {
-    const { text } = renderPeerList(await resolvePeers(endpoints));
+    const resolved = await this.resolver.resolve(endpoints);
+    const { text, dropped } = renderPeerList(resolved.endpoints);
     writeFileAtomic(this.peersPath, text);
+    const { reports, now } = droppedReports(dropped, resolved.unresolved, this.dropped);
+    this.dropped = now;
+    for (const report of reports) await this.options.report(report);
     return text;
   }
 
-  /** Membership only: the new peer list to the file and to the running workers; on success `endpoints` are what nginx serves. */
+  /**
+   * Membership only: the new peer list to the file and to the running
+   * workers; on success `endpoints` are what nginx serves. On failure nobody
+   * knows which list the workers hold (a PUT that timed out may have been
+   * stored), so the file keeps the new list (what the next start should
+   * load anyway) and the served model is marked unknown: the next apply
+   * pushes again, whichever list it brings, instead of calling the old one
+   * `unchanged` while nginx may serve the new one.
+   */
   private async pushPeers(endpoints: BalancedEndpoint[]): Promise<true | string> {
     const text = await this.writePeers(endpoints);
     // Down (restarting after a crash): the restart loads the file.
     const outcome = this.options.nginx.running ? await this.options.nginx.push(text) : true;
     if (outcome === true) this.adopt(endpoints, this.servedGeneration);
-    else await this.writePeers(this.good);
+    else this.goodKey = UNKNOWN;
     return outcome;
   }
 

@@ -1,7 +1,7 @@
 // The nginx driver with the Lua balancer, against a real nginx and local HTTP backends: membership, weights and the activator fallback change with no reload, and every worker serves the same peers.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,11 @@ import { parseEndpointUrl } from '../../src/config/endpoint.js';
 import { defaultEndpointConfig } from '../../src/config/index.js';
 import type { NginxSection } from '../../src/config/model.js';
 import { findExecutable } from '../../src/managers/probe.js';
+import { CONTROL_TOKEN_FILE, CONTROL_TOKEN_HEADER } from '../../src/nginx/control-token.js';
 import { NginxDriver } from '../../src/nginx/driver.js';
+import { renderPeerList } from '../../src/nginx/peers.js';
 import type { BalancedEndpoint } from '../../src/nginx/render.js';
+import { readBalancerState } from '../../src/nginx/state-file.js';
 import { markedProcesses } from '../../src/nginx/supervisor.js';
 import { freePort } from '../../src/util/ports.js';
 import { request } from '../support/http.js';
@@ -145,6 +148,31 @@ describe('nginx driver with the Lua balancer', () => {
     }
   });
 
+  it('should refuse a peer list without the control token, change nothing, and take the pushes of the driver', async () => {
+    const [a, b, c] = backends;
+    await driver.apply(model([a.address]));
+    const peers = `http://127.0.0.1:${readBalancerState(prefix)!.controlPort}/reactor/peers`;
+    const hijack = renderPeerList(model([b.address])).text;
+    const token = readFileSync(join(prefix, CONTROL_TOKEN_FILE), 'utf8').trim();
+    assert.equal(statSync(join(prefix, CONTROL_TOKEN_FILE)).mode & 0o777, 0o600, 'only the owner reads the token');
+    const put = (body: string, headers: Record<string, string>) => fetch(peers, { method: 'PUT', body, headers });
+    for (const [what, headers] of [
+      ['no token', {}],
+      ['a wrong token of the same length', { [CONTROL_TOKEN_HEADER]: token.replace(/^./, (ch) => (ch === '0' ? '1' : '0')) }],
+      ['a prefix of the token', { [CONTROL_TOKEN_HEADER]: token.slice(0, 32) }],
+    ] as const) {
+      assert.equal((await put(hijack, headers)).status, 403, what);
+      assert.equal((await put('', headers)).status, 403, `${what}, empty list`);
+    }
+    assert.deepEqual([...(await answers(10)).keys()], ['a'], 'the refused lists changed nothing');
+    assert.equal((await put('x'.repeat(5 << 20), { [CONTROL_TOKEN_HEADER]: token })).status, 413, 'a body above 4 MB is refused');
+    // The check is the token, not something else about these requests: with it, the same list is taken.
+    assert.equal((await put(hijack, { [CONTROL_TOKEN_HEADER]: token })).status, 200);
+    assert.deepEqual([...(await answers(10)).keys()], ['b']);
+    assert.equal((await driver.apply(model([c.address]))).via, 'peers');
+    assert.deepEqual([...(await answers(10)).keys()], ['c']);
+  });
+
   it('should load the last peer list when nginx starts again', async () => {
     const [, b] = backends;
     await driver.apply(model([b.address]));
@@ -153,6 +181,18 @@ describe('nginx driver with the Lua balancer', () => {
     await waitFor(() => driver.running && driver.pid !== before, { what: 'a new master' });
     await waitFor(() => !markedProcesses(prefix).some((pid) => pid !== driver.pid && !isChildOf(pid, driver.pid!)), { what: 'only the new master and its workers' });
     assert.deepEqual([...(await answers(10)).keys()], ['b']);
+  });
+
+  it('should push peers to the master it adopts after a server restart (the token is read from the prefix)', async () => {
+    const [a] = backends;
+    const pid = driver.pid;
+    await driver.detach();
+    driver = new NginxDriver({ binary: findExecutable('nginx')!, prefix, listenAddress: '127.0.0.1', syslogPort: sink.address().port });
+    await driver.start();
+    assert.ok(driver.adopted && driver.pid === pid, 'the same master, adopted');
+    const result = await driver.apply(model([a.address]));
+    assert.deepEqual([result.status, result.via], ['applied', 'peers']);
+    assert.deepEqual([...(await answers(10)).keys()], ['a']);
   });
 });
 

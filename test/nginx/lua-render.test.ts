@@ -1,14 +1,15 @@
 // The Lua balancer's side of rendering: the config with a Lua upstream per URL group (checked by the real `nginx -t`), the peer list, and what counts as membership only.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseEndpointUrl } from '../../src/config/endpoint.js';
 import type { NginxSection } from '../../src/config/model.js';
+import { CONTROL_TOKEN_FILE, ensureControlToken } from '../../src/nginx/control-token.js';
 import { findLuaSetup, LUA_MODULE, LUA_SOURCE, PEERS_FILE } from '../../src/nginx/lua-balancer.js';
-import { renderPeerList, resolvePeers, structureKey } from '../../src/nginx/peers.js';
+import { PeerResolver, renderPeerList, structureKey } from '../../src/nginx/peers.js';
 import { renderNginxConfig, type BalancedEndpoint, type RenderOptions } from '../../src/nginx/render.js';
 
 const NGINX: NginxSection = { stickySessions: false, keepalive: 0, keepaliveTimeout: 4, ssl: false, sslCertificate: '', sslKey: '', redirect: '' };
@@ -33,6 +34,7 @@ before(() => {
   prefix = mkdtempSync(join(tmpdir(), 'reactor-lua-render-'));
   for (const dir of ['logs', 'temp', 'lua']) mkdirSync(join(prefix, dir));
   writeFileSync(join(prefix, 'lua', `${LUA_MODULE}.lua`), LUA_SOURCE);
+  ensureControlToken(prefix);
 });
 after(() => rmSync(prefix, { recursive: true, force: true }));
 
@@ -50,7 +52,11 @@ describe('renderNginxConfig with the Lua balancer', () => {
       has: [
         /^load_module \/.*ndk_http_module\.so;\nload_module \/.*ngx_http_lua_module\.so;$/m,
         'lua_shared_dict reactor_peers',
-        new RegExp(`init_by_lua_block \\{ require\\("${LUA_MODULE}"\\)\\.load_file\\("/[^"]+/${PEERS_FILE.replace('.', '\\.')}"\\) \\}`),
+        new RegExp(
+          `init_by_lua_block \\{ local reactor = require\\("${LUA_MODULE}"\\); reactor\\.load_token\\("/[^"]+/${CONTROL_TOKEN_FILE.replace('.', '\\.')}"\\); ` +
+            `reactor\\.load_file\\("/[^"]+/${PEERS_FILE.replace('.', '\\.')}"\\) \\}`,
+        ),
+        'client_max_body_size 4m;',
         'location = /reactor/peers {',
       ],
     },
@@ -129,8 +135,31 @@ describe('renderPeerList', () => {
   });
 
   it('should resolve backends named by host to addresses', async () => {
-    const [resolved] = await resolvePeers([endpoint('a', 'http://:81/', ['localhost:8080', '127.0.0.1:1'])]);
+    const {
+      endpoints: [resolved],
+    } = await new PeerResolver().resolve([endpoint('a', 'http://:81/', ['localhost:8080', '127.0.0.1:1'])]);
     assert.match(resolved.backends[0].address, /^(127\.0\.0\.1|\[::1\]):8080$/);
     assert.equal(resolved.backends[1].address, '127.0.0.1:1');
+  });
+});
+
+describe('ensureControlToken', () => {
+  it('should make a token once, keep it across calls (a restarted server), and keep its file 0600', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reactor-token-'));
+    try {
+      const file = join(dir, CONTROL_TOKEN_FILE);
+      const token = ensureControlToken(dir);
+      assert.match(token, /^[0-9a-f]{64}$/);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      chmodSync(file, 0o644);
+      assert.equal(ensureControlToken(dir), token, 'the same token again');
+      assert.equal(statSync(file).mode & 0o777, 0o600, 'a file others could read is made 0600 again');
+      writeFileSync(file, 'short\n');
+      const fresh = ensureControlToken(dir, () => Buffer.alloc(32, 7));
+      assert.equal(fresh, '07'.repeat(32), 'a malformed token is replaced');
+      assert.equal(readFileSync(file, 'utf8'), `${fresh}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
