@@ -7,7 +7,7 @@ import { SingleFlight } from '../lanes/single-flight.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { RoundMode, RoundStart } from '../model/decision.js';
 import { CLUSTER, ClusterEventKinds, ControlEventKinds, InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
-import type { EndpointRecord, InstanceRecord } from '../store/types.js';
+import type { EndpointRecord } from '../store/types.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 import { groupBy } from '../util/group.js';
 import { DesiredStateWriter, FencedOut } from './apply.js';
@@ -22,7 +22,7 @@ import type { ControllerOptions } from './options.js';
 export type { ControllerOptions, TrafficReadings } from './options.js';
 import { planActs, type RoundInput } from './plan.js';
 import { ScalingPolicy, type SampleView } from './policy.js';
-import { mergeRequests, type RoundRequest } from './round-request.js';
+import { mergeRequests, surgeRequest, type RoundRequest } from './round-request.js';
 
 /** See `ControllerOptions.roundConcurrency`. */
 export const DEFAULT_ROUND_CONCURRENCY = 32;
@@ -244,18 +244,10 @@ export class Controller {
     return this.lanes.request(endpoint, { mode, startedBy, causes: new Set(cause ? [cause] : []), snapshot: undefined });
   }
 
-  /**
-   * A host's SURGE event (src/host/surge.ts): its traffic over the last second,
-   * or a held request, wants more instances than the endpoint has. The round
-   * runs now, evaluates the rules with the host's reading, and may only add
-   * instances; the interval keeps scale-down (so the count does not flap).
-   */
+  /** A host's SURGE event (see `surgeRequest`): an evaluation with the host's reading that may only add instances. */
   private surge(endpoint: string, data: Readonly<Record<string, unknown>>): void {
-    const sample = data.sample as SampleView | undefined;
-    const startedBy: RoundStart = data.startedBy === 'held' ? 'held' : 'burst';
-    if (!sample || typeof sample.instances !== 'number' || typeof sample.metrics !== 'object') return;
-    if (this.leading() === null) return;
-    void this.lanes.request(endpoint, { mode: 'evaluate', startedBy, surge: sample, causes: new Set([startedBy]), snapshot: undefined });
+    const request = surgeRequest(data);
+    if (request && this.leading() !== null) void this.lanes.request(endpoint, request);
   }
 
   /**
@@ -304,7 +296,7 @@ export class Controller {
     if (record && !config) return;
     const snapshot = request.snapshot && this.lanes.unchangedSince(endpoint, request.snapshot.generations) ? request.snapshot : undefined;
     const listed = snapshot ? (snapshot.instances.get(endpoint) ?? []) : await store.instances.list({ endpoint });
-    const instances = await this.dropStale(listed, term);
+    const instances = await dropStale(this.options.instances, listed, term);
     this.drains.timeout(endpoint, config ? config.endpoint.decommissionedTimeout : null);
     for (const instance of instances) this.drains.saw(instance);
     const input: RoundInput = {
@@ -349,10 +341,6 @@ export class Controller {
         log.error({ err: error }, `keeping the decision failed: ${(error as Error).message}`);
       }
     }
-  }
-
-  private dropStale(instances: readonly InstanceRecord[], term: number): Promise<InstanceRecord[]> {
-    return dropStale(this.options.instances, instances, term);
   }
 
   private async checkManagers(): Promise<void> {
