@@ -13,7 +13,7 @@ import { groupBy } from '../util/group.js';
 import { DesiredStateWriter, FencedOut } from './apply.js';
 import { DEFAULT_BACKOFF, LaunchBackoff } from './backoff.js';
 import { DecisionKeeper } from './decisions.js';
-import { DrainWatch, withRouted } from './drain.js';
+import { DrainWatch, roundConnections } from './drain.js';
 import { ControllerLease, leaseTiming } from './lease.js';
 import { checkManagers, dropStale, LivenessChecks, ManagerWatch } from './managers.js';
 import { HostReports } from './reports.js';
@@ -94,10 +94,7 @@ export class Controller {
     });
     this.policy = new ScalingPolicy({
       sample: (endpoint) => this.samples.get(endpoint) ?? null,
-      // Evaluations read the connection counts taken with the sample; trigger rounds read them afresh.
-      // An address a balancer still routes to counts as busy: its instance is not drained yet.
-      active: async (mode, traffic = this.options.traffic?.()) =>
-        withRouted(mode === 'evaluate' ? this.connections : ((await traffic?.connectionsNow()) ?? new Map()), traffic?.routed?.() ?? null),
+      active: (mode, draining) => roundConnections(mode, draining, this.connections, this.options.traffic?.()),
     });
     this.drains = new DrainWatch({ time: this.time, traffic: () => this.options.traffic?.(), reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause) });
     this.reports = new HostReports({

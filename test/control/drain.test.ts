@@ -1,7 +1,7 @@
 // The drain watch: a decommissioned instance gets its removal round as soon as no balancer routes to it and its last connection closes, or its timeout passes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DRAIN_POLL_MS, DrainWatch, withRouted } from '../../src/control/drain.js';
+import { DRAIN_POLL_MS, DrainWatch, roundConnections, withRouted } from '../../src/control/drain.js';
 import type { InstanceRecord } from '../../src/store/types.js';
 import { ManualTime } from '../../src/time/timers.js';
 
@@ -9,17 +9,25 @@ function instance(id: string, status: InstanceRecord['status'], address: string 
   return { id, endpoint: 'web', managerId: 'm', containerId: 'c', address, status, slots: 1, reason: null, decommissionedAt, createdAt: new Date(0), updatedAt: new Date(0) } as InstanceRecord;
 }
 
-function setup(remoteSettleMs = 0) {
+function setup() {
   const time = new ManualTime();
   const active = new Map<string, number>();
   const routed = new Set<string>();
   const rounds: string[] = [];
+  /** What each reading was asked about: address → decommissioned at (ms). */
+  const asked: ReadonlyMap<string, number>[] = [];
   const watch = new DrainWatch({
     time,
-    traffic: () => ({ connectionsNow: async () => active, routed: () => routed, remoteSettleMs }),
+    traffic: () => ({
+      connectionsNow: async (draining) => {
+        asked.push(draining ?? new Map());
+        return active;
+      },
+      routed: () => routed,
+    }),
     reconcile: (endpoint, cause) => rounds.push(`${endpoint}:${cause}`),
   });
-  return { time, active, routed, rounds, watch };
+  return { time, active, routed, rounds, asked, watch };
 }
 
 describe('DrainWatch', () => {
@@ -65,11 +73,16 @@ describe('DrainWatch', () => {
     watch.stop();
   });
 
-  it("should wait for other hosts' balancers to drop the instance before it counts as drained", async () => {
-    const { time, rounds, watch } = setup(4000);
-    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', time.now()));
-    await time.advance(3750);
-    assert.deepEqual(rounds, [], 'no connection, but another host may still route to it');
+  it('should not count an instance drained while its count is not known yet (NaN: other hosts have not reported since it left them)', async () => {
+    const { time, active, rounds, asked, watch } = setup();
+    const at = time.now();
+    active.set('127.0.0.1:1', NaN);
+    watch.timeout('web', 60);
+    watch.saw(instance('a', 'DECOMMISSIONED', '127.0.0.1:1', at));
+    await time.advance(DRAIN_POLL_MS * 8);
+    assert.deepEqual(rounds, [], 'unknown is busy, not idle');
+    assert.deepEqual([...asked.at(-1)!], [['127.0.0.1:1', at.getTime()]], 'asked with the time it was decommissioned');
+    active.set('127.0.0.1:1', 0);
     await time.advance(DRAIN_POLL_MS);
     assert.deepEqual(rounds, ['web:drained']);
     watch.stop();
@@ -81,6 +94,25 @@ describe('DrainWatch', () => {
     watch.saw(instance('a', 'RUNNING', '127.0.0.1:1'));
     await time.advance(DRAIN_POLL_MS * 2);
     assert.deepEqual(rounds, []);
+  });
+});
+
+describe('roundConnections', () => {
+  const traffic = (fresh: Record<string, number>, routed: string[] = []) => ({
+    connectionsNow: async () => new Map(Object.entries(fresh)),
+    routed: () => new Set(routed),
+  });
+
+  it("should give an evaluation the sample's counts, but a draining address's count afresh", async () => {
+    // The round that decommissioned b saw it idle; a request sent to it since must keep it.
+    const counts = await roundConnections('evaluate', new Map([['b:1', 0]]), new Map([['a:1', 3], ['b:1', 0]]), traffic({ 'a:1': 9, 'b:1': NaN }));
+    assert.equal(counts.get('a:1'), 3);
+    assert.ok(Number.isNaN(counts.get('b:1')));
+  });
+
+  it('should give a trigger round every count afresh, routed addresses at least 1', async () => {
+    const counts = await roundConnections('trigger', new Map(), new Map([['a:1', 3]]), traffic({ 'a:1': 0 }, ['c:1']));
+    assert.deepEqual([...counts].sort(), [['a:1', 0], ['c:1', 1]]);
   });
 });
 
