@@ -126,7 +126,8 @@ export class Controller {
         else if (event.kind === ControlEventKinds.SURGE) this.surge(event.endpoint, event.data);
       }),
       bus.watch('instanceChanges', (change) => this.onInstanceChange(change)),
-      bus.watch('instanceChanges', (change) => this.drains.saw(change.instance, change.change === 'REMOVED')),
+      // Only the controller watches drains (its sweep on election picks up what drains by then).
+      bus.watch('instanceChanges', (change) => this.leading() !== null && this.drains.saw(change.instance, change.change === 'REMOVED')),
     );
     await this.lease.start();
     await this.sweeps.current;
@@ -163,6 +164,7 @@ export class Controller {
     this.timer?.cancel();
     this.timer = undefined;
     this.liveness.stop();
+    this.drains.stop();
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
     this.log.warn({ term }, `stepping down from term ${term}: ${why}`);

@@ -1,9 +1,11 @@
-// The drain watch: a decommissioned instance gets its removal round as soon as no balancer routes to it and its last connection closes, or its timeout passes.
+// The drain watch: a decommissioned instance gets its removal round as soon as no balancer routes to it and its last connection closes, or its timeout passes; only the controller watches.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DRAIN_POLL_MS, DrainWatch, roundConnections, withRouted } from '../../src/control/drain.js';
+import type { TrafficReadings } from '../../src/control/options.js';
 import type { InstanceRecord } from '../../src/store/types.js';
 import { ManualTime } from '../../src/time/timers.js';
+import { Roles, roleConf } from '../support/roles.js';
 
 function instance(id: string, status: InstanceRecord['status'], address: string | null, decommissionedAt: Date | null = null): InstanceRecord {
   return { id, endpoint: 'web', managerId: 'm', containerId: 'c', address, status, slots: 1, reason: null, decommissionedAt, createdAt: new Date(0), updatedAt: new Date(0) } as InstanceRecord;
@@ -122,5 +124,50 @@ describe('withRouted', () => {
     assert.deepEqual([...merged].sort(), [['a:1', 3], ['b:1', 1], ['c:1', 1]]);
     const same = new Map([['a:1', 1]]);
     assert.equal(withRouted(same, null), same);
+  });
+});
+
+describe("the controller's drain watch", () => {
+  it('should stop when the controller steps down and start again when it is elected', async () => {
+    let readings = 0;
+    // Every draining address stays busy, so the watch keeps polling while it runs.
+    const traffic: TrafficReadings = {
+      tick: async () => [],
+      latestConnections: new Map(),
+      connectionsNow: async (draining) => {
+        readings++;
+        return new Map([...(draining ?? new Map()).keys()].map((address) => [address, 1]));
+      },
+    };
+    const roles = await Roles.start({ managers: [{ id: 'm', slots: 10 }], controller: { traffic: () => traffic } });
+    try {
+      const { controller, time } = roles;
+      await roles.endpoint('web', roleConf('web'), 'PAUSED');
+      const term = controller.leading()!;
+      const draining = await roles.instances.create({ endpoint: 'web', slots: 1, status: 'DECOMMISSIONED', managerId: 'm', reason: null, term }, 'INSTANCE_DECOMMISSIONED', 'test');
+      await roles.instances.change(draining.id, { address: '127.0.0.1:9', decommissionedAt: time.now() }, 'INSTANCE_DECOMMISSIONED', 'test');
+      await roles.round('web');
+      assert.equal(controller.drains.size, 1);
+      await time.advance(DRAIN_POLL_MS * 2);
+      assert.ok(readings > 0, 'the watch polls while the instance drains');
+
+      controller.lease.fencedOut('test');
+      assert.equal(controller.leading(), null);
+      assert.equal(controller.drains.size, 0, 'forgotten when stepping down');
+      const before = readings;
+      await roles.instances.change(draining.id, { reason: 'still draining' }, 'INSTANCE_DECOMMISSIONED', 'test');
+      await time.advance(DRAIN_POLL_MS * 8);
+      assert.equal(readings, before, 'no polling, even when the instance changes, while another server leads');
+      assert.equal(controller.drains.size, 0);
+
+      await controller.lease.check();
+      await roles.settle();
+      assert.equal(controller.leading(), term + 1, 'elected again');
+      assert.equal(controller.drains.size, 1, "the election's sweep picks up what drains");
+      await time.advance(DRAIN_POLL_MS * 2);
+      assert.ok(readings > before, 'polling again');
+    } finally {
+      await roles.close();
+    }
   });
 });
