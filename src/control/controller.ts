@@ -7,13 +7,13 @@ import { SingleFlight } from '../lanes/single-flight.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import type { RoundMode, RoundStart } from '../model/decision.js';
 import { CLUSTER, ClusterEventKinds, ControlEventKinds, InstanceEventKinds, RECONFIGURING_KINDS } from '../model/events.js';
-import type { EndpointRecord, InstanceRecord } from '../store/types.js';
+import type { EndpointRecord } from '../store/types.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 import { groupBy } from '../util/group.js';
 import { DesiredStateWriter, FencedOut } from './apply.js';
 import { DEFAULT_BACKOFF, LaunchBackoff } from './backoff.js';
 import { DecisionKeeper } from './decisions.js';
-import { DrainWatch, withRouted } from './drain.js';
+import { DrainWatch, roundConnections } from './drain.js';
 import { ControllerLease, leaseTiming } from './lease.js';
 import { checkManagers, dropStale, LivenessChecks, ManagerWatch } from './managers.js';
 import { HostReports } from './reports.js';
@@ -22,7 +22,7 @@ import type { ControllerOptions } from './options.js';
 export type { ControllerOptions, TrafficReadings } from './options.js';
 import { planActs, type RoundInput } from './plan.js';
 import { ScalingPolicy, type SampleView } from './policy.js';
-import { mergeRequests, type RoundRequest } from './round-request.js';
+import { mergeRequests, surgeRequest, type RoundRequest } from './round-request.js';
 
 /** See `ControllerOptions.roundConcurrency`. */
 export const DEFAULT_ROUND_CONCURRENCY = 32;
@@ -94,10 +94,7 @@ export class Controller {
     });
     this.policy = new ScalingPolicy({
       sample: (endpoint) => this.samples.get(endpoint) ?? null,
-      // Evaluations read the connection counts taken with the sample; trigger rounds read them afresh.
-      // An address a balancer still routes to counts as busy: its instance is not drained yet.
-      active: async (mode, traffic = this.options.traffic?.()) =>
-        withRouted(mode === 'evaluate' ? this.connections : ((await traffic?.connectionsNow()) ?? new Map()), traffic?.routed?.() ?? null),
+      active: (mode, draining) => roundConnections(mode, draining, this.connections, this.options.traffic?.()),
     });
     this.drains = new DrainWatch({ time: this.time, traffic: () => this.options.traffic?.(), reconcile: (endpoint, cause) => void this.reconcile(endpoint, 'trigger', cause) });
     this.reports = new HostReports({
@@ -129,7 +126,8 @@ export class Controller {
         else if (event.kind === ControlEventKinds.SURGE) this.surge(event.endpoint, event.data);
       }),
       bus.watch('instanceChanges', (change) => this.onInstanceChange(change)),
-      bus.watch('instanceChanges', (change) => this.drains.saw(change.instance, change.change === 'REMOVED')),
+      // Only the controller watches drains (its sweep on election picks up what drains by then).
+      bus.watch('instanceChanges', (change) => this.leading() !== null && this.drains.saw(change.instance, change.change === 'REMOVED')),
     );
     await this.lease.start();
     await this.sweeps.current;
@@ -166,6 +164,7 @@ export class Controller {
     this.timer?.cancel();
     this.timer = undefined;
     this.liveness.stop();
+    this.drains.stop();
     for (const retry of this.retries.values()) retry.cancel();
     this.retries.clear();
     this.log.warn({ term }, `stepping down from term ${term}: ${why}`);
@@ -244,18 +243,10 @@ export class Controller {
     return this.lanes.request(endpoint, { mode, startedBy, causes: new Set(cause ? [cause] : []), snapshot: undefined });
   }
 
-  /**
-   * A host's SURGE event (src/host/surge.ts): its traffic over the last second,
-   * or a held request, wants more instances than the endpoint has. The round
-   * runs now, evaluates the rules with the host's reading, and may only add
-   * instances; the interval keeps scale-down (so the count does not flap).
-   */
+  /** A host's SURGE event (see `surgeRequest`): an evaluation with the host's reading that may only add instances. */
   private surge(endpoint: string, data: Readonly<Record<string, unknown>>): void {
-    const sample = data.sample as SampleView | undefined;
-    const startedBy: RoundStart = data.startedBy === 'held' ? 'held' : 'burst';
-    if (!sample || typeof sample.instances !== 'number' || typeof sample.metrics !== 'object') return;
-    if (this.leading() === null) return;
-    void this.lanes.request(endpoint, { mode: 'evaluate', startedBy, surge: sample, causes: new Set([startedBy]), snapshot: undefined });
+    const request = surgeRequest(data);
+    if (request && this.leading() !== null) void this.lanes.request(endpoint, request);
   }
 
   /**
@@ -304,7 +295,7 @@ export class Controller {
     if (record && !config) return;
     const snapshot = request.snapshot && this.lanes.unchangedSince(endpoint, request.snapshot.generations) ? request.snapshot : undefined;
     const listed = snapshot ? (snapshot.instances.get(endpoint) ?? []) : await store.instances.list({ endpoint });
-    const instances = await this.dropStale(listed, term);
+    const instances = await dropStale(this.options.instances, listed, term);
     this.drains.timeout(endpoint, config ? config.endpoint.decommissionedTimeout : null);
     for (const instance of instances) this.drains.saw(instance);
     const input: RoundInput = {
@@ -349,10 +340,6 @@ export class Controller {
         log.error({ err: error }, `keeping the decision failed: ${(error as Error).message}`);
       }
     }
-  }
-
-  private dropStale(instances: readonly InstanceRecord[], term: number): Promise<InstanceRecord[]> {
-    return dropStale(this.options.instances, instances, term);
   }
 
   private async checkManagers(): Promise<void> {

@@ -1,4 +1,5 @@
 // Watches decommissioned instances drain, so each is removed as soon as its last connection closes (or its decommissioned_timeout passes), not at the next evaluation.
+import type { RoundMode } from '../model/decision.js';
 import type { InstanceRecord } from '../store/types.js';
 import type { Time, Timer } from '../time/timers.js';
 import type { TrafficReadings } from './options.js';
@@ -16,6 +17,32 @@ export function withRouted(active: ReadonlyMap<string, number>, routed: Readonly
   return merged;
 }
 
+/**
+ * The connection counts of one round. An evaluation reads those taken with
+ * its sample, except for draining addresses, read afresh with the drain
+ * condition (a count from the round that decommissioned an instance says
+ * nothing about requests sent to it since); a trigger round reads all
+ * afresh. A routed address counts as busy.
+ */
+export async function roundConnections(
+  mode: RoundMode,
+  draining: ReadonlyMap<string, number>,
+  sampled: ReadonlyMap<string, number>,
+  traffic: Pick<TrafficReadings, 'connectionsNow' | 'routed'> | undefined,
+): Promise<ReadonlyMap<string, number>> {
+  let active: ReadonlyMap<string, number> = mode === 'evaluate' ? sampled : new Map();
+  if (traffic && (mode !== 'evaluate' || draining.size > 0)) {
+    const fresh = await traffic.connectionsNow(draining);
+    if (mode !== 'evaluate') active = fresh;
+    else {
+      const merged = new Map(sampled);
+      for (const address of draining.keys()) merged.set(address, fresh.get(address) ?? 0);
+      active = merged;
+    }
+  }
+  return withRouted(active, traffic?.routed?.() ?? null);
+}
+
 interface Draining {
   endpoint: string;
   address: string | null;
@@ -26,7 +53,7 @@ interface Draining {
 export interface DrainWatchOptions {
   time: Time;
   /** Where connections and routed addresses are read; undefined while there is none yet. */
-  traffic: () => Pick<TrafficReadings, 'connectionsNow' | 'routed' | 'remoteSettleMs'> | undefined;
+  traffic: () => Pick<TrafficReadings, 'connectionsNow' | 'routed'> | undefined;
   /** A trigger round of `endpoint` (its plan deletes what is drained or timed out). */
   reconcile: (endpoint: string, cause: string) => void;
   pollMs?: number;
@@ -43,8 +70,8 @@ export interface DrainWatchOptions {
  * An address still routed counts as busy: between the decommission and the
  * balancer's update a request could still go there, and a container stopped
  * under it would fail it. Other hosts' balancers are not seen here: with
- * several hosts an instance is not drained before `remoteSettleMs`, the
- * time they take to read the change from the store.
+ * several hosts `connectionsNow` counts an address unknown (NaN, busy)
+ * until their reports of a time after the instance left them are in.
  */
 export class DrainWatch {
   private readonly draining = new Map<string, Draining>();
@@ -93,7 +120,9 @@ export class DrainWatch {
     try {
       const traffic = this.options.traffic();
       if (!traffic) return;
-      const active = withRouted(await traffic.connectionsNow(), traffic.routed?.() ?? null);
+      const since = new Map<string, number>();
+      for (const drain of this.draining.values()) if (drain.address !== null) since.set(drain.address, drain.decommissionedAtMs);
+      const active = withRouted(await traffic.connectionsNow(since), traffic.routed?.() ?? null);
       const now = this.now();
       const asked = new Map<string, string>();
       for (const drain of this.draining.values()) {
@@ -101,8 +130,8 @@ export class DrainWatch {
         const timeout = this.timeouts.get(drain.endpoint);
         const timedOut = timeout !== undefined && now - drain.decommissionedAtMs >= timeout;
         const address = drain.address;
-        const settled = now - drain.decommissionedAtMs >= (traffic.remoteSettleMs ?? 0);
-        const drained = address === null || (settled && !((active.get(address) ?? 0) > 0));
+        // Not `!(n > 0)`: NaN (not known yet) is busy.
+        const drained = address === null || (active.get(address) ?? 0) <= 0;
         if (!drained && !timedOut) continue;
         drain.askedAtMs = now;
         if (!asked.has(drain.endpoint)) asked.set(drain.endpoint, drained ? 'drained' : 'decommissioned_timeout');

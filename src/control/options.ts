@@ -17,16 +17,17 @@ export interface TrafficReadings {
   tick(): Promise<readonly ({ endpoint: string } & SampleView)[]>;
   /** Open connections per backend address at the last `tick`. */
   readonly latestConnections: ReadonlyMap<string, number>;
-  /** Open connections per backend address now. */
-  connectionsNow(): Promise<ReadonlyMap<string, number>>;
+  /**
+   * Open connections per backend address now. `draining` maps the address of
+   * each DECOMMISSIONED instance to when it was decommissioned (ms): such an
+   * address counts as drained (≤ 0) only once every balancer that could
+   * send to it says it has no connection; until that is known it is NaN
+   * (busy). With several hosts that takes their reports of an interval that
+   * began after the instance left their balancers (src/metrics/draining.ts).
+   */
+  connectionsNow(draining?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>>;
   /** Backend addresses the local balancer sends requests to now; absent or null when unknown (no local balancer). */
   routed?(): ReadonlySet<string> | null;
-  /**
-   * Other hosts' balancers, which `routed` does not see, drop a
-   * decommissioned instance within this long; it is not drained before.
-   * 0 (default) when this host's balancer is the only one.
-   */
-  readonly remoteSettleMs?: number;
 }
 
 export interface ControllerOptions {

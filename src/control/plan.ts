@@ -57,6 +57,15 @@ export function planActs(plan: EndpointPlan): boolean {
   return plan.launch > 0 || plan.remove.length > 0 || plan.decommission.length > 0 || plan.recommission.length > 0;
 }
 
+/** Address → when it was decommissioned (ms; now when not recorded) of each DECOMMISSIONED instance with an address: what `connectionsNow` needs to judge a drain. */
+export function drainingSince(instances: readonly Pick<InstanceRecord, 'status' | 'address' | 'decommissionedAt'>[], nowMs: number): Map<string, number> {
+  const draining = new Map<string, number>();
+  for (const instance of instances) {
+    if (instance.status === 'DECOMMISSIONED' && instance.address) draining.set(instance.address, instance.decommissionedAt?.getTime() ?? nowMs);
+  }
+  return draining;
+}
+
 /** The planner's view of instance records: `active` from the connection counts by address. */
 export function instanceViews(instances: readonly InstanceRecord[], active: ReadonlyMap<string, number>): InstanceView[] {
   return instances.map((instance) => ({

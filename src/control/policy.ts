@@ -2,7 +2,7 @@
 import type { RoundDecision, RoundMode, RoundStart } from '../model/decision.js';
 import { actionsText, decide } from '../scaling/decision.js';
 import { countsAsCurrent, planRound, type InstanceView, type RoundPlan } from '../scaling/plan.js';
-import { instanceViews, toEndpointPlan, type EndpointPlan, type InstancePolicy, type RoundInput } from './plan.js';
+import { drainingSince, instanceViews, toEndpointPlan, type EndpointPlan, type InstancePolicy, type RoundInput } from './plan.js';
 
 /** A metric sample as the engine reads it: N instances reported these per-instance averages. */
 export interface SampleView {
@@ -16,8 +16,12 @@ export { instanceViews, toEndpointPlan };
 export interface ScalingPolicyOptions {
   /** The sample an evaluation decides with; null = none this round (the engine then holds the current count within min/max). */
   sample?: (endpoint: string) => SampleView | null;
-  /** Open connections per backend address (`host:port`) for this round; default none (every instance idle). */
-  active?: (mode: RoundMode) => ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>;
+  /**
+   * Open connections per backend address (`host:port`) for this round; default none (every instance idle).
+   * `draining`: address → decommissioned at (ms) of the DECOMMISSIONED instances; their counts must be ≤ 0
+   * only once they are drained (see `TrafficReadings.connectionsNow`), since the planner deletes them then.
+   */
+  active?: (mode: RoundMode, draining: ReadonlyMap<string, number>) => ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>;
 }
 
 function fitted(count: number, min: number, max: number): number {
@@ -56,7 +60,7 @@ export class ScalingPolicy implements InstancePolicy {
       this.held.delete(endpoint);
       return { launch: 0, remove: instances.map((i) => i.id), decommission: [], recommission: [], why: 'not managed: remove every instance' };
     }
-    const active = (await this.options.active?.(input.mode)) ?? new Map<string, number>();
+    const active = (await this.options.active?.(input.mode, drainingSince(instances, now.getTime()))) ?? new Map<string, number>();
     const views = instanceViews(instances, active);
     const stopped = state === 'STOPPED';
     let decision: RoundDecision;

@@ -25,3 +25,17 @@ export function mergeRequests(queued: RoundRequest, next: RoundRequest): void {
   for (const cause of next.causes) queued.causes.add(cause);
   queued.snapshot ??= next.snapshot;
 }
+
+/**
+ * The round a host's SURGE event (src/host/surge.ts) asks for: its traffic
+ * over the last second, or a held request, wants more instances than the
+ * endpoint has. The round runs now, evaluates the rules with the host's
+ * reading, and may only add instances; the interval keeps scale-down (so the
+ * count does not flap). null when the event carries no usable sample.
+ */
+export function surgeRequest(data: Readonly<Record<string, unknown>>): RoundRequest | null {
+  const sample = data.sample as SampleView | undefined;
+  if (!sample || typeof sample.instances !== 'number' || typeof sample.metrics !== 'object') return null;
+  const startedBy: RoundStart = data.startedBy === 'held' ? 'held' : 'burst';
+  return { mode: 'evaluate', startedBy, surge: sample, causes: new Set([startedBy]), snapshot: undefined };
+}

@@ -168,7 +168,7 @@ export class HostTraffic {
       bus: options.bus,
       intervalSeconds: options.intervalSeconds,
       retentionSeconds: options.retentionSeconds,
-      ...(shared ? { source: this.storedShares() } : { accumulator: this.balancer?.accumulator, connections: this.connections }),
+      ...(shared ? { source: this.storedShares(), live: this.liveConnections() } : { accumulator: this.balancer?.accumulator, connections: this.connections }),
       routed: this.balancer ? routedBy(this.balancer.driver) : undefined,
       held: this.balancer ? () => this.balancer?.activator.heldCounts() ?? new Map() : undefined,
       clock: options.clock,
@@ -205,6 +205,12 @@ export class HostTraffic {
     const timers = (options.time ?? systemTime).timers;
     const maxMs = Math.min(1000, ((options.intervalSeconds ?? 10) * 1000) / 5);
     return new StoredShares(options.store, () => clock().getTime(), { sleep: (ms) => timers.sleep(ms), stepMs: 50, maxMs });
+  }
+
+  /** This host's open connections now, added to the shares of a draining backend (none without a local balancer). */
+  private liveConnections(): (() => Promise<ReadonlyMap<string, number>>) | undefined {
+    const connections = this.connections;
+    return connections ? () => connections.current() : undefined;
   }
 
   async stop(keepNginx = false): Promise<void> {

@@ -7,12 +7,10 @@ import { newId } from '../store/ids.js';
 import type { CustomMetricsRecord, InstanceRecord, MetricSampleRecord, Store } from '../store/types.js';
 import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulator.js';
 import type { ConnectionSampler } from './connections.js';
+import { DrainingShares } from './draining.js';
 import type { TrafficSource } from './shares.js';
 import { groupBy } from '../util/group.js';
 import { wallClock } from '../time/timers.js';
-
-/** See `MetricsSampler.remoteSettleMs`: twice the balancer sync's safety-net poll. */
-const REMOTE_SETTLE_MS = 4000;
 
 export const DEFAULT_SAMPLE_INTERVAL_SECONDS = 10;
 export const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60;
@@ -36,6 +34,8 @@ export interface MetricsSamplerOptions {
   held?: () => ReadonlyMap<string, number>;
   /** Read traffic from here instead of the accumulator and connections: the shares of every host (a cluster). */
   source?: TrafficSource;
+  /** With `source`: this host's open connections per backend now (/proc), added to the shared counts of a draining backend. */
+  live?: () => Promise<ReadonlyMap<string, number>>;
   clock?: () => Date;
   log?: Logger;
   /**
@@ -112,6 +112,8 @@ export class MetricsSampler {
   private readonly clock: () => Date;
   private readonly intervalSeconds: number;
   private readonly retentionSeconds: number;
+  /** With `source`: what every host measured of draining backends since they left the balancers. */
+  private readonly draining: DrainingShares | undefined;
   /** Open connections per backend address at the end of the latest tick (not averaged). */
   latestConnections: ReadonlyMap<string, number> = new Map();
 
@@ -120,6 +122,7 @@ export class MetricsSampler {
     this.intervalSeconds = options.intervalSeconds ?? DEFAULT_SAMPLE_INTERVAL_SECONDS;
     this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     this.lastAt = this.clock().getTime();
+    if (options.source) this.draining = new DrainingShares({ store: options.store, now: () => this.clock().getTime(), intervalMs: this.intervalSeconds * 1000 });
   }
 
   start(): void {
@@ -145,15 +148,23 @@ export class MetricsSampler {
     await this.running;
   }
 
-  /** Open connections per backend address right now (a fresh reading; empty when `active` is not measured here). */
-  async connectionsNow(): Promise<ReadonlyMap<string, number>> {
-    if (this.options.source) return this.options.source.latest();
-    return (await this.options.connections?.current()) ?? new Map();
-  }
-
-  /** With a shared store, other hosts' balancers drop a decommissioned instance within their sync poll (2 s at most): this, with a margin. */
-  get remoteSettleMs(): number {
-    return this.options.source ? REMOTE_SETTLE_MS : 0;
+  /**
+   * Open connections per backend address right now (empty when `active` is
+   * not measured here). `draining` maps the address of each decommissioned
+   * instance to when it was decommissioned (ms). With one host that changes
+   * nothing: the local count is the whole truth. In a cluster the newest
+   * shares answer for the rest, and a draining address counts what every
+   * host measured after the instance left every balancer, plus this host's
+   * open connections now; NaN (busy) until that is known (see DrainingShares).
+   */
+  async connectionsNow(draining?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>> {
+    const { source, live } = this.options;
+    if (!source) return (await this.options.connections?.current()) ?? new Map();
+    if (!draining || draining.size === 0 || !this.draining) return source.latest();
+    const [shared, local] = await Promise.all([this.draining.connections(draining), live?.() ?? new Map<string, number>()]);
+    const counts = new Map(source.latest());
+    for (const address of draining.keys()) counts.set(address, (shared.get(address) ?? NaN) + (local.get(address) ?? 0));
+    return counts;
   }
 
   /** Backend addresses the local balancer routes to now; null without a local balancer. */

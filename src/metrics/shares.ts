@@ -1,6 +1,7 @@
 // Traffic shares: each host writes what its own nginx measured per endpoint and interval, and the controller adds up every host's shares into one reading.
 import { readEndpointViews } from '../endpoints/backends.js';
 import { newId } from '../store/ids.js';
+import { groupBy } from '../util/group.js';
 import type { BackendShare, Store, TrafficShareRecord } from '../store/types.js';
 import type { BackendTotals, IntervalTotals, LogAccumulator } from './accumulator.js';
 import type { ConnectionSampler } from './connections.js';
@@ -34,7 +35,8 @@ const hasTraffic = (b: BackendShare) => b.hits > 0 || b.errors > 0 || b.active >
 
 /**
  * The host side: every interval, this host's nginx totals and connection
- * counts become one share per endpoint it balances. Quiet endpoints write
+ * counts become one share per endpoint it balances, listing its backends in
+ * rotation and its DECOMMISSIONED instances (see DrainingShares). Quiet endpoints write
  * nothing, except one all-zero share when they go quiet, so the controller
  * sees the drop rather than reusing the last busy share.
  */
@@ -53,16 +55,23 @@ export class ShareReporter {
     this.lastAt = now.getTime();
     const totals = accumulator.take();
     const active = await connections.take();
-    const { views } = await readEndpointViews(store);
+    const { views, instances } = await readEndpointViews(store);
+    // Decommissioned instances are out of rotation but may still serve requests sent before: the controller deletes one only once every host says it is idle.
+    const draining = groupBy(
+      instances.filter((i) => i.status === 'DECOMMISSIONED' && i.address),
+      (i) => i.endpoint,
+    );
     const shares: TrafficShareRecord[] = [];
     const busy = new Set<string>();
     for (const view of views) {
       const backends: Record<string, BackendShare> = {};
       let any = false;
-      for (const backend of view.backends) {
-        const t: BackendTotals = totals.backends.get(backend.address) ?? { hits: 0, bytes: 0, responseMs: 0, timed: 0, errors: 0 };
-        const share = { ...t, active: active.get(backend.address) ?? 0 };
-        backends[backend.address] = share;
+      const addresses = view.backends.map((b) => b.address);
+      for (const instance of draining.get(view.record.name) ?? []) if (!addresses.includes(instance.address!)) addresses.push(instance.address!);
+      for (const address of addresses) {
+        const t: BackendTotals = totals.backends.get(address) ?? { hits: 0, bytes: 0, responseMs: 0, timed: 0, errors: 0 };
+        const share = { ...t, active: active.get(address) ?? 0 };
+        backends[address] = share;
         any ||= hasTraffic(share);
       }
       const pending = totals.pending.get(view.record.name) ?? 0;

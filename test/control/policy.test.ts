@@ -179,6 +179,24 @@ describe('ScalingPolicy: evaluation rounds', () => {
     assert.deepEqual(plan.decommission, []);
   });
 
+  it('should keep a decommissioned instance while the readings do not know it drained, in either kind of round', async () => {
+    // In a cluster a draining address is NaN until every host reported an interval after it left them (src/metrics/draining.ts).
+    const asked: ReadonlyMap<string, number>[] = [];
+    const p = new ScalingPolicy({
+      sample: () => ({ instances: 1, metrics: {} }),
+      active: (_mode, draining) => {
+        asked.push(draining);
+        return new Map([...draining.keys()].map((address) => [address, NaN]));
+      },
+    });
+    const b = inst('b', 'DECOMMISSIONED', { decommissioned: 0.1 });
+    for (const mode of ['evaluate', 'trigger'] as const) {
+      const plan = await p.plan(input('RUNNING', [inst('a', 'RUNNING'), b], { mode }));
+      assert.deepEqual(plan.remove, [], mode);
+    }
+    assert.deepEqual(asked.map((d) => [...d]), [[[b.address, b.decommissionedAt!.getTime()]], [[b.address, b.decommissionedAt!.getTime()]]]);
+  });
+
   it('should recommission when the target rises again, before launching', async () => {
     const cfg = config({ rules: '0 < rate < 1', min: 1, max: 5 });
     const p = policy({ instances: 1, metrics: { rate: 2.5 } }, { b: 1 });
