@@ -31,7 +31,15 @@ export function latestThenLive<T extends { id: string }>(latest: () => Promise<T
         for (const item of items) given.add(item.id);
         return [...items];
       });
-      const pending = await first;
+      let pending: T[];
+      try {
+        pending = await first;
+      } catch (error) {
+        // graphql-ws calls no return() after a next() that rejects: end the live subscription here, or it stays in the bus for good.
+        closed = true;
+        await live.return?.();
+        throw error;
+      }
       const item = pending.shift();
       if (item !== undefined) return { done: false, value: item };
       return nextLive();
