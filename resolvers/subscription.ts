@@ -1,7 +1,7 @@
 // Subscription resolvers: live items from the event bus, after any stored history the client asks to replay, read a page at a time.
 import type { SubscriptionResolvers } from '../generated/graphql.js';
 import type { Topics } from '../src/events/bus.js';
-import { latestThenLive } from '../src/events/latest.js';
+import { latestThenLive, SharedLatest } from '../src/events/latest.js';
 import { replayThenLive, type HistoryPage } from '../src/events/replay.js';
 import { instanceChangeFromEvent } from '../src/instances/service.js';
 import type { Services } from '../src/server/context.js';
@@ -59,9 +59,26 @@ function counted<T>(source: AsyncIterator<T> & AsyncIterable<T>, count: (delta: 
 /** The most recent stored item of one endpoint, or of each endpoint when none is named (`latest: true`). */
 type Latest<K extends keyof Topics> = (services: Services, endpoint: string) => Promise<Topics[K] | null>;
 
-async function latestOf<K extends keyof Topics>(services: Services, endpoint: string | undefined, latest: Latest<K>): Promise<Topics[K][]> {
-  const names = endpoint !== undefined ? [endpoint] : (await services.store.endpoints.list()).map((e) => e.name);
-  const items = await Promise.all(names.map((name) => latest(services, name)));
+/** Each server's shared latest reads, by topic (see SharedLatest): kept fresh by the bus's items. */
+const sharedReads = new WeakMap<Services, Map<keyof Topics, SharedLatest<unknown>>>();
+
+function sharedLatest<K extends keyof Topics>(services: Services, topic: K): SharedLatest<Topics[K]> {
+  let byTopic = sharedReads.get(services);
+  if (!byTopic) sharedReads.set(services, (byTopic = new Map()));
+  let shared = byTopic.get(topic) as SharedLatest<Topics[K]> | undefined;
+  if (!shared) {
+    const created = new SharedLatest<Topics[K]>();
+    services.bus.watch(topic, (item) => created.published(item));
+    byTopic.set(topic, created as SharedLatest<unknown>);
+    shared = created;
+  }
+  return shared;
+}
+
+async function latestOf<K extends keyof Topics>(services: Services, topic: K, endpoint: string | undefined, latest: Latest<K>): Promise<Topics[K][]> {
+  const names = endpoint !== undefined ? [endpoint] : (await services.reads.endpoints()).map((e) => e.name);
+  const shared = sharedLatest(services, topic);
+  const items = await Promise.all(names.map((name) => shared.read(name, () => latest(services, name))));
   return items.filter((item) => item !== null).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
@@ -94,7 +111,7 @@ function stream<K extends keyof Topics>(
               live(),
             )
           : latest && args.latest
-            ? latestThenLive(() => latestOf(services, endpoint, latest), live())
+            ? latestThenLive(() => latestOf(services, topic, endpoint, latest), live())
             : live();
       return counted(source, (delta) => services.telemetry.subscription(topic, delta));
     },

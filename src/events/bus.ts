@@ -26,8 +26,11 @@ type Item = { id: string; endpoint: string };
 /** Readers woken per turn of the event loop. */
 const WAKE_BATCH = 256;
 
-/** The key of the subscribers of every endpoint (no endpoint name is empty). */
-const ALL = '';
+/**
+ * The key of the subscribers of every endpoint: not a string, since every
+ * string is some endpoint's key ('' is the cluster's, model/events.ts CLUSTER).
+ */
+const ALL: unique symbol = Symbol('all endpoints');
 
 interface Subscriber {
   /** Only items of this endpoint; undefined = all. */
@@ -61,11 +64,11 @@ export interface EventBusOptions {
 
 export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
   /**
-   * Subscribers by topic, then by the endpoint they follow ('' for all): an
+   * Subscribers by topic, then by the endpoint they follow (ALL for all): an
    * item visits only its endpoint's subscribers and those of all, so 10,000
    * subscribers spread over 100 endpoints cost 100 per item, not 10,000.
    */
-  private readonly subscribers = new Map<keyof T, Map<string, Set<Subscriber>>>();
+  private readonly subscribers = new Map<keyof T, Map<string | typeof ALL, Set<Subscriber>>>();
   private readonly watchers = new Map<keyof T, Set<(item: never) => void>>();
   /** Readers with an item waiting, to be woken in batches (see `wakeSoon`). */
   private readonly wakes: Subscriber[] = [];
@@ -104,7 +107,7 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
     const byEndpoint = this.subscribers.get(topic);
     if (!byEndpoint) return;
     this.offer(byEndpoint.get(item.endpoint), item);
-    if (item.endpoint !== ALL) this.offer(byEndpoint.get(ALL), item);
+    this.offer(byEndpoint.get(ALL), item);
   }
 
   private offer(subscribers: Set<Subscriber> | undefined, item: Item): void {

@@ -17,6 +17,12 @@ export interface StoreFeedOptions {
    * stored its item yet (or died in between).
    */
   gapWaitMs?: number;
+  /**
+   * Called when items may have been missed: a poll failed, or a gap was
+   * skipped. Whoever keeps state up to date from the items (the API's read
+   * cache) must then forget it.
+   */
+  onMissed?: () => void;
   log: Logger;
 }
 
@@ -117,6 +123,7 @@ export class StoreFeed {
           this.options.log.error({ component: 'feed', err: error }, `reading the store failed: ${message}; trying again every ${this.options.pollMs ?? 100} ms`);
         }
         this.failing = message;
+        this.options.onMissed?.();
       } finally {
         this.polling = undefined;
       }
@@ -135,6 +142,7 @@ export class StoreFeed {
           cursor.gapSince ??= now;
           if (now - cursor.gapSince < (this.options.gapWaitMs ?? 2000)) return;
           this.options.log.warn({ component: 'feed' }, `${cursor.name} ${cursor.seq + 1}..${seq - 1} never arrived; going on from ${seq}`);
+          this.options.onMissed?.();
         }
         cursor.gapSince = null;
         cursor.seq = seq;

@@ -31,7 +31,15 @@ export function latestThenLive<T extends { id: string }>(latest: () => Promise<T
         for (const item of items) given.add(item.id);
         return [...items];
       });
-      const pending = await first;
+      let pending: T[];
+      try {
+        pending = await first;
+      } catch (error) {
+        // graphql-ws calls no return() after a next() that rejects: end the live subscription here, or it stays in the bus for good.
+        closed = true;
+        await live.return?.();
+        throw error;
+      }
       const item = pending.shift();
       if (item !== undefined) return { done: false, value: item };
       return nextLive();
@@ -50,4 +58,63 @@ export function latestThenLive<T extends { id: string }>(latest: () => Promise<T
       return this;
     },
   };
+}
+
+export interface SharedLatestOptions {
+  /** How long an answer is shared after its read started, in ms; default 500. */
+  holdMs?: number;
+  /** The clock, in ms (default Date.now). */
+  now?: () => number;
+}
+
+/**
+ * One store read of an endpoint's latest item, shared by every `latest: true`
+ * subscriber that asks for it within `holdMs`: a reconnect storm of 1,000
+ * dashboards then makes one read per endpoint, not 1,000.
+ *
+ * A shared answer is never older than an item its subscriber could miss:
+ * `published` (called for every item of the topic the bus delivers) drops the
+ * answer of that item's endpoint, so a subscriber that subscribes after an
+ * item was delivered reads again, and one that subscribed before receives it
+ * live. Failed reads are not kept, nor "none yet" (names are the clients',
+ * so only endpoints that have items take room).
+ *
+ * Example: samples are taken every 10 s; 1,000 dashboards reconnect within
+ * 300 ms at t = 4 s: the first read of "web" is shared by all of them; the
+ * sample of t = 10 s drops it, so a dashboard that comes at 10.1 s reads it.
+ */
+export class SharedLatest<T> {
+  private readonly answers = new Map<string, { answer: Promise<T | null>; at: number }>();
+  /** Reads that went to the store and reads that shared one (for tests). */
+  readonly counts = { reads: 0, shared: 0 };
+  private readonly holdMs: number;
+  private readonly now: () => number;
+
+  constructor(options: SharedLatestOptions = {}) {
+    this.holdMs = options.holdMs ?? 500;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The latest item of `endpoint`: the answer of a read started less than `holdMs` ago, or `fromStore()`. */
+  read(endpoint: string, fromStore: () => Promise<T | null>): Promise<T | null> {
+    const now = this.now();
+    const kept = this.answers.get(endpoint);
+    if (kept && now - kept.at < this.holdMs) {
+      this.counts.shared += 1;
+      return kept.answer;
+    }
+    this.counts.reads += 1;
+    const entry = { answer: fromStore(), at: now };
+    this.answers.set(endpoint, entry);
+    const forget = () => {
+      if (this.answers.get(endpoint) === entry) this.answers.delete(endpoint);
+    };
+    entry.answer.then((item) => item === null && forget(), forget);
+    return entry.answer;
+  }
+
+  /** An item of `endpoint` was delivered: answers read before it are no longer the latest. */
+  published(item: { endpoint: string }): void {
+    this.answers.delete(item.endpoint);
+  }
 }

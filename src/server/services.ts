@@ -14,7 +14,7 @@ import { InstanceTokens } from '../instances/tokens.js';
 import type { Logger } from '../log/logger.js';
 import { ManagerService } from '../managers/service.js';
 import { CustomMetricsService } from '../metrics/custom.js';
-import { ReadCache } from '../store/read-cache.js';
+import { ReadCache, SHARED_STORE_MAX_AGE_MS } from '../store/read-cache.js';
 import type { Store } from '../store/types.js';
 import { realTimers, wallClock } from '../time/timers.js';
 import { Telemetry } from '../telemetry/prometheus.js';
@@ -36,17 +36,18 @@ export interface ServiceInputs {
 export { localManagerId } from '../host/local.js';
 
 export async function createServices(given: ServiceInputs): Promise<Services> {
-  // Every writer of this process writes through `store`, so the API's cached reads are forgotten at once on each change.
-  const reads = new ReadCache(given.store);
+  // With MongoDB several servers may share the store: each bus is fed from the store's logs, in their order.
+  const cluster = given.store.kind === 'mongodb';
+  // Every writer of this process writes through `store`, so the API's cached reads are forgotten at once on each change;
+  // other servers' changes arrive as events, and with a shared store an answer also expires, in case one never does.
+  const reads = new ReadCache(given.store, cluster ? { maxAgeMs: SHARED_STORE_MAX_AGE_MS } : {});
   const inputs = { ...given, store: reads.track(given.store) };
   const clock = inputs.clock ?? wallClock;
-  // With MongoDB several servers may share the store: each bus is fed from the store's logs, in their order.
-  const cluster = inputs.store.kind === 'mongodb';
   // Every server with a host takes part in the controller election, and so does a --no-agent server on a shared store
   // (api and controller only); on SQLite, with no host, there is nothing a controller could place anything on.
   const controls = inputs.options.agent !== false || cluster;
   const bus = new EventBus({ fedByStore: cluster });
-  const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log }) : undefined;
+  const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log, onMissed: () => reads.invalidate() }) : undefined;
   const events = new EventRecorder(inputs.store, bus, clock);
   // Every change to an endpoint or an instance is an endpoint event; on a shared store they come from the feed, other servers' too.
   bus.watch('endpointEvents', () => reads.invalidate());

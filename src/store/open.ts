@@ -37,13 +37,24 @@ export const SQLITE_BUSY_TIMEOUT_MS = 0;
 const OPEN_BUSY_TIMEOUT_MS = 5_000;
 /**
  * MongoDB client timeouts, each unless the URL sets its own (the URL wins):
- * - a call waits at most MONGO_SERVER_SELECTION_TIMEOUT_MS for a server to
- *   send it to, so when the store cannot be reached the API answers
- *   STORE_UNAVAILABLE within a second (the driver's default is 30 s). A
- *   read or retryable write whose connection breaks is retried once by the
- *   driver, after a second selection: the worst case is two selections,
- *   hence 300 ms (500 ms answered in 1.2 s on a loaded machine). A healthy
- *   server is selected at once whatever this is;
+ * - once the store is open, a call waits at most
+ *   MONGO_SERVER_SELECTION_TIMEOUT_MS for a server to send it to, so when
+ *   the store cannot be reached the API answers STORE_UNAVAILABLE within a
+ *   second (the driver's default is 30 s). A read or retryable write whose
+ *   connection breaks is retried once by the driver, after a second
+ *   selection: the worst case is two selections, hence 300 ms (500 ms
+ *   answered in 1.2 s on a loaded machine). A healthy server is selected at
+ *   once whatever this is;
+ * - opening waits up to MONGO_OPEN_WAIT_MS for the first server, with one
+ *   client whose monitor keeps trying (every 500 ms while it is waited
+ *   for): a first handshake is TCP, TLS and `hello`, 3 to 4 round trips,
+ *   over 300 ms to a remote store 80 ms away, so it must not be cut at the
+ *   operations' 300 ms. The driver has one selection setting for both; it
+ *   reads it from `client.options` for every operation, so the client is
+ *   made with the long one and given the short one once it is connected
+ *   (per-operation `timeoutMS` would bound whole calls, not the wait for a
+ *   server). After that the server stays known while its connections work;
+ *   a store that went away and comes back is found again by the monitor;
  * - opening a connection (TCP, TLS, handshake, authentication) may take
  *   MONGO_CONNECT_TIMEOUT_MS, ample on a LAN;
  * - the driver checks each server every MONGO_HEARTBEAT_MS (default 10 s),
@@ -53,9 +64,9 @@ const OPEN_BUSY_TIMEOUT_MS = 5_000;
  *   heartbeat + connect timeout = 10 s. Shorter would find it sooner, but a
  *   check is timed by this process's timers: a store, or this event loop,
  *   busy for a moment would then fail healthy calls.
- * Opening the store waits longer: MONGO_OPEN_WAIT_MS, then the server exits
- * with UNAVAILABLE naming the store and the cause, for its supervisor to
- * start it again (a URL with `serverSelectionTimeoutMS` waits that long once).
+ * After MONGO_OPEN_WAIT_MS the server exits with UNAVAILABLE naming the
+ * store and the cause, for its supervisor to start it again (a URL with
+ * `serverSelectionTimeoutMS` waits that long, to open and for each call).
  */
 export const MONGO_SERVER_SELECTION_TIMEOUT_MS = 300;
 export const MONGO_CONNECT_TIMEOUT_MS = 5_000;
@@ -145,33 +156,52 @@ async function openMongo(url: string, onWait?: OpenStoreOptions['onWait']): Prom
  * connects to `url` exactly as given, with the timeouts above. TypeORM 1.1.1
  * rebuilds the connection string from parsed parts and passes on only the
  * query options it knows, which drops `serverSelectionTimeoutMS`,
- * `directConnection`, `mongodb+srv` hosts and more. Connecting is tried
- * again while no server answers, until MONGO_OPEN_WAIT_MS have passed.
+ * `directConnection`, `mongodb+srv` hosts and more. One client waits up to
+ * MONGO_OPEN_WAIT_MS for a server, then takes the operations' timeout.
  */
 function mongoDriverFor(url: string, onWait?: OpenStoreOptions['onWait']): typeof mongodb {
   const given = (option: string) => new RegExp(`[?&]${option}=`, 'i').test(url);
+  const selectionGiven = given('serverSelectionTimeoutMS');
   const timeouts: MongoClientOptions = {
-    ...(given('serverSelectionTimeoutMS') ? {} : { serverSelectionTimeoutMS: MONGO_SERVER_SELECTION_TIMEOUT_MS }),
+    ...(selectionGiven ? {} : { serverSelectionTimeoutMS: MONGO_OPEN_WAIT_MS }),
     ...(given('connectTimeoutMS') ? {} : { connectTimeoutMS: MONGO_CONNECT_TIMEOUT_MS }),
     ...(given('heartbeatFrequencyMS') ? {} : { heartbeatFrequencyMS: MONGO_HEARTBEAT_MS }),
   };
-  const waitMs = given('serverSelectionTimeoutMS') ? 0 : MONGO_OPEN_WAIT_MS;
   const connect = async (_rebuiltUrl: string, typeormOptions: MongoClientOptions = {}) => {
-    const deadline = Date.now() + waitMs;
-    let told = false;
-    for (;;) {
-      const client = new mongodb.MongoClient(url, { ...(typeormOptions.driverInfo ? { driverInfo: typeormOptions.driverInfo } : {}), ...timeouts });
-      try {
-        return await client.connect();
-      } catch (error) {
-        await client.close().catch(() => undefined);
-        if (!(error instanceof mongodb.MongoServerSelectionError) || Date.now() >= deadline) throw error;
-        if (!told) onWait?.((error.message.split('\n')[0] ?? '').trim(), waitMs);
-        told = true;
-      }
+    const client = new mongodb.MongoClient(url, { ...(typeormOptions.driverInfo ? { driverInfo: typeormOptions.driverInfo } : {}), ...timeouts });
+    // The monitor's first failed check says why the server is not there yet (once: it checks every 500 ms meanwhile).
+    const heartbeatFailed = (event: mongodb.ServerHeartbeatFailedEvent) => {
+      client.off('serverHeartbeatFailed', heartbeatFailed);
+      onWait?.((event.failure.message.split('\n')[0] ?? '').trim(), MONGO_OPEN_WAIT_MS);
+    };
+    if (!selectionGiven) client.on('serverHeartbeatFailed', heartbeatFailed);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    } finally {
+      client.off('serverHeartbeatFailed', heartbeatFailed);
     }
+    if (!selectionGiven) shortenSelection(client, MONGO_SERVER_SELECTION_TIMEOUT_MS);
+    return client;
   };
   return { ...mongodb, MongoClient: { connect } } as unknown as typeof mongodb;
+}
+
+/**
+ * From now on a call waits at most `ms` for a server. The driver has no
+ * public setting for this after connecting; it reads the value for each
+ * call from `client.options` (a call's first selection, cursors, bulk
+ * writes) and from its topology (the selection of a retry), so both are
+ * set. Tied to driver 7.x: test/store/open-remote.test.ts and
+ * test/api/store-unreachable.test.ts fail if a driver update stops honouring
+ * them (calls would then wait MONGO_OPEN_WAIT_MS).
+ */
+function shortenSelection(client: mongodb.MongoClient, ms: number): void {
+  (client.options as { serverSelectionTimeoutMS: number }).serverSelectionTimeoutMS = ms;
+  const topology = (client as unknown as { topology?: { s?: { serverSelectionTimeoutMS?: number } } }).topology;
+  if (topology?.s && typeof topology.s.serverSelectionTimeoutMS === 'number') topology.s.serverSelectionTimeoutMS = ms;
 }
 
 /** The URL with any password replaced, fit for messages and logs. */

@@ -1,6 +1,19 @@
 // The API's hot reads (endpoint records, instance lists) from memory, dropped by every write through this process and by every change another server records.
 import type { EndpointRecord, InstanceRecord, Store } from './types.js';
 
+export interface ReadCacheOptions {
+  /**
+   * How long an answer may be served, in ms; undefined = until something
+   * invalidates it. Set with a shared store (see the class comment).
+   */
+  maxAgeMs?: number;
+  /** The clock, in ms (default Date.now). */
+  now?: () => number;
+}
+
+/** Answers' lifetime with a shared store: like the balancer's safety poll, a missed invalidation shows for at most this long. */
+export const SHARED_STORE_MAX_AGE_MS = 1_000;
+
 /**
  * Endpoint configs, states and instance lists change rarely compared with
  * how often clients read them (a dashboard polling `endpoints` at 50
@@ -16,6 +29,15 @@ import type { EndpointRecord, InstanceRecord, Store } from './types.js';
  *   shared store the bus is fed from the store's log, so a change made on
  *   another server reaches here within one poll of the feed.
  *
+ * With one process on the store (SQLite) every writer is in this process, so
+ * answers need no expiry. With a shared store an invalidation can be lost:
+ * a writer updates a record, then dies (or fails to store the event) before
+ * recording the event; the feed skips a gap in the numbering after 2 s; or
+ * the feed cannot read the store. The server then gives each answer
+ * `maxAgeMs` (SHARED_STORE_MAX_AGE_MS), and also invalidates when the feed
+ * fails or skips a gap. "Not found" is never kept: it is cheap to ask again,
+ * and keeping it for every name a client tries would grow without bound.
+ *
  * A read under way is shared by every caller that asks meanwhile, and is
  * forgotten with the rest when something changes, so an answer read before
  * a change is never served after it. Forgetting everything on any change is coarse but cannot miss a
@@ -24,11 +46,22 @@ import type { EndpointRecord, InstanceRecord, Store } from './types.js';
  */
 export class ReadCache {
   /** Answers by read: `list`, `endpoint NAME`, `instances NAME`; an answer under way is shared by every caller. */
-  private readonly answers = new Map<string, Promise<unknown>>();
+  private readonly answers = new Map<string, { answer: Promise<unknown>; at: number }>();
   /** Reads served from memory and reads that went to the store (for tests). */
   readonly counts = { hits: 0, misses: 0 };
+  private readonly now: () => number;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly options: ReadCacheOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Answers kept now (for tests). */
+  get size(): number {
+    return this.answers.size;
+  }
 
   endpoints(): Promise<EndpointRecord[]> {
     return this.read('list', () => this.store.endpoints.list());
@@ -66,18 +99,21 @@ export class ReadCache {
   }
 
   private read<T>(key: string, fromStore: () => Promise<T>): Promise<T> {
-    const kept = this.answers.get(key) as Promise<T> | undefined;
-    if (kept) {
+    const now = this.now();
+    const kept = this.answers.get(key);
+    if (kept && (this.options.maxAgeMs === undefined || now - kept.at < this.options.maxAgeMs)) {
       this.counts.hits += 1;
-      return kept;
+      return kept.answer as Promise<T>;
     }
     this.counts.misses += 1;
     const answer = fromStore();
-    this.answers.set(key, answer);
-    // A failed read is not an answer: the next caller tries the store again.
-    answer.catch(() => {
-      if (this.answers.get(key) === answer) this.answers.delete(key);
-    });
+    const entry = { answer, at: now };
+    this.answers.set(key, entry);
+    const forget = () => {
+      if (this.answers.get(key) === entry) this.answers.delete(key);
+    };
+    // A failed read is not an answer, and "not found" is not kept: the next caller asks the store again.
+    answer.then((value) => value === null && forget(), forget);
     return answer;
   }
 

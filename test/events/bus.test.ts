@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCodes } from '../../src/errors/codes.js';
 import { DEFAULT_SUBSCRIBER_BUFFER, EventBus } from '../../src/events/bus.js';
+import { CLUSTER } from '../../src/model/events.js';
 import { rejectsWithCode } from '../support/errors.js';
 
 interface Item {
@@ -125,6 +126,21 @@ describe('EventBus fan-out', () => {
     const again = bus.subscribe('items', { endpoint: 'web' });
     bus.publish('items', item(5, 'web'));
     assert.deepEqual(await drain(again, 1), ['e5']);
+  });
+
+  it('should give a subscriber of the cluster endpoint cluster items only, as its afterId history does', async () => {
+    const bus = new EventBus<TestTopics>();
+    const cluster = bus.subscribe('items', { endpoint: CLUSTER });
+    const all = bus.subscribe('items');
+    bus.publish('items', item(1, 'web'));
+    bus.publish('items', item(2, CLUSTER));
+    bus.publish('items', item(3, 'api'));
+    bus.publish('items', item(4, CLUSTER));
+    assert.deepEqual(await drain(cluster, 2), ['e2', 'e4']);
+    assert.deepEqual(await drain(all, 4), ['e1', 'e2', 'e3', 'e4'], 'cluster items once each for a subscriber of all');
+    await cluster.return!();
+    await all.return!();
+    assert.equal(bus.subscriberCount('items'), 0);
   });
 
   it('should wake every waiting reader when there are more than one batch of them, each with the item', async () => {

@@ -118,4 +118,37 @@ describe('ReadCache', () => {
     await assert.rejects(failing.endpoints(), /store down/);
     assert.equal(failing.counts.misses, 2, 'the second read went to the store again');
   });
+
+  it('should not keep "not found", so names that do not exist fill nothing and a new endpoint is seen at once', async () => {
+    for (let n = 0; n < 100; n++) assert.equal(await cache.endpoint(`missing-${n}`), null);
+    assert.equal(cache.size, 0);
+    // Created by another server: no event has reached this cache, yet the next read finds it.
+    await raw.endpoints.create({ name: 'missing-7', state: 'PAUSED', configText: CONFIG });
+    assert.equal((await cache.endpoint('missing-7'))?.name, 'missing-7');
+  });
+
+  it('should serve an answer for maxAgeMs at most, for when an invalidation never comes (shared store)', async () => {
+    let now = 1_000_000;
+    const aging = new ReadCache(raw, { maxAgeMs: 1000, now: () => now });
+    assert.equal((await aging.endpoint('web'))!.state, 'PAUSED');
+    // Another server changes the record but dies before recording its event: no invalidation.
+    const current = await raw.endpoints.get('web');
+    await raw.endpoints.update('web', current!.version, { state: 'RUNNING' });
+    now += 999;
+    assert.equal((await aging.endpoint('web'))!.state, 'PAUSED', 'still fresh enough');
+    now += 1;
+    assert.equal((await aging.endpoint('web'))!.state, 'RUNNING');
+    assert.equal((await aging.endpoints())[0]!.state, 'RUNNING');
+  });
+
+  it('should keep an answer until invalidated when no maxAgeMs is given (every writer is in this process)', async () => {
+    let now = 1_000_000;
+    const keeping = new ReadCache(raw, { now: () => now });
+    assert.equal((await keeping.endpoint('web'))!.state, 'PAUSED');
+    const current = await raw.endpoints.get('web');
+    await raw.endpoints.update('web', current!.version, { state: 'RUNNING' });
+    now += 3_600_000;
+    assert.equal((await keeping.endpoint('web'))!.state, 'PAUSED');
+    assert.equal(keeping.counts.misses, 1);
+  });
 });
