@@ -48,10 +48,14 @@ async function runOne(file: string): Promise<void> {
 }
 
 async function main() {
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  // `--skip NAME` (repeatable): a full run but for those files; their rows are carried over from the last recorded table.
+  const skip = args.flatMap((arg, i) => (args[i - 1] === '--skip' ? [arg] : []));
+  const only = args.filter((arg, i) => arg !== '--skip' && args[i - 1] !== '--skip');
   const files = readdirSync(benchDir)
     .filter((file) => file.endsWith('.bench.ts'))
     .filter((file) => only.length === 0 || only.some((name) => file.includes(name)))
+    .filter((file) => !skip.some((name) => file.includes(name)))
     // Pure CPU benchmarks first: the Docker and nginx ones leave the engine busy cleaning up for a while.
     .sort((a, b) => Number(PURE.includes(b)) - Number(PURE.includes(a)) || a.localeCompare(b));
   const results: BenchResult[] = [];
@@ -63,9 +67,13 @@ async function main() {
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}`;
   const stamp = new Date().toISOString().slice(0, 10);
-  const table = toTable(results);
+  if (only.length > 0) {
+    process.stdout.write(`${toTable(results)}\n`);
+    return; // a partial run does not overwrite the recorded figures
+  }
+  const carried = skip.length > 0 ? carriedRows(new Set(results.map((r) => r.name)), skip) : [];
+  const table = [toTable(results), ...carried].join('\n');
   process.stdout.write(`${table}\n`);
-  if (only.length > 0) return; // a partial run does not overwrite the recorded figures
   writeFileSync(
     join(benchDir, 'RESULTS.md'),
     `# Benchmark results\n\nRecorded by \`npm run bench\` on ${stamp} (${machine}).\n\n${table}\n`,
@@ -78,6 +86,23 @@ async function main() {
     const block = `${START}\nMeasured on ${stamp} (${machine}):\n\n${table}\n${END}`;
     writeFileSync(readmePath, readme.slice(0, start) + block + readme.slice(end + END.length));
   }
+}
+
+/**
+ * The rows of the last recorded table that belong to a skipped file (their
+ * names carry its name, dashes as spaces), each marked with the date it was recorded.
+ */
+function carriedRows(measured: ReadonlySet<string>, skipped: readonly string[]): string[] {
+  const recorded = readFileSync(join(benchDir, 'RESULTS.md'), 'utf8');
+  const when = /Recorded by `npm run bench` on (\S+)/.exec(recorded)?.[1] ?? 'an earlier run';
+  return recorded
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| benchmark |'))
+    .filter((line) => !measured.has(line.slice(2, line.indexOf(' | '))))
+    // A row belongs to a skipped file when its name says so: store-growth.bench.ts's rows are "store growth, …".
+    .filter((line) => skipped.some((name) => line.toLowerCase().includes(name.replace(/\.bench\.ts$/, '').replace(/-/g, ' '))))
+    .filter((line) => !line.includes('(carried over'))
+    .map((line) => `${line.replace(/ \|$/, '')} (carried over from the table of ${when}: \`--skip ${skipped.join(' --skip ')}\` in this run) |`);
 }
 
 if (process.argv[2] === '--one') await runOne(process.argv[3]!);
