@@ -15,9 +15,10 @@ import { startServer } from '../src/server/server.js';
 import { ensureTestImage } from '../test/support/images.js';
 
 const CONCURRENCY = 16;
-const RUN_MS = 5_000;
+const RUN_MS = 3_000;
 const MAX_REQUESTS = 100_000;
-const ROUNDS = 2;
+/** Alternating pairs (direct, then through nginx): the ratio is the median pair's, so a drift of the machine's speed between pairs moves it least. */
+const ROUNDS = 6;
 
 /**
  * The load generator runs in its own process so it does not share an event
@@ -123,7 +124,8 @@ const bench: Benchmark = async () => {
     const errors = (runs: Run[]) => runs.reduce((s, r) => s + r.errors, 0);
     const directRate = rate(direct);
     const nginxRate = rate(balanced);
-    const ratio = nginxRate / directRate;
+    const pairs = direct.map((run, i) => rate([balanced[i]!]) / rate([run])).sort((x, y) => x - y);
+    const ratio = (pairs[(pairs.length - 1) >> 1]! + pairs[pairs.length >> 1]!) / 2;
 
     // Backend change → nginx serving the new set: swap the backend and poll until the new container answers.
     const changes: number[] = [];
@@ -144,7 +146,7 @@ const bench: Benchmark = async () => {
     const results: BenchResult[] = [
       { name: 'requests/s straight to the container', value: directRate, unit: 'req/s', goal: '', note: `${note}; errors ${errors(direct)}` },
       { name: 'requests/s through nginx', value: nginxRate, unit: 'req/s', goal: '', note: `errors ${errors(balanced)}` },
-      { name: 'nginx throughput vs direct', value: ratio * 100, unit: '%', goal: '>= 90 %', met: ratio >= 0.9, note: 'same container, same run' },
+      { name: 'nginx throughput vs direct', value: ratio * 100, unit: '%', goal: '>= 90 %', met: ratio >= 0.9, note: `same container, same run; median of ${pairs.length} alternating pairs (${pairs.map((p) => `${(p * 100).toFixed(0)} %`).join(', ')})` },
       { name: 'p99 latency straight to the container', value: p99(direct), unit: 'ms', goal: '' },
       { name: 'p99 latency through nginx', value: p99(balanced), unit: 'ms', goal: '' },
       {
