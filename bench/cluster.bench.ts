@@ -1,4 +1,4 @@
-// Benchmark: cluster mode — controller failover and host loss on three real servers (one FerretDB, three Docker engines) against their goals, the container-start floor measured in the same run, and the 1,000-endpoint round on the cluster store path with three simulated hosts.
+// Benchmark: cluster mode — controller failover and host loss on three real servers (one FerretDB, three Docker engines) against their goals, the container-start floor measured in the same run, (the 1,000-endpoint round on the cluster store path is cluster-round.bench.ts).
 import net from 'node:net';
 import { leaseTiming } from '../src/control/lease.js';
 import { containersSettle, engineClient, ensureEngine, freePortOn, startCluster, type Cluster, type ClusterServer } from '../test/support/cluster.js';
@@ -9,7 +9,7 @@ import { httpGet } from '../test/support/http.js';
 import { ensureTestImage } from '../test/support/images.js';
 import { waitFor } from '../test/support/wait.js';
 import { BENCH_LABEL } from './containers.js';
-import { holdingMedian, median, simulatedRound } from './simulation.js';
+import { median } from './simulation.js';
 import type { Benchmark, BenchResult } from './types.js';
 
 /** `--interval` of every server. */
@@ -19,8 +19,6 @@ const { leaseMs: LEASE_MS, renewMs: RENEW_MS } = leaseTiming(INTERVAL_SECONDS);
 const MANAGER_TIMEOUT_MS = Math.max(15, 3 * INTERVAL_SECONDS) * 1000;
 const FAILOVER_RUNS = 3;
 const HOST_LOST_RUNS = 3;
-/** Holding rounds of the simulation timed role by role. */
-const SPLIT_ROUNDS = 5;
 /** Container starts per engine for the floor. */
 const FLOOR_STARTS_PER_ENGINE = 3;
 const ENGINES = [1, 2, 3];
@@ -249,34 +247,7 @@ async function realCluster(): Promise<{
 const bench: Benchmark = async () => {
   const results: BenchResult[] = [];
 
-  // Pure CPU first: the Docker parts leave the engines busy cleaning up for a while.
-  const sim = await simulatedRound({ hosts: 3, storeFeed: true, splitRounds: SPLIT_ROUNDS });
-  const { median: hold, rounds } = holdingMedian(sim);
-  // The one-host round of control.bench.ts, again in this process: on a shared machine, what the cluster path adds shows only side by side.
-  const single = holdingMedian(await simulatedRound());
-  const alone = `run apart (median of ${SPLIT_ROUNDS}): the controller's evaluation ${ms(median(sim.split.controller))}, each host's sweep ${sim.split.hosts.map((h) => ms(median(h))).join(', ')}`;
-  const simulation =
-    'SIMULATION: in-memory store and three in-memory hosts (agents sim1–3, each with its own engine sync); the real controller, sampler, scaling policy and scheduler; ' +
-    'the cluster store path: the bus is fed only by the store feed reading the logs by sequence number (polled at once after each step, not every 100 ms), as on MongoDB; ' +
-    'the controller and all three hosts share one thread here, where a cluster gives each host its own machine';
-  results.push(
-    {
-      name: 'evaluation round, 1,000 endpoints × 10 instances on 3 hosts, all holding, cluster store path (simulation)',
-      value: hold,
-      unit: 'ms',
-      goal: '< 100 ms',
-      met: hold < 100,
-      note: `${simulation}; median of ${rounds} rounds, every role at once; ${alone}; ${sim.fed} items fed over ${sim.steady.length + 1} rounds; one host on the direct bus, same run: ${ms(single.median)}`,
-    },
-    {
-      name: 'evaluation round, 1,000 endpoints on 3 hosts, 100 of them scaling up by 5, cluster store path (simulation)',
-      value: sim.first,
-      unit: 'ms',
-      goal: '',
-      note: `${simulation}; 900 hold, 100 launch 5 each, placed across the hosts (${Object.entries(sim.perHost).map(([h, n]) => `${h} ${n}`).join(', ')} instances at the end)`,
-    },
-  );
-
+  // The 1,000-endpoint round on the cluster store path is bench/cluster-round.bench.ts: pure CPU, run before any Docker benchmark.
   const floor = await containerFloor();
   const floorMs = median(floor.all);
   say(`floor: ${Object.entries(floor.byEngine).map(([e, v]) => `engine ${e} ${v.map(ms).join(', ')}`).join('; ')}`);

@@ -10,7 +10,7 @@ const benchDir = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(benchDir, '..');
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
-const PURE = ['scaling.bench.ts', 'scheduler.bench.ts', 'replay.bench.ts'];
+const PURE = ['scaling.bench.ts', 'scheduler.bench.ts', 'replay.bench.ts', 'cluster-round.bench.ts'];
 
 function format(value: number): string {
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
