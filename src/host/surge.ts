@@ -9,6 +9,7 @@ import { ControlEventKinds } from '../model/events.js';
 import { decide } from '../scaling/decision.js';
 import { countsAsCurrent, type InstanceView } from '../scaling/plan.js';
 import type { InstanceRecord, Store } from '../store/types.js';
+import { Rerun } from '../lanes/rerun.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 
 /** The short window a burst is read over, and how often it is read. */
@@ -67,8 +68,13 @@ export class SurgeDetector {
   private readonly hits = new Map<string, Map<number, number>>();
   private readonly quietUntil = new Map<string, number>();
   private timer: Timer | undefined;
-  private checking: Promise<void> | undefined;
-  private again = false;
+  private readonly checks = new Rerun(async () => {
+    try {
+      await this.checkOnce();
+    } catch (error) {
+      this.options.log.warn({ component: 'surge', err: error }, `burst check failed: ${(error as Error).message}`);
+    }
+  });
   private readonly time: Time;
   /** SURGE events recorded so far (for tests and benchmarks). */
   signalled = 0;
@@ -84,7 +90,7 @@ export class SurgeDetector {
   async stop(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
-    await this.checking;
+    await this.checks.current;
   }
 
   /** One access log line: a request answered (or refused) for its endpoints. */
@@ -119,21 +125,7 @@ export class SurgeDetector {
   }
 
   private check(): Promise<void> {
-    if (this.checking) {
-      this.again = true;
-      return this.checking;
-    }
-    this.checking = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.checkOnce();
-        } catch (error) {
-          this.options.log.warn({ component: 'surge', err: error }, `burst check failed: ${(error as Error).message}`);
-        }
-      } while (this.again);
-    })().finally(() => (this.checking = undefined));
-    return this.checking;
+    return this.checks.run();
   }
 
   private async checkOnce(): Promise<void> {

@@ -5,6 +5,7 @@ import type { EventBus } from '../events/bus.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { RECONFIGURING_KINDS } from '../model/events.js';
 import type { EventRecord, Store } from '../store/types.js';
+import { Rerun } from '../lanes/rerun.js';
 import type { BalancedEndpoint } from './render.js';
 import type { ApplyResult } from './transaction.js';
 
@@ -53,8 +54,13 @@ export interface BalancerSyncOptions {
  * one always sees the newest store.
  */
 export class BalancerSync {
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly syncs = new Rerun(async () => {
+    try {
+      await this.syncOnce();
+    } catch (error) {
+      this.log.error({ err: error }, `balancer sync failed: ${(error as Error).message}`);
+    }
+  }, () => !this.stopped);
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions: AsyncIterableIterator<unknown>[] = [];
@@ -95,23 +101,7 @@ export class BalancerSync {
   /** Runs a sync now (or once more after the one in progress); resolves when the store's state is applied. */
   trigger(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.syncOnce();
-        } catch (error) {
-          this.log.error({ err: error }, `balancer sync failed: ${(error as Error).message}`);
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.syncs.run();
   }
 
   private async syncOnce(): Promise<void> {
@@ -124,6 +114,6 @@ export class BalancerSync {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const iterator of this.subscriptions) await iterator.return?.();
-    await this.running;
+    await this.syncs.current;
   }
 }
