@@ -2,7 +2,7 @@
 import express, { type Request, type Response, type NextFunction, type Router } from 'express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleDir, notBuilt, sendAsset, sendPage } from '../web/static.js';
+import { assetRoute, bundleDir, notBuilt, sendPage } from '../web/static.js';
 
 /** The files scripts/build-dashboard.mjs writes, with the type each is sent as. */
 const ASSETS: Record<string, string> = {
@@ -29,15 +29,6 @@ export function dashboardRouter(assetDir: string = bundleDir('dashboard')): Rout
   };
   router.get('/', page);
   router.get('/endpoints/:name', page);
-  router.get('/dashboard/:file', (req, res, next) => {
-    const file = req.params.file as string;
-    const type = ASSETS[file];
-    if (!type) {
-      res.status(404).type('text/plain').send(`No dashboard asset named ${JSON.stringify(file)}.\n`);
-      return;
-    }
-    if (!existsSync(indexFile)) return notBuilt(res, NOT_BUILT);
-    sendAsset(req, res, next, join(assetDir, file), type);
-  });
+  router.get('/dashboard/:file', assetRoute('dashboard', assetDir, ASSETS, NOT_BUILT));
   return router;
 }

@@ -2,7 +2,7 @@
 import express, { type Router } from 'express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleDir, notBuilt, sendAsset, sendPage } from '../web/static.js';
+import { assetRoute, bundleDir, notBuilt, sendPage } from '../web/static.js';
 
 /** The files scripts/build-explorer.mjs writes, with the type each is sent as. */
 const ASSETS: Record<string, string> = {
@@ -40,16 +40,7 @@ export function explorerRouter(assetDir: string = defaultExplorerAssetDir()): Ro
     sendPage(req, res, next, indexFile);
   });
 
-  router.get('/explorer/:file', (req, res, next) => {
-    const file = req.params.file as string;
-    const type = ASSETS[file];
-    if (!type) {
-      res.status(404).type('text/plain').send(`No explorer asset named ${JSON.stringify(file)}.\n`);
-      return;
-    }
-    if (!built()) return notBuilt(res, NOT_BUILT);
-    sendAsset(req, res, next, join(assetDir, file), type);
-  });
+  router.get('/explorer/:file', assetRoute('explorer', assetDir, ASSETS, NOT_BUILT));
 
   return router;
 }

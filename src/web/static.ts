@@ -49,6 +49,25 @@ export function sendAsset(req: Request, res: Response, next: NextFunction, path:
 }
 
 /**
+ * The handler of `GET /<page>/:file`: one of the bundle's `assets` (file name →
+ * content type) with `sendAsset`; 404 naming an unknown file; 503 with
+ * `notBuiltMessage` while the bundle (its index.html) is missing.
+ */
+export function assetRoute(page: string, assetDir: string, assets: Readonly<Record<string, string>>, notBuiltMessage: string) {
+  const indexFile = join(assetDir, 'index.html');
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const file = req.params.file as string;
+    const type = assets[file];
+    if (!type) {
+      res.status(404).type('text/plain').send(`No ${page} asset named ${JSON.stringify(file)}.\n`);
+      return;
+    }
+    if (!existsSync(indexFile)) return notBuilt(res, notBuiltMessage);
+    sendAsset(req, res, next, join(assetDir, file), type);
+  };
+}
+
+/**
  * Everything from this origin only: the bundle, its inline styles (CodeMirror,
  * React and uPlot set some), fonts and icons embedded as data: URLs, and
  * fetch/WebSocket back to this server. The WebSocket origin is spelled out
