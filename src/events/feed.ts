@@ -36,6 +36,11 @@ interface Cursor<T> {
   gapSince: number | null;
 }
 
+/** A cursor at the start of its log. */
+function cursor<T>(name: string, read: Cursor<T>['read'], deliver: Cursor<T>['deliver']): Cursor<T> {
+  return { name, read, deliver, seq: 0, gapSince: null };
+}
+
 /** Items read per log per poll. */
 const PAGE = 500;
 
@@ -63,32 +68,19 @@ export class StoreFeed {
 
   constructor(private readonly options: StoreFeedOptions) {
     const { store, bus } = options;
-    const events: Cursor<EventRecord> = {
-      name: 'events',
-      read: (afterSeq) => store.events.list(undefined, { afterSeq, limit: PAGE }),
-      deliver: (event) => {
+    this.cursors = [
+      cursor<EventRecord>('events', (afterSeq) => store.events.list(undefined, { afterSeq, limit: PAGE }), (event) => {
         bus.deliver('endpointEvents', event);
         const change = instanceChangeFromEvent(event);
         if (change) bus.deliver('instanceChanges', change);
-      },
-      seq: 0,
-      gapSince: null,
-    };
-    const samples: Cursor<MetricSampleRecord> = {
-      name: 'metric samples',
-      read: (afterSeq) => store.samples.list(undefined, { afterSeq, limit: PAGE }),
-      deliver: (sample) => bus.deliver('metricSamples', sample),
-      seq: 0,
-      gapSince: null,
-    };
-    const decisions: Cursor<DecisionRecord> = {
-      name: 'decisions',
-      read: (afterSeq) => store.decisions.list(undefined, { afterSeq, limit: PAGE }),
-      deliver: (decision) => bus.deliver('scalingDecisions', decision),
-      seq: 0,
-      gapSince: null,
-    };
-    this.cursors = [events, samples, decisions] as Cursor<unknown>[];
+      }),
+      cursor<MetricSampleRecord>('metric samples', (afterSeq) => store.samples.list(undefined, { afterSeq, limit: PAGE }), (sample) =>
+        bus.deliver('metricSamples', sample),
+      ),
+      cursor<DecisionRecord>('decisions', (afterSeq) => store.decisions.list(undefined, { afterSeq, limit: PAGE }), (decision) =>
+        bus.deliver('scalingDecisions', decision),
+      ),
+    ] as Cursor<unknown>[];
   }
 
   /** Starts after what is stored now (history is the subscriptions' afterId replay), then polls. */
