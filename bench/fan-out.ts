@@ -32,6 +32,8 @@ export interface FanOutFigures {
   loop: { p99: number; max: number };
   /** CPU time of the server process per sample delivered to one socket (µs), user + system, from the first round until all arrived. */
   cpuPerDeliveryUs: number;
+  /** The part of it spent in the kernel (system time: the socket writes). */
+  systemPerDeliveryUs: number;
 }
 
 export interface FanOutServer {
@@ -173,6 +175,7 @@ export async function fanOut(
       rssIdleMb: rssIdle / 1024 / 1024,
       loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       cpuPerDeliveryUs: (used.user + used.system) / expected,
+      systemPerDeliveryUs: used.system / expected,
     };
   } finally {
     for (const c of clients) if (c.child.exitCode === null) c.child.kill();

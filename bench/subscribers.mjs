@@ -1,6 +1,7 @@
 // Load generator for the fan-out benchmarks, run as a process of its own: many graphql-ws sockets (the protocol spoken directly over `ws`, which is lighter than a full client per socket), each with one subscription, measuring each item's lag from its timestamp.
 // argv: wsUrl count offset endpoints query
 // stdout: {"ready":true} once every socket is subscribed, then {"received":N,"errors":N,"closed":N} every 250 ms, and on stdin's end one final summary.
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 
 const [url, countText, offsetText, endpointsText, query] = process.argv.slice(2);
@@ -20,13 +21,15 @@ const sockets = [];
 function open(index) {
   return new Promise((resolve) => {
     const socket = new WebSocket(url, 'graphql-transport-ws');
+    // A UUID per subscription, as graphql-ws's own client makes them: no two sockets share a frame's bytes.
+    const id = randomUUID();
     sockets.push(socket);
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
     socket.on('message', (data) => {
       const text = data.toString();
       const message = JSON.parse(text);
       if (message.type === 'connection_ack') {
-        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { endpoint: `svc${index % endpoints}` } } }));
+        socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables: { endpoint: `svc${index % endpoints}` } } }));
         subscribed += 1;
         resolve();
       } else if (message.type === 'next') {
@@ -38,10 +41,12 @@ function open(index) {
         if (item.metrics?.bench === undefined) return; // a sample of the server's own sampler, not one of ours
         lags.push(Date.now() - Date.parse(item.at));
         received += 1;
-        // Every socket's subscription id is "1", so the same item must arrive as the very same text.
+        // Past its subscription id, the same item must arrive as the very same text on every socket.
+        if (message.id !== id) errors += 1;
+        const rest = text.slice(text.indexOf(',"type":'));
         const first = firstBytes.get(item.id);
-        if (first === undefined) firstBytes.set(item.id, text);
-        else if (first !== text) differing += 1;
+        if (first === undefined) firstBytes.set(item.id, rest);
+        else if (first !== rest) differing += 1;
       } else if (message.type === 'error') {
         errors += 1;
       }

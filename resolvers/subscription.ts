@@ -2,6 +2,7 @@
 import type { SubscriptionResolvers } from '../generated/graphql.js';
 import type { Topics } from '../src/events/bus.js';
 import { latestThenLive, SharedLatest } from '../src/events/latest.js';
+import { PUSH, pushTo, type Pushable, type Sink } from '../src/events/push.js';
 import { replayThenLive, type HistoryPage } from '../src/events/replay.js';
 import { instanceChangeFromEvent } from '../src/instances/service.js';
 import type { Services } from '../src/server/context.js';
@@ -23,7 +24,7 @@ function logPage<T extends { id: string }>(items: T[], limit: number): HistoryPa
  * gone). Not an async generator: `return()` must reach the source at once,
  * even while a `next()` waits for a live item that may never come.
  */
-function counted<T>(source: AsyncIterator<T> & AsyncIterable<T>, count: (delta: 1 | -1) => void): AsyncIterableIterator<T> {
+function counted<T>(source: AsyncIterator<T> & AsyncIterable<T>, count: (delta: 1 | -1) => void): AsyncIterableIterator<T> & Pushable<T> {
   let open = true;
   count(1);
   const close = () => {
@@ -50,6 +51,14 @@ function counted<T>(source: AsyncIterator<T> & AsyncIterable<T>, count: (delta: 
       close();
       return source.throw ? source.throw(error) : Promise.reject(error);
     },
+    [PUSH]: (sink: Sink<T>) =>
+      pushTo<T>(source, {
+        item: (value) => sink.item(value),
+        end: (error) => {
+          close();
+          sink.end(error);
+        },
+      }),
     [Symbol.asyncIterator]() {
       return this;
     },

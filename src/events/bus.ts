@@ -1,6 +1,7 @@
 // In-process publish/subscribe behind the GraphQL subscriptions, with a bounded buffer per subscriber.
 import { ReactorError, ErrorCodes } from '../errors/codes.js';
 import type { DecisionRecord, EventRecord, MetricSampleRecord } from '../store/types.js';
+import { PUSH, type Pushable, type Sink } from './push.js';
 import type { InstanceChangeRecord } from './types.js';
 
 /**
@@ -43,6 +44,8 @@ interface Subscriber {
   waking: boolean;
   failure: Error | undefined;
   closed: boolean;
+  /** Set once the reader asked to be pushed (src/events/push.ts): items go to it, not to the queue. */
+  sink: Sink<Item> | undefined;
 }
 
 export interface SubscribeOptions {
@@ -113,13 +116,14 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
   private offer(subscribers: Set<Subscriber> | undefined, item: Item): void {
     for (const subscriber of subscribers ?? []) {
       if (subscriber.closed) continue;
+      if (subscriber.sink) {
+        // Pushed: the sink bounds what waits for its reader (src/server/live-delivery.ts).
+        subscriber.lastDeliveredId = item.id;
+        subscriber.sink.item(item);
+        continue;
+      }
       if (subscriber.queue.length >= subscriber.capacity) {
-        subscriber.failure = new ReactorError(
-          ErrorCodes.UNAVAILABLE,
-          `subscriber too slow: more than ${subscriber.capacity} items queued; ` +
-            `reconnect with afterId ${JSON.stringify(subscriber.lastDeliveredId ?? null)} to resume`,
-          { reason: 'SLOW_CONSUMER', lastDeliveredId: subscriber.lastDeliveredId ?? null },
-        );
+        subscriber.failure = slowConsumer(`more than ${subscriber.capacity} items queued`, subscriber.lastDeliveredId);
         subscriber.queue.length = 0;
         subscriber.closed = true;
       } else {
@@ -172,6 +176,7 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
       waking: false,
       failure: undefined,
       closed: false,
+      sink: undefined,
     };
     let byEndpoint = this.subscribers.get(topic);
     if (!byEndpoint) this.subscribers.set(topic, (byEndpoint = new Map()));
@@ -180,13 +185,15 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
     if (!set) byEndpoint.set(key, (set = new Set()));
     set.add(subscriber);
     const remove = () => {
+      const wasOpen = !subscriber.closed;
       subscriber.closed = true;
       set.delete(subscriber);
       if (set.size === 0 && byEndpoint.get(key) === set) byEndpoint.delete(key);
       subscriber.wake?.();
+      if (wasOpen) subscriber.sink?.end();
     };
 
-    const iterator: AsyncIterableIterator<T[K]> = {
+    const iterator: AsyncIterableIterator<T[K]> & Pushable<T[K]> = {
       next: async (): Promise<IteratorResult<T[K]>> => {
         for (;;) {
           const item = subscriber.queue.shift();
@@ -213,10 +220,33 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
         remove();
         throw error;
       },
+      [PUSH]: (sink: Sink<T[K]>): boolean => {
+        // Ended or cut: the next read says so.
+        if (subscriber.closed || subscriber.failure) return false;
+        const pushed = sink as Sink<Item>;
+        for (const item of subscriber.queue.splice(0)) {
+          subscriber.lastDeliveredId = item.id;
+          pushed.item(item);
+        }
+        subscriber.sink = pushed;
+        return true;
+      },
       [Symbol.asyncIterator]() {
         return iterator;
       },
     };
     return iterator;
   }
+}
+
+/**
+ * The error that ends a subscriber that does not keep up, naming where to
+ * resume: everything published is also in the store.
+ */
+export function slowConsumer(why: string, lastDeliveredId: string | undefined): ReactorError {
+  return new ReactorError(
+    ErrorCodes.UNAVAILABLE,
+    `subscriber too slow: ${why}; reconnect with afterId ${JSON.stringify(lastDeliveredId ?? null)} to resume`,
+    { reason: 'SLOW_CONSUMER', lastDeliveredId: lastDeliveredId ?? null },
+  );
 }

@@ -1,4 +1,5 @@
 // Starts a live stream with the latest stored item(s), so a subscriber sees the current value at once instead of after an interval.
+import { PUSH, pushTo, type Pushable, type Sink } from './push.js';
 
 /**
  * Gives `latest()`'s items first (read once, on the first `next()`), then the
@@ -13,8 +14,13 @@
  * a 10 s interval gives the sample taken 7 s ago now, then each new one; without
  * `latest` its first item would come 3 s later.
  */
-export function latestThenLive<T extends { id: string }>(latest: () => Promise<T[]>, live: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+export function latestThenLive<T extends { id: string }>(
+  latest: () => Promise<T[]>,
+  live: AsyncIterableIterator<T>,
+): AsyncIterableIterator<T> & Pushable<T> {
   let first: Promise<T[]> | undefined;
+  /** The latest items not yet given, once read. */
+  let left: T[] | undefined;
   const given = new Set<string>();
   let closed = false;
   const nextLive = async (): Promise<IteratorResult<T>> => {
@@ -29,7 +35,7 @@ export function latestThenLive<T extends { id: string }>(latest: () => Promise<T
       if (closed) return { done: true, value: undefined };
       first ??= latest().then((items) => {
         for (const item of items) given.add(item.id);
-        return [...items];
+        return (left = [...items]);
       });
       let pending: T[];
       try {
@@ -53,6 +59,17 @@ export function latestThenLive<T extends { id: string }>(latest: () => Promise<T
       closed = true;
       if (live.throw) return live.throw(error);
       throw error;
+    },
+    // Once the latest items were all taken, what is left is the live stream, less what was given as latest.
+    [PUSH](sink: Sink<T>): boolean {
+      if (closed || left === undefined || left.length > 0) return false;
+      return pushTo<T>(live, {
+        item: (value) => {
+          if (given.delete(value.id)) return;
+          sink.item(value);
+        },
+        end: (error) => sink.end(error),
+      });
     },
     [Symbol.asyncIterator]() {
       return this;

@@ -27,7 +27,10 @@ import {
  *   the same key (document text, operation name, variables, caller kind)
  *   and that received the very same item object (the bus hands one object
  *   to all). The result object is shared too, so what is derived from it
- *   (the size check, the shaped errors) is also done once.
+ *   (the size check, the shaped errors, the JSON) is also done once.
+ * - How results reach the sockets: `pulled` hands them to graphql-ws one
+ *   `next()` at a time; src/server/live-delivery.ts writes the live ones
+ *   directly once the stream is live.
  *
  * Keying on the variables keeps subscribers with different arguments
  * (another endpoint, `afterId`, arguments added later) apart; replayed
@@ -111,26 +114,36 @@ export function executionKey(query: string, operationName: string | null | undef
 }
 
 /** Results by item, then by execution key; an item is forgotten with the last subscriber that holds it. */
-const executed = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
+const executed = new WeakMap<object, Map<string, PromiseOrValue<ExecutionResult>>>();
 
 /** Executions actually run and shared (for tests and the benchmark's notes). */
 export const executionCounts = { run: 0, shared: 0 };
 
+type PromiseOrValue<T> = T | Promise<T>;
+
+/** A subscriber's result for one item of its source stream: synchronous when every resolver of the selection is. */
+export type ResultOf = (item: unknown) => PromiseOrValue<ExecutionResult>;
+
+export interface Subscribed {
+  /** The subscription's source stream (the resolver's `subscribe`). */
+  source: AsyncIterator<unknown>;
+  resultOf: ResultOf;
+}
+
 /**
- * graphql-js `subscribe`, with each item's execution shared by key (see
- * above). `key` null: executed for this subscriber alone.
+ * The first half of graphql-js `subscribe`: the source stream, and how an
+ * item of it becomes a result, shared by key (see above); `key` null:
+ * executed for this subscriber alone. An ExecutionResult when the
+ * subscription cannot start (its errors).
  */
-export async function subscribeOnce(
-  args: ExecutionArgs,
-  key: string | null,
-): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+export async function subscribeOnce(args: ExecutionArgs, key: string | null): Promise<Subscribed | ExecutionResult> {
   const source = await createSourceEventStream(args);
   if (!isAsyncIterator(source)) return source as ExecutionResult;
-  const run = (item: unknown): Promise<ExecutionResult> => {
+  const run = (item: unknown): PromiseOrValue<ExecutionResult> => {
     executionCounts.run += 1;
-    return Promise.resolve(execute({ ...args, rootValue: item }));
+    return execute({ ...args, rootValue: item });
   };
-  const resultOf = (item: unknown): Promise<ExecutionResult> => {
+  const resultOf: ResultOf = (item) => {
     if (key === null || typeof item !== 'object' || item === null) return run(item);
     let byKey = executed.get(item);
     if (!byKey) executed.set(item, (byKey = new Map()));
@@ -143,6 +156,11 @@ export async function subscribeOnce(
     byKey.set(key, result);
     return result;
   };
+  return { source, resultOf };
+}
+
+/** The results of a subscription as graphql-ws pulls them: one `next()` per item. */
+export function pulled({ source, resultOf }: Subscribed): AsyncIterableIterator<ExecutionResult> {
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     next: async () => {
       const step = await source.next();

@@ -2,15 +2,16 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { GraphQLError, getOperationAST, specifiedRules, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCodes } from '../errors/codes.js';
 import { Authenticator, type Principal } from './auth.js';
 import { connectionLimitFor, type ConnectionBudget } from './connection-budgets.js';
 import type { RequestContext, Services } from './context.js';
 import type { makeErrorFormatter } from './errors.js';
-import { DocumentCache, executionKey, oncePerResult, subscribeOnce } from './fan-out.js';
+import { DocumentCache, executionKey, oncePerResult, pulled, subscribeOnce } from './fan-out.js';
 import type { RequestGuard } from './guard.js';
 import { jsonSizeWithin, limitRules, responseTooLarge, variablesError, type ApiLimits } from './limits.js';
+import { LiveDelivery, type PushTarget } from './live-delivery.js';
 
 type Formatter = ReturnType<typeof makeErrorFormatter>;
 
@@ -46,6 +47,8 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
     server: options.httpServer,
     path: options.path,
     maxPayload: limits.maxMessageBytes,
+    // No compression (ws's default, said here): live items are written as whole frames to the TCP socket (src/server/live-delivery.ts).
+    perMessageDeflate: false,
     verifyClient: (info, callback) => {
       const refuse = (status: number, message: string) => {
         options.refused(info.req, status, message);
@@ -80,12 +83,15 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
   // Parsed and validated once per text; executed once per event and key (src/server/fan-out.ts).
   const documents = new DocumentCache(schema, rules, limits.maxTokens);
   const keys = new WeakMap<ExecutionArgs, string | null>();
+  // Where a shared subscription's live items are written directly (src/server/live-delivery.ts).
+  const targets = new WeakMap<ExecutionArgs, PushTarget>();
   const shapeNext = oncePerResult((result) =>
     jsonSizeWithin(result, limits.maxResponseBytes) === null
       ? ({ errors: [formatted(responseTooLarge(limits), formatError)] } as ExecutionResult)
       : formatExecutionResult(result, formatError),
   );
-  const cleanup = useServer<Record<string, unknown>, { request: IncomingMessage; socket: { close(code: number, reason: string): void } }>(
+  const live = new LiveDelivery(shapeNext);
+  const cleanup = useServer<Record<string, unknown>, { request: IncomingMessage; socket: WebSocket }>(
     {
       // Internal errors never reach a close reason, whatever NODE_ENV says.
       isProd: true,
@@ -102,7 +108,7 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
           return false;
         }
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         const open = Object.keys(ctx.subscriptions).length;
         if (open > limits.maxSubscriptionsPerConnection) {
           return [
@@ -129,11 +135,18 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
           variableValues: payload.variables,
           contextValue: context,
         };
-        // An instance's token names one instance: its executions are its own.
-        keys.set(args, principal.kind === 'admin' ? executionKey(payload.query, payload.operationName, payload.variables, 'admin') : null);
+        // An instance's token names one instance: its executions are its own, and go through graphql-ws.
+        const shared = principal.kind === 'admin';
+        keys.set(args, shared ? executionKey(payload.query, payload.operationName, payload.variables, 'admin') : null);
+        if (shared) targets.set(args, { socket: ctx.extra.socket, tcp: ctx.extra.request.socket, id });
         return args;
       },
-      subscribe: (args) => subscribeOnce(args, keys.get(args) ?? null),
+      subscribe: async (args) => {
+        const subscribed = await subscribeOnce(args, keys.get(args) ?? null);
+        if (!('source' in subscribed)) return subscribed;
+        const target = targets.get(args);
+        return target ? live.stream(subscribed, target) : pulled(subscribed);
+      },
       onNext: (_ctx, _id, _payload, _args, result) => shapeNext(result),
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatted(error, formatError)),
     },

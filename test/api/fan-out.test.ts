@@ -12,6 +12,8 @@ import { waitFor } from '../support/wait.js';
 /** One raw graphql-ws socket: its subscriptions by id, and the text of every `next` message it got. */
 interface RawSocket {
   texts: Map<string, string[]>;
+  /** Frames that came as binary (graphql-ws speaks in text frames: there must be none). */
+  binary: number;
   subscribe(id: string, query: string, variables?: Record<string, unknown>): void;
   close(): void;
 }
@@ -19,10 +21,12 @@ interface RawSocket {
 async function rawSocket(wsUrl: string): Promise<RawSocket> {
   const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
   const texts = new Map<string, string[]>();
+  const raw = { binary: 0 };
   await new Promise<void>((resolve, reject) => {
     socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
     socket.on('error', reject);
-    socket.on('message', (data) => {
+    socket.on('message', (data, binary) => {
+      if (binary) raw.binary += 1;
       const text = data.toString();
       const message = JSON.parse(text) as { type: string; id?: string };
       if (message.type === 'connection_ack') resolve();
@@ -34,6 +38,9 @@ async function rawSocket(wsUrl: string): Promise<RawSocket> {
   });
   return {
     texts,
+    get binary() {
+      return raw.binary;
+    },
     subscribe(id, query, variables = {}) {
       texts.set(id, []);
       socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
@@ -80,6 +87,7 @@ describe('subscriptions executed once per event', () => {
     const texts = all().map((got) => got[0]!);
     assert.equal(texts.length, 200);
     assert.equal(new Set(texts).size, 1, 'all 200 got the same bytes');
+    assert.equal(sockets.reduce((sum, socket) => sum + socket.binary, 0), 0, 'as text frames');
     assert.deepEqual(JSON.parse(texts[0]!), {
       type: 'next',
       payload: { data: { metricSamples: { id: sample.id, at: sample.at.toISOString(), metrics: { rate: 42.5, active: 1 } } } },

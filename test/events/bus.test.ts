@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { ErrorCodes } from '../../src/errors/codes.js';
 import { DEFAULT_SUBSCRIBER_BUFFER, EventBus } from '../../src/events/bus.js';
 import { CLUSTER } from '../../src/model/events.js';
+import { pushTo } from '../../src/events/push.js';
 import { rejectsWithCode } from '../support/errors.js';
 
 interface Item {
@@ -155,5 +156,60 @@ describe('EventBus fan-out', () => {
     bus.publish('items', item(3));
     const next = await Promise.all(readers.map((reader) => drain(reader, 2)));
     assert.ok(next.every((ids) => ids.join() === 'e2,e3'));
+  });
+});
+
+describe('EventBus push (src/events/push.ts)', () => {
+  /** A sink that writes down what it is given. */
+  function recorder() {
+    const got: string[] = [];
+    const ends: unknown[] = [];
+    return { got, ends, sink: { item: (value: Item) => got.push(value.id), end: (error?: unknown) => ends.push(error ?? 'done') } };
+  }
+
+  it('should hand the items already queued at once, then each new one from inside publish, in order', async () => {
+    const bus = new EventBus<TestTopics>();
+    const stream = bus.subscribe('items', { endpoint: 'web' });
+    bus.publish('items', item(1));
+    bus.publish('items', item(2, 'api'));
+    bus.publish('items', item(3));
+    const { got, sink } = recorder();
+    assert.equal(pushTo(stream, sink), true);
+    assert.deepEqual(got, ['e1', 'e3'], 'the queue, at once');
+    bus.publish('items', item(4));
+    assert.deepEqual(got, ['e1', 'e3', 'e4'], 'synchronously, no turn of the loop needed');
+  });
+
+  it('should not cut a pushed subscriber by its queue capacity: its sink bounds what waits', async () => {
+    const bus = new EventBus<TestTopics>();
+    const stream = bus.subscribe('items', { capacity: 2 });
+    const { got, ends, sink } = recorder();
+    pushTo(stream, sink);
+    for (let n = 1; n <= 10; n++) bus.publish('items', item(n));
+    assert.equal(got.length, 10);
+    assert.deepEqual(ends, []);
+    assert.equal(bus.subscriberCount('items'), 1);
+  });
+
+  it('should end the sink once when the stream is returned, and give it nothing after', async () => {
+    const bus = new EventBus<TestTopics>();
+    const stream = bus.subscribe('items');
+    const { got, ends, sink } = recorder();
+    pushTo(stream, sink);
+    await stream.return!();
+    await stream.return!();
+    bus.publish('items', item(1));
+    assert.deepEqual(ends, ['done']);
+    assert.deepEqual(got, []);
+    assert.equal(bus.subscriberCount('items'), 0);
+  });
+
+  it('should refuse to push a subscriber already cut, so its next read gives the cut', async () => {
+    const bus = new EventBus<TestTopics>();
+    const slow = bus.subscribe('items', { capacity: 1 });
+    bus.publish('items', item(1));
+    bus.publish('items', item(2));
+    assert.equal(pushTo(slow, recorder().sink), false);
+    await assertCutOff(slow, 1, null);
   });
 });

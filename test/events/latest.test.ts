@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventBus } from '../../src/events/bus.js';
 import { latestThenLive, SharedLatest } from '../../src/events/latest.js';
+import { pushTo } from '../../src/events/push.js';
 
 interface Item {
   id: string;
@@ -29,6 +30,26 @@ describe('latestThenLive', () => {
     await assert.rejects(stream.next(), /store unavailable/);
     assert.equal(bus.subscriberCount('items'), 0);
     assert.deepEqual(await stream.next(), { done: true, value: undefined }, 'ended, not read again');
+  });
+});
+
+describe('latestThenLive pushed', () => {
+  it('should refuse to push until its latest items are taken, then push live items not already given', async () => {
+    const bus = new EventBus<TestTopics>();
+    const stream = latestThenLive(async () => [{ id: 'a', endpoint: 'web' }], bus.subscribe('items'));
+    const got: string[] = [];
+    const ends: unknown[] = [];
+    const sink = { item: (value: Item) => got.push(value.id), end: (error?: unknown) => ends.push(error ?? 'done') };
+    assert.equal(pushTo(stream, sink), false, 'nothing read yet');
+    bus.publish('items', { id: 'a', endpoint: 'web' }); // also given as latest: given once
+    bus.publish('items', { id: 'b', endpoint: 'web' });
+    assert.equal((await stream.next()).value?.id, 'a');
+    assert.equal(pushTo(stream, sink), true, 'the latest item taken, what is left is live');
+    bus.publish('items', { id: 'c', endpoint: 'web' });
+    assert.deepEqual(got, ['b', 'c']);
+    await stream.return!();
+    assert.deepEqual(ends, ['done']);
+    assert.equal(bus.subscriberCount('items'), 0);
   });
 });
 
