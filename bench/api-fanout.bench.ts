@@ -12,13 +12,14 @@ const MUTATION = operation('mutation Set($value: String!) { setEndpointOption(na
 
 const SETUP =
   'Reactor on SQLite, no agent (the API plane alone); samples stored in one write per round and published on the bus as the sampler does at --interval 1, ' +
-  `${ROUNDS} rounds 1 s apart; subscribers speak graphql-ws over ws in client processes of their own; the per-client WebSocket limit raised to 20,000 (all sockets come from 127.0.0.1), every other limit at its default`;
+  `${ROUNDS} rounds 1 s apart; subscribers speak graphql-ws (a UUID per subscription, as its client makes them) over a lean WebSocket client (bench/lean-ws.mjs) in client processes of their own; the per-client WebSocket limit raised to 20,000 (all sockets come from 127.0.0.1), every other limit at its default`;
 
 function describe(f: FanOutFigures): string {
   return (
     `lag p50 ${f.lag.p50} ms, p90 ${f.lag.p90} ms, max ${f.lag.max} ms; ${f.received.toLocaleString('en-US')} of ${f.expected.toLocaleString('en-US')} samples received, ` +
-    `errors ${f.errors}, sockets that got other bytes for the same sample ${f.differing}; server event-loop delay p99 ${f.loop.p99.toFixed(1)} ms, max ${f.loop.max.toFixed(0)} ms; ` +
-    `server CPU ${f.cpuPerDeliveryUs.toFixed(0)} µs per sample delivered to one socket; ` +
+    `errors ${f.errors}, sockets that got other bytes past their subscription id for the same sample ${f.differing}; server event-loop delay p99 ${f.loop.p99.toFixed(1)} ms, max ${f.loop.max.toFixed(0)} ms; ` +
+    `server CPU ${f.cpuPerDeliveryUs.toFixed(0)} µs per sample delivered to one socket (${f.systemPerDeliveryUs.toFixed(0)} µs of it in the kernel's socket write); ` +
+    `the client processes' CPU ${f.clientCpuPerMessageUs.toFixed(0)} µs per sample received (they share the server's 2 cores); ` +
     `server RSS ${f.rssMb.toFixed(0)} MB (${f.rssIdleMb.toFixed(0)} MB before the sockets)`
   );
 }

@@ -34,6 +34,8 @@ export interface FanOutFigures {
   cpuPerDeliveryUs: number;
   /** The part of it spent in the kernel (system time: the socket writes). */
   systemPerDeliveryUs: number;
+  /** CPU time of the client processes per sample received, from the first round until all arrived: the load generator's share of the machine's cores (µs). */
+  clientCpuPerMessageUs: number;
 }
 
 export interface FanOutServer {
@@ -74,7 +76,17 @@ interface ClientProcess {
   child: ChildProcess;
   ready: Promise<void>;
   latest: { received: number; errors: number; closed: number };
-  final: Promise<{ received: number; errors: number; closed: number; differing: number; p50: number; p90: number; p99: number; max: number }>;
+  final: Promise<{
+    received: number;
+    errors: number;
+    closed: number;
+    differing: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    cpu: { user: number; system: number };
+  }>;
 }
 
 function startClients(wsUrl: string, count: number, offset: number, endpoints: number): ClientProcess {
@@ -176,6 +188,7 @@ export async function fanOut(
       loop: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       cpuPerDeliveryUs: (used.user + used.system) / expected,
       systemPerDeliveryUs: used.system / expected,
+      clientCpuPerMessageUs: finals.reduce((sum, f) => sum + f.cpu.user + f.cpu.system, 0) / expected,
     };
   } finally {
     for (const c of clients) if (c.child.exitCode === null) c.child.kill();

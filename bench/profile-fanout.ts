@@ -1,4 +1,4 @@
-// Profiling aid (not a benchmark): one fan-out run, e.g. `node --import tsx bench/profile-fanout.ts 10000 100 2` (sockets, endpoints, client processes); prints the figures as JSON; with PROFILE=file.cpuprofile, writes a CPU profile of the rounds alone (not the sockets' set-up).
+// Profiling aid (not a benchmark): one fan-out run, e.g. `node --import tsx bench/profile-fanout.ts 10000 100 2` (sockets, endpoints, client processes); prints the figures as JSON; with PROFILE=file.cpuprofile, writes a CPU profile of the rounds alone (not the sockets' set-up); with MARK=file, writes that file when the rounds begin.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { fanOut, startFanOutServer } from './fan-out.js';
@@ -20,7 +20,9 @@ async function profileRounds(file: string): Promise<void> {
 }
 
 try {
-  const during = process.env.PROFILE ? () => profileRounds(process.env.PROFILE!) : undefined;
+  // MARK=file: the file is written when the rounds begin (for an outside profiler such as perf).
+  const mark = process.env.MARK;
+  const during = process.env.PROFILE ? () => profileRounds(process.env.PROFILE!) : mark ? async () => writeFileSync(mark, '') : undefined;
   console.log(JSON.stringify(await fanOut(target, { sockets: sockets ?? 1000, endpoints: endpoints ?? 1, rounds: ROUNDS, processes: processes ?? 1, during })));
 } finally {
   await target.close();

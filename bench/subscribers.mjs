@@ -1,8 +1,8 @@
-// Load generator for the fan-out benchmarks, run as a process of its own: many graphql-ws sockets (the protocol spoken directly over `ws`, which is lighter than a full client per socket), each with one subscription, measuring each item's lag from its timestamp.
+// Load generator for the fan-out benchmarks, run as a process of its own: many graphql-ws sockets (the protocol spoken directly over a lean WebSocket client, bench/lean-ws.mjs), each with one subscription, measuring each item's lag from its timestamp.
 // argv: wsUrl count offset endpoints query
-// stdout: {"ready":true} once every socket is subscribed, then {"received":N,"errors":N,"closed":N} every 250 ms, and on stdin's end one final summary.
+// stdout: {"ready":true} once every socket is subscribed, then {"received":N,"errors":N,"closed":N} every 250 ms, and on stdin's end one final summary (with the CPU time used since ready).
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
+import { connect } from './lean-ws.mjs';
 
 const [url, countText, offsetText, endpointsText, query] = process.argv.slice(2);
 const count = Number(countText);
@@ -18,48 +18,50 @@ const firstBytes = new Map();
 let differing = 0;
 const sockets = [];
 
-function open(index) {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url, 'graphql-transport-ws');
-    // A UUID per subscription, as graphql-ws's own client makes them: no two sockets share a frame's bytes.
-    const id = randomUUID();
-    sockets.push(socket);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} })));
-    socket.on('message', (data) => {
-      const text = data.toString();
-      const message = JSON.parse(text);
-      if (message.type === 'connection_ack') {
-        socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables: { endpoint: `svc${index % endpoints}` } } }));
-        subscribed += 1;
-        resolve();
-      } else if (message.type === 'next') {
-        const item = message.payload.data?.metricSamples;
-        if (!item) {
-          errors += 1;
-          return;
-        }
-        if (item.metrics?.bench === undefined) return; // a sample of the server's own sampler, not one of ours
-        lags.push(Date.now() - Date.parse(item.at));
-        received += 1;
-        // Past its subscription id, the same item must arrive as the very same text on every socket.
-        if (message.id !== id) errors += 1;
-        const rest = text.slice(text.indexOf(',"type":'));
-        const first = firstBytes.get(item.id);
-        if (first === undefined) firstBytes.set(item.id, rest);
-        else if (first !== rest) differing += 1;
-      } else if (message.type === 'error') {
+async function open(index) {
+  // A UUID per subscription, as graphql-ws's own client makes them: no two sockets share a frame's bytes.
+  const id = randomUUID();
+  let socket;
+  let acked;
+  const ack = new Promise((resolve) => (acked = resolve));
+  const onText = (text) => {
+    const message = JSON.parse(text);
+    if (message.type === 'connection_ack') {
+      acked();
+    } else if (message.type === 'next') {
+      const item = message.payload.data?.metricSamples;
+      if (!item) {
         errors += 1;
+        return;
       }
-    });
-    socket.on('error', () => {
+      if (item.metrics?.bench === undefined) return; // a sample of the server's own sampler, not one of ours
+      lags.push(Date.now() - Date.parse(item.at));
+      received += 1;
+      // Past its subscription id, the same item must arrive as the very same text on every socket.
+      if (message.id !== id) errors += 1;
+      const rest = text.slice(text.indexOf(',"type":'));
+      const first = firstBytes.get(item.id);
+      if (first === undefined) firstBytes.set(item.id, rest);
+      else if (first !== rest) differing += 1;
+    } else if (message.type === 'error') {
       errors += 1;
-      resolve();
-    });
-    socket.on('close', () => {
-      closed += 1;
-      resolve();
-    });
-  });
+    }
+  };
+  const onClose = () => {
+    closed += 1;
+    acked();
+  };
+  try {
+    socket = await connect(url, 'graphql-transport-ws', onText, onClose);
+  } catch {
+    errors += 1;
+    return;
+  }
+  sockets.push(socket);
+  socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+  await ack;
+  socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables: { endpoint: `svc${index % endpoints}` } } }));
+  subscribed += 1;
 }
 
 // Opened a hundred at a time, as clients arriving, not as one burst of 10,000 handshakes.
@@ -67,6 +69,7 @@ for (let start = 0; start < count; start += 100) {
   await Promise.all(Array.from({ length: Math.min(100, count - start) }, (_, i) => open(offset + start + i)));
 }
 process.stdout.write(`${JSON.stringify({ ready: true, subscribed })}\n`);
+const cpuAtReady = process.cpuUsage();
 const progress = setInterval(() => process.stdout.write(`${JSON.stringify({ received, errors, closed })}\n`), 250);
 
 function percentile(sorted, p) {
@@ -87,6 +90,7 @@ process.stdin.on('end', () => {
     p90: percentile(lags, 0.9),
     p99: percentile(lags, 0.99),
     max: lags[lags.length - 1] ?? 0,
+    cpu: process.cpuUsage(cpuAtReady),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`, () => {
     for (const socket of sockets) socket.terminate();

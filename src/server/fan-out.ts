@@ -128,6 +128,8 @@ export interface Subscribed {
   /** The subscription's source stream (the resolver's `subscribe`). */
   source: AsyncIterator<unknown>;
   resultOf: ResultOf;
+  /** Its execution key (null: executed for it alone): subscriptions with the same key get the same result for an item. */
+  key: string | null;
 }
 
 /**
@@ -156,7 +158,7 @@ export async function subscribeOnce(args: ExecutionArgs, key: string | null): Pr
     byKey.set(key, result);
     return result;
   };
-  return { source, resultOf };
+  return { source, resultOf, key };
 }
 
 /** The results of a subscription as graphql-ws pulls them: one `next()` per item. */

@@ -4,7 +4,7 @@ import type { ExecutionResult } from 'graphql';
 import type WebSocket from 'ws';
 import { slowConsumer } from '../events/bus.js';
 import { pushTo, type Sink } from '../events/push.js';
-import type { Subscribed } from './fan-out.js';
+import { executionCounts, type Subscribed } from './fan-out.js';
 
 /**
  * Why: with graphql-ws pulling, each item reached each socket through a
@@ -81,16 +81,21 @@ class PushedStream implements AsyncIterableIterator<ExecutionResult>, Sink<unkno
   /** Settles graphql-ws's pending `next()`; undefined until it asks. */
   private settle: ((outcome: Outcome) => void) | undefined = undefined;
   private pushing = false;
+  /** No extension negotiated (ws settles them at the handshake, before any subscription). */
+  readonly plain: boolean;
 
   constructor(
     private readonly delivery: LiveDelivery,
     readonly source: AsyncIterator<unknown>,
     readonly resultOf: Subscribed['resultOf'],
+    readonly key: string | null,
     readonly socket: WebSocket,
     readonly tcp: Socket,
     /** `{"id":…,"type":"next","payload":` in UTF-8: how this subscription's frames start. */
     readonly head: Buffer,
-  ) {}
+  ) {
+    this.plain = socket.extensions === '';
+  }
 
   async next(): Promise<IteratorResult<ExecutionResult>> {
     if (!this.pushing && !(this.pushing = pushTo(this.source, this))) {
@@ -156,6 +161,12 @@ export class LiveDelivery {
   private readonly queue: unknown[] = [];
   private head = 0;
   private readonly payloads = new WeakMap<ExecutionResult, Buffer>();
+  /**
+   * The last shared result looked up: an item's deliveries are queued one
+   * after the other (the bus hands it to all its subscribers at once), so
+   * most lookups are this one. Forgotten at the end of each batch.
+   */
+  private last: { item: unknown; key: string; result: ExecutionResult | Promise<ExecutionResult> } | undefined = undefined;
 
   /**
    * @param shape what graphql-ws's `onNext` would make of a result (the size check, the shaped errors), once per result
@@ -166,9 +177,9 @@ export class LiveDelivery {
   ) {}
 
   /** The iterator graphql-ws runs for this subscription: pulled until its stream is live, then pushed. */
-  stream({ source, resultOf }: Subscribed, target: PushTarget): AsyncIterableIterator<ExecutionResult> {
+  stream({ source, resultOf, key }: Subscribed, target: PushTarget): AsyncIterableIterator<ExecutionResult> {
     const head = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
-    return new PushedStream(this, source, resultOf, target.socket, target.tcp, head);
+    return new PushedStream(this, source, resultOf, key, target.socket, target.tcp, head);
   }
 
   enqueue(stream: PushedStream, item: unknown): void {
@@ -180,6 +191,7 @@ export class LiveDelivery {
     const end = Math.min(this.queue.length, this.head + 2 * BATCH);
     for (let i = this.head; i < end; i += 2) this.deliver(this.queue[i] as PushedStream, this.queue[i + 1]);
     this.head = end;
+    this.last = undefined;
     if (this.head < this.queue.length) {
       setImmediate(this.flush);
     } else {
@@ -190,7 +202,15 @@ export class LiveDelivery {
 
   private deliver(stream: PushedStream, item: unknown): void {
     if (stream.stopped) return stream.done();
-    const result = stream.resultOf(item);
+    const { last } = this;
+    let result;
+    if (last !== undefined && last.item === item && last.key === stream.key) {
+      executionCounts.shared += 1;
+      result = last.result;
+    } else {
+      result = stream.resultOf(item);
+      if (stream.key !== null) this.last = { item, key: stream.key, result };
+    }
     if (stream.waiting === undefined && !(result instanceof Promise)) return this.write(stream, item, result);
     // An asynchronous execution: this delivery and the ones after it wait for it, in order.
     const waiting: Promise<void> = (stream.waiting ?? Promise.resolve())
@@ -207,15 +227,16 @@ export class LiveDelivery {
 
   private write(stream: PushedStream, item: unknown, result: ExecutionResult): void {
     const { socket } = stream;
+    const waiting = socket.bufferedAmount;
     if (stream.stopped || socket.readyState !== socket.OPEN) {
       // A closing socket: graphql-ws returns its subscriptions when it is closed.
-    } else if (socket.bufferedAmount > this.maxWaitingBytes) {
+    } else if (waiting > this.maxWaitingBytes) {
       stream.cut(slowConsumer(`more than ${this.maxWaitingBytes} bytes waiting to be sent`, stream.lastId));
     } else {
-      const { bytes, header } = textFrame(stream.head, this.payload(result));
+      const bytes = textFrame(stream.head, this.payload(result));
       // Straight to TCP only when nothing of ws's own waits to go before it (see above).
-      if (socket.extensions === '' && socket.bufferedAmount === stream.tcp.writableLength) stream.tcp.write(bytes);
-      else socket.send(bytes.subarray(header), TEXT);
+      if (stream.plain && waiting === stream.tcp.writableLength) stream.tcp.write(bytes);
+      else socket.send(bytes.subarray(headerLength(bytes)), TEXT);
       stream.lastId = (item as { id?: string }).id;
     }
     stream.done();
@@ -239,9 +260,9 @@ const FIN_TEXT = 0x81;
 /**
  * A WebSocket text frame from a server (unmasked) whose message is `head` +
  * `payload` + `}`: copies of bytes already encoded, not a string to encode
- * per socket. `header` is the length of the frame's header.
+ * per socket.
  */
-export function textFrame(head: Buffer, payload: Buffer): { bytes: Buffer; header: number } {
+export function textFrame(head: Buffer, payload: Buffer): Buffer {
   const length = head.length + payload.length + 1;
   const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const bytes = Buffer.allocUnsafe(header + length);
@@ -258,5 +279,11 @@ export function textFrame(head: Buffer, payload: Buffer): { bytes: Buffer; heade
   head.copy(bytes, header);
   payload.copy(bytes, header + head.length);
   bytes[bytes.length - 1] = CLOSING_BRACE;
-  return { bytes, header };
+  return bytes;
+}
+
+/** The length of a frame's header, read from its second byte (7-bit length, or 126: 16-bit, 127: 64-bit). */
+function headerLength(frame: Buffer): number {
+  const length = frame[1]! & 0x7f;
+  return length < 126 ? 2 : length === 126 ? 4 : 10;
 }

@@ -1,5 +1,6 @@
 // graphql-ws on the API's WebSocket: Origin, Host and per-client connection limits at the upgrade, the API key at connection_init, and per-operation limits at subscribe.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { GraphQLError, getOperationAST, specifiedRules, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -42,6 +43,13 @@ export const CLOSE_TOO_MANY_REQUESTS = 4429;
 export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<void> } {
   const { limits, guard, auth, services, schema, formatError } = options;
   const perClient = new Map<string, number>();
+  // Declared apart from verifyClient: a closure made there would keep its scope (the upgrade request and ws's callback) for the socket's life, a kilobyte per socket.
+  const countDownOnClose = (socket: Socket, client: string) =>
+    socket.once('close', () => {
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left <= 0) perClient.delete(client);
+      else perClient.set(client, left);
+    });
   const rules = [...specifiedRules, ...limitRules(limits)];
   const wsServer = new WebSocketServer({
     server: options.httpServer,
@@ -70,11 +78,7 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
         );
       }
       perClient.set(client, open + 1);
-      info.req.socket.once('close', () => {
-        const left = (perClient.get(client) ?? 1) - 1;
-        if (left <= 0) perClient.delete(client);
-        else perClient.set(client, left);
-      });
+      countDownOnClose(info.req.socket, client);
       callback(true);
     },
   });

@@ -68,7 +68,7 @@ describe('LiveDelivery', () => {
     const bus = new EventBus<TestTopics>();
     const { server, tcp, frames } = await pair();
     const source = latestThenLive(async () => [item(0)], bus.subscribe('items'));
-    const stream = new LiveDelivery(shape).stream({ source, resultOf: data }, { socket: server, tcp, id: 'sub "1"' });
+    const stream = new LiveDelivery(shape).stream({ source, resultOf: data, key: null }, { socket: server, tcp, id: 'sub "1"' });
 
     const first = await stream.next();
     assert.deepEqual(first, { done: false, value: data(item(0)) }, 'the latest item goes through graphql-ws, as a value');
@@ -95,7 +95,7 @@ describe('LiveDelivery', () => {
     // e1's selection has an asynchronous resolver; e2's answers at once.
     const resultOf = (value: unknown) => ((value as Item).id === 'e1' ? late.then(() => data(value)) : data(value));
     const source = bus.subscribe('items');
-    const stream = new LiveDelivery(shape).stream({ source, resultOf }, { socket: server, tcp, id: 'a' });
+    const stream = new LiveDelivery(shape).stream({ source, resultOf, key: null }, { socket: server, tcp, id: 'a' });
     const ended = stream.next();
     bus.publish('items', item(1));
     bus.publish('items', item(2));
@@ -116,7 +116,7 @@ describe('LiveDelivery', () => {
     const { server, tcp, client, frames } = await pair();
     const source = bus.subscribe('items');
     const limit = 64 * 1024;
-    const stream = new LiveDelivery(shape, limit).stream({ source, resultOf: data }, { socket: server, tcp, id: 'slow' });
+    const stream = new LiveDelivery(shape, limit).stream({ source, resultOf: data, key: null }, { socket: server, tcp, id: 'slow' });
     const cut = stream.next();
     cut.catch(() => undefined); // awaited below, once the loop is done
     // The client stops reading: the kernel's buffers fill, then the server's.
@@ -147,7 +147,7 @@ describe('LiveDelivery', () => {
     const bus = new EventBus<TestTopics>();
     const { server, tcp, frames } = await pair();
     const source = bus.subscribe('items');
-    const stream = new LiveDelivery(shape).stream({ source, resultOf: data }, { socket: server, tcp, id: 'x' });
+    const stream = new LiveDelivery(shape).stream({ source, resultOf: data, key: null }, { socket: server, tcp, id: 'x' });
     void stream.next();
     // Message lengths around the 7-bit, 16-bit and 64-bit length forms of RFC 6455 5.2.
     const base = JSON.stringify({ id: 'x', type: 'next', payload: data(item(0, 'y')) }).length - 1;
@@ -174,7 +174,7 @@ describe('LiveDelivery', () => {
     const { server, tcp, frames } = await pair(compressing);
     assert.equal(server.extensions, 'permessage-deflate');
     const source = bus.subscribe('items');
-    const stream = new LiveDelivery(shape).stream({ source, resultOf: data }, { socket: server, tcp, id: 'z' });
+    const stream = new LiveDelivery(shape).stream({ source, resultOf: data, key: null }, { socket: server, tcp, id: 'z' });
     void stream.next();
     for (let n = 1; n <= 3; n++) bus.publish('items', item(n, 'compressible '.repeat(50)));
     await waitFor(() => frames.length === 3, { what: 'three frames' });
