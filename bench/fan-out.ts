@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { silentLogger } from '../src/log/logger.js';
@@ -193,5 +194,70 @@ export async function fanOut(
   } finally {
     for (const c of clients) if (c.child.exitCode === null) c.child.kill();
     await waitFor(() => server.services.bus.subscriberCount('metricSamples') === 0, { timeoutMs: 60_000, what: 'subscribers gone' }).catch(() => undefined);
+  }
+}
+
+const READERS = fileURLToPath(new URL('./readers.mjs', import.meta.url));
+
+export interface WriteFloor {
+  /** Wall time of one round of writes to every socket, median of the rounds (ms). */
+  roundMs: number;
+  /** CPU time of this process per write, user + system, and its system part (µs). */
+  cpuPerWriteUs: number;
+  systemPerWriteUs: number;
+}
+
+/**
+ * The floor under the fan-out: `sockets` plain TCP connections from a
+ * process of their own that only reads, and this process writing one ready
+ * frame of `frameBytes` to each in a bare loop, `rounds` times, 1 s apart as
+ * the samples are. No WebSocket, no GraphQL: what the kernel and Node's
+ * socket write alone cost on this machine, for the same number of sockets.
+ */
+export async function writeFloor(sockets: number, frameBytes: number, rounds = 5): Promise<WriteFloor> {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    accepted.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const child = spawn(process.execPath, [READERS, String((server.address() as net.AddressInfo).port), String(sockets)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buffer.slice(0, newline)));
+      buffer = buffer.slice(newline + 1);
+    }
+  });
+  try {
+    await waitFor(() => lines.some((line) => line.ready) && accepted.length === sockets, { timeoutMs: 120_000, what: `${sockets} connections` });
+    const frame = Buffer.alloc(frameBytes, 0x61);
+    const walls: number[] = [];
+    const cpu = process.cpuUsage();
+    for (let round = 0; round < rounds; round++) {
+      const started = performance.now();
+      for (const socket of accepted) socket.write(frame);
+      walls.push(performance.now() - started);
+      // The samples' pace, not a wait for a condition.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    const used = process.cpuUsage(cpu);
+    child.stdin!.end();
+    await waitFor(() => lines.some((line) => line.final), { timeoutMs: 60_000, what: 'the readers to finish' });
+    const read = lines.find((line) => line.final)!.bytes as number;
+    if (read !== sockets * rounds * frameBytes) throw new Error(`the readers got ${read} bytes of ${sockets * rounds * frameBytes}`);
+    walls.sort((a, b) => a - b);
+    return {
+      roundMs: walls[Math.floor(walls.length / 2)]!,
+      cpuPerWriteUs: (used.user + used.system) / (sockets * rounds),
+      systemPerWriteUs: used.system / (sockets * rounds),
+    };
+  } finally {
+    if (child.exitCode === null) child.kill();
+    for (const socket of accepted) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
   }
 }
