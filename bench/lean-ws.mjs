@@ -97,7 +97,8 @@ export function connect(url, protocol, onText, onClose) {
       }
       pending = frames(bytes);
     });
+    // Before the handshake is done a failure or a close refuses it; after, it ends the connection.
     socket.on('error', () => (open ? end() : reject(new Error('connection failed'))));
-    socket.on('close', end);
+    socket.on('close', () => (open ? end() : reject(new Error('closed before the handshake was done'))));
   });
 }

@@ -47,7 +47,9 @@ async function open(index) {
       errors += 1;
     }
   };
+  let ended = false;
   const onClose = () => {
+    ended = true;
     closed += 1;
     acked();
   };
@@ -60,6 +62,7 @@ async function open(index) {
   sockets.push(socket);
   socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
   await ack;
+  if (ended) return; // closed before its ack: counted as closed, never subscribed
   socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables: { endpoint: `svc${index % endpoints}` } } }));
   subscribed += 1;
 }

@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import type { ExecutionResult } from 'graphql';
 import type WebSocket from 'ws';
-import { slowConsumer } from '../events/bus.js';
+import { DEFAULT_SUBSCRIBER_BUFFER, slowConsumer } from '../events/bus.js';
 import { pushTo, type Sink } from '../events/push.js';
 import { executionCounts, type Subscribed } from './fan-out.js';
 
@@ -38,9 +38,13 @@ import { executionCounts, type Subscribed } from './fan-out.js';
  * latest item, a replayed history) go through graphql-ws as before.
  *
  * A reader that does not keep up: when more than `maxWaitingBytes` wait in
- * its socket, each of its pushed subscriptions ends with the bus's
- * SLOW_CONSUMER error naming the last item written, as the bus ends a
+ * its socket, or more than `capacity` items wait for their turn here (the
+ * bus's bound for a pulled subscriber, 1,000), the subscription ends with the
+ * bus's SLOW_CONSUMER error naming the last item given, as the bus ends a
  * pulled one whose queue is full; the client resumes with afterId.
+ *
+ * A delivery that throws (a shaping or serialization failure) ends its own
+ * subscription with that error; it never stops the others' deliveries.
  */
 
 /** Deliveries written per turn of the event loop. */
@@ -48,6 +52,16 @@ const BATCH = 256;
 
 /** Bytes waiting in a socket beyond which its pushed subscriptions are ended as too slow (1,000 samples are about 250 KB). */
 export const MAX_WAITING_BYTES = 1024 * 1024;
+
+/** Entries already written that are dropped from the front of the queue at once, rather than when it empties. */
+const COMPACT_AFTER = 8 * 1024;
+
+export interface LiveDeliveryOptions {
+  /** Bytes waiting in a socket beyond which its subscriptions are cut (default MAX_WAITING_BYTES). */
+  maxWaitingBytes?: number;
+  /** Items waiting for their turn beyond which a subscription is cut (default the bus's, 1,000). */
+  capacity?: number;
+}
 
 export interface PushTarget {
   socket: WebSocket;
@@ -80,6 +94,8 @@ class PushedStream implements AsyncIterableIterator<ExecutionResult>, Sink<unkno
   outcome: Outcome | undefined = undefined;
   /** Settles graphql-ws's pending `next()`; undefined until it asks. */
   private settle: ((outcome: Outcome) => void) | undefined = undefined;
+  /** What that `next()` waits for (a second call waits for the same). */
+  private ending: Promise<Outcome> | undefined = undefined;
   private pushing = false;
   /** No extension negotiated (ws settles them at the handshake, before any subscription). */
   readonly plain: boolean;
@@ -100,17 +116,24 @@ class PushedStream implements AsyncIterableIterator<ExecutionResult>, Sink<unkno
   async next(): Promise<IteratorResult<ExecutionResult>> {
     if (!this.pushing && !(this.pushing = pushTo(this.source, this))) {
       const step = await this.source.next();
-      return step.done ? step : { done: false, value: await this.resultOf(step.value) };
+      if (step.done) return step;
+      // Given through graphql-ws: where a resume starts if the stream is cut before its first pushed item.
+      this.lastId = (step.value as { id?: string } | null)?.id ?? this.lastId;
+      return { done: false, value: await this.resultOf(step.value) };
     }
-    const outcome = this.outcome ?? (await new Promise<Outcome>((resolve) => (this.settle = resolve)));
+    this.ending ??= new Promise<Outcome>((resolve) => (this.settle = resolve));
+    const outcome = this.outcome ?? (await this.ending);
     if (outcome.error !== undefined) throw outcome.error;
     return { done: true, value: undefined };
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
     this.stopped = true;
-    await this.source.return?.();
-    this.finish({});
+    try {
+      await this.source.return?.();
+    } finally {
+      this.finish({});
+    }
     return { done: true, value: undefined };
   }
 
@@ -125,6 +148,10 @@ class PushedStream implements AsyncIterableIterator<ExecutionResult>, Sink<unkno
 
   item(value: unknown): void {
     if (this.stopped) return;
+    if (this.queued >= this.delivery.capacity) {
+      this.cut(slowConsumer(`more than ${this.delivery.capacity} items queued`, this.lastId));
+      return;
+    }
     this.queued += 1;
     this.delivery.enqueue(this, value);
   }
@@ -168,13 +195,19 @@ export class LiveDelivery {
    */
   private last: { item: unknown; key: string; result: ExecutionResult | Promise<ExecutionResult> } | undefined = undefined;
 
+  readonly capacity: number;
+  private readonly maxWaitingBytes: number;
+
   /**
    * @param shape what graphql-ws's `onNext` would make of a result (the size check, the shaped errors), once per result
    */
   constructor(
     private readonly shape: (result: ExecutionResult) => ExecutionResult,
-    private readonly maxWaitingBytes = MAX_WAITING_BYTES,
-  ) {}
+    options: LiveDeliveryOptions = {},
+  ) {
+    this.capacity = options.capacity ?? DEFAULT_SUBSCRIBER_BUFFER;
+    this.maxWaitingBytes = options.maxWaitingBytes ?? MAX_WAITING_BYTES;
+  }
 
   /** The iterator graphql-ws runs for this subscription: pulled until its stream is live, then pushed. */
   stream({ source, resultOf, key }: Subscribed, target: PushTarget): AsyncIterableIterator<ExecutionResult> {
@@ -189,27 +222,34 @@ export class LiveDelivery {
 
   private readonly flush = (): void => {
     const end = Math.min(this.queue.length, this.head + 2 * BATCH);
-    for (let i = this.head; i < end; i += 2) this.deliver(this.queue[i] as PushedStream, this.queue[i + 1]);
-    this.head = end;
-    this.last = undefined;
-    if (this.head < this.queue.length) {
-      setImmediate(this.flush);
-    } else {
-      this.queue.length = 0;
-      this.head = 0;
+    try {
+      while (this.head < end) {
+        const at = this.head;
+        // Moved on before the delivery: whatever it does, it is not made twice, nor is the queue stuck behind it.
+        this.head += 2;
+        this.deliver(this.queue[at] as PushedStream, this.queue[at + 1]);
+      }
+    } finally {
+      this.last = undefined;
+      if (this.head < this.queue.length) {
+        setImmediate(this.flush);
+        // A steady backlog never empties the queue: drop what was written from its front.
+        if (this.head >= COMPACT_AFTER) this.queue.splice(0, this.head), (this.head = 0);
+      } else {
+        this.queue.length = 0;
+        this.head = 0;
+      }
     }
   };
 
   private deliver(stream: PushedStream, item: unknown): void {
     if (stream.stopped) return stream.done();
-    const { last } = this;
-    let result;
-    if (last !== undefined && last.item === item && last.key === stream.key) {
-      executionCounts.shared += 1;
-      result = last.result;
-    } else {
-      result = stream.resultOf(item);
-      if (stream.key !== null) this.last = { item, key: stream.key, result };
+    let result: ExecutionResult | Promise<ExecutionResult>;
+    try {
+      result = this.resultFor(stream, item);
+    } catch (error) {
+      stream.cut(error);
+      return stream.done();
     }
     if (stream.waiting === undefined && !(result instanceof Promise)) return this.write(stream, item, result);
     // An asynchronous execution: this delivery and the ones after it wait for it, in order.
@@ -217,7 +257,10 @@ export class LiveDelivery {
       .then(() => result)
       .then(
         (value) => this.write(stream, item, value),
-        (error: unknown) => stream.cut(error),
+        (error: unknown) => {
+          stream.cut(error);
+          stream.done();
+        },
       )
       .finally(() => {
         if (stream.waiting === waiting) stream.waiting = undefined;
@@ -225,21 +268,39 @@ export class LiveDelivery {
     stream.waiting = waiting;
   }
 
-  private write(stream: PushedStream, item: unknown, result: ExecutionResult): void {
-    const { socket } = stream;
-    const waiting = socket.bufferedAmount;
-    if (stream.stopped || socket.readyState !== socket.OPEN) {
-      // A closing socket: graphql-ws returns its subscriptions when it is closed.
-    } else if (waiting > this.maxWaitingBytes) {
-      stream.cut(slowConsumer(`more than ${this.maxWaitingBytes} bytes waiting to be sent`, stream.lastId));
-    } else {
-      const bytes = textFrame(stream.head, this.payload(result));
-      // Straight to TCP only when nothing of ws's own waits to go before it (see above).
-      if (stream.plain && waiting === stream.tcp.writableLength) stream.tcp.write(bytes);
-      else socket.send(bytes.subarray(headerLength(bytes)), TEXT);
-      stream.lastId = (item as { id?: string }).id;
+  /** The item's result for this subscription: the last one looked up if it is the same item and operation. */
+  private resultFor(stream: PushedStream, item: unknown): ExecutionResult | Promise<ExecutionResult> {
+    const { last } = this;
+    if (last !== undefined && last.item === item && last.key === stream.key) {
+      executionCounts.shared += 1;
+      return last.result;
     }
-    stream.done();
+    const result = stream.resultOf(item);
+    if (stream.key !== null) this.last = { item, key: stream.key, result };
+    return result;
+  }
+
+  /** Writes one result (never throws: a failure ends this subscription) and counts the delivery done. */
+  private write(stream: PushedStream, item: unknown, result: ExecutionResult): void {
+    try {
+      const { socket } = stream;
+      const waiting = socket.bufferedAmount;
+      if (stream.stopped || socket.readyState !== socket.OPEN) {
+        // A closing socket: graphql-ws returns its subscriptions when it is closed.
+      } else if (waiting > this.maxWaitingBytes) {
+        stream.cut(slowConsumer(`more than ${this.maxWaitingBytes} bytes waiting to be sent`, stream.lastId));
+      } else {
+        const bytes = textFrame(stream.head, this.payload(result));
+        // Straight to TCP only when nothing of ws's own waits to go before it (see above).
+        if (stream.plain && waiting === stream.tcp.writableLength) stream.tcp.write(bytes);
+        else socket.send(bytes.subarray(headerLength(bytes)), TEXT);
+        stream.lastId = (item as { id?: string }).id;
+      }
+    } catch (error) {
+      stream.cut(error);
+    } finally {
+      stream.done();
+    }
   }
 
   /** The result's JSON in UTF-8, once for every socket that gets it. */

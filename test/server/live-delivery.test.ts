@@ -116,7 +116,7 @@ describe('LiveDelivery', () => {
     const { server, tcp, client, frames } = await pair();
     const source = bus.subscribe('items');
     const limit = 64 * 1024;
-    const stream = new LiveDelivery(shape, limit).stream({ source, resultOf: data, key: null }, { socket: server, tcp, id: 'slow' });
+    const stream = new LiveDelivery(shape, { maxWaitingBytes: limit }).stream({ source, resultOf: data, key: null }, { socket: server, tcp, id: 'slow' });
     const cut = stream.next();
     cut.catch(() => undefined); // awaited below, once the loop is done
     // The client stops reading: the kernel's buffers fill, then the server's.
@@ -183,6 +183,68 @@ describe('LiveDelivery', () => {
       ['e1', 'e2', 'e3'],
     );
     assert.ok(frames.every((frame) => !frame.binary));
+    await stream.return!();
+  });
+
+  it('should end only the subscription whose delivery throws, with that error, and keep delivering to the others', async () => {
+    const bus = new EventBus<TestTopics>();
+    const { server, tcp, frames } = await pair();
+    const failing = (value: unknown): ExecutionResult => {
+      if ((value as Item).id === 'e2') throw new Error('shaping failed');
+      return data(value);
+    };
+    const delivery = new LiveDelivery(shape);
+    const bad = delivery.stream({ source: bus.subscribe('items'), resultOf: failing, key: null }, { socket: server, tcp, id: 'bad' });
+    const good = delivery.stream({ source: bus.subscribe('items'), resultOf: data, key: null }, { socket: server, tcp, id: 'good' });
+    const badEnd = bad.next();
+    badEnd.catch(() => undefined);
+    void good.next();
+    for (let n = 1; n <= 3; n++) bus.publish('items', item(n));
+    await assert.rejects(badEnd, /shaping failed/);
+    await waitFor(() => frames.filter((frame) => JSON.parse(frame.text).id === 'good').length === 3, { what: "the good subscription's three frames" });
+    assert.deepEqual(
+      frames.map((frame) => `${JSON.parse(frame.text).id}:${JSON.parse(frame.text).payload.data.items.id}`),
+      ['bad:e1', 'good:e1', 'good:e2', 'good:e3'],
+    );
+    assert.equal(bus.subscriberCount('items'), 1, 'the failed one left the bus');
+    await good.return!();
+  });
+
+  it('should cut a subscription with more items waiting for their turn than its capacity, naming the last item it was given', async () => {
+    const bus = new EventBus<TestTopics>();
+    const { server, tcp, frames } = await pair();
+    const source = latestThenLive(async () => [item(0)], bus.subscribe('items'));
+    const stream = new LiveDelivery(shape, { capacity: 5 }).stream({ source, resultOf: data, key: null }, { socket: server, tcp, id: 'c' });
+    assert.equal((await stream.next()).done, false, 'the latest item, through graphql-ws');
+    const cut = stream.next();
+    cut.catch(() => undefined);
+    // Published in one go: none is written before the sixth arrives.
+    for (let n = 1; n <= 6; n++) bus.publish('items', item(n));
+    const error = await rejectsWithCode(cut, ErrorCodes.UNAVAILABLE);
+    assert.equal(error.message, 'subscriber too slow: more than 5 items queued; reconnect with afterId "e0" to resume');
+    assert.equal(bus.subscriberCount('items'), 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(frames.length, 0, 'nothing written after the cut');
+  });
+
+  it("should go through ws while ws has a message of its own waiting to be sent, and to TCP once it has none (a pure unit test: stubs count the calls)", async () => {
+    const bus = new EventBus<TestTopics>();
+    // ws holds a message in its sender only while it reads a Blob or compresses: too brief to catch on a real socket.
+    const calls: string[] = [];
+    const tcp = { writableLength: 0, write: () => calls.push('tcp') };
+    const socket = { readyState: 1, OPEN: 1, extensions: '', bufferedAmount: 40, send: () => calls.push('ws') };
+    const stream = new LiveDelivery(shape).stream(
+      { source: bus.subscribe('items'), resultOf: data, key: null },
+      { socket: socket as unknown as WebSocket, tcp: tcp as unknown as Socket, id: 's' },
+    );
+    void stream.next();
+    bus.publish('items', item(1)); // 40 bytes in ws's sender, none in the socket: through ws, behind them
+    await waitFor(() => calls.length === 1, { what: 'the first delivery' });
+    socket.bufferedAmount = 7;
+    tcp.writableLength = 7; // all of it in the socket, in order: straight to TCP
+    bus.publish('items', item(2));
+    await waitFor(() => calls.length === 2, { what: 'the second delivery' });
+    assert.deepEqual(calls, ['ws', 'tcp']);
     await stream.return!();
   });
 });
