@@ -1,12 +1,12 @@
 // The activator: holds the requests nginx sends while an endpoint has no serving instance, and proxies them to the first instance that serves (scale from zero, after Knative's activator).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readEndpointViews, type Backend, type EndpointView } from '../endpoints/backends.js';
+import type { Backend, EndpointView } from '../endpoints/backends.js';
+import type { EndpointViews, EndpointViewsAnswer } from '../endpoints/views.js';
 import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Logger } from '../log/logger.js';
 import { ControlEventKinds } from '../model/events.js';
-import type { Store } from '../store/types.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 
 /** The header nginx names the endpoint (group) with; see ENDPOINT_HEADER in src/nginx/render.ts. */
@@ -19,7 +19,8 @@ const FOLD_MS = 1000;
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'te', 'trailer', ENDPOINT_HEADER];
 
 export interface ActivatorOptions {
-  store: Store;
+  /** The host's endpoints and backends (shared reads, forgotten on every change: see EndpointViews). */
+  views: Pick<EndpointViews, 'read'>;
   bus: EventBus;
   events: EventRecorder;
   /** Hears each endpoint whose held count rose (the surge detector asks for a launch at once). */
@@ -56,8 +57,8 @@ interface Queue {
 export class Activator {
   private server: http.Server | undefined;
   private readonly queues = new Map<string, Queue>();
-  private views = new Map<string, EndpointView>();
-  private reading: Promise<void> | undefined;
+  /** Each answer of the views by endpoint name, made once per answer. */
+  private readonly byName = new WeakMap<EndpointViewsAnswer, Map<string, EndpointView>>();
   private poll: Timer | undefined;
   private unwatch: (() => void) | undefined;
   private next = 0;
@@ -129,13 +130,14 @@ export class Activator {
       return;
     }
     const names = label.split(',');
+    let views: Map<string, EndpointView>;
     try {
-      await this.read();
+      views = await this.read();
     } catch (error) {
       answer(res, 503, `reading the endpoint failed: ${(error as Error).message}\n`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
       return;
     }
-    const members = names.map((name) => this.views.get(name)).filter((view): view is EndpointView => view !== undefined);
+    const members = names.map((name) => views.get(name)).filter((view): view is EndpointView => view !== undefined);
     if (members.length === 0) {
       answer(res, 404, `no endpoint named ${label} is managed\n`);
       return;
@@ -195,14 +197,15 @@ export class Activator {
   /** Reads the store; every queue whose endpoint now has a serving instance is proxied to it. */
   private async release(): Promise<void> {
     if (this.queues.size === 0) return;
+    let views: Map<string, EndpointView>;
     try {
-      await this.read();
+      views = await this.read();
     } catch (error) {
       this.options.log.warn({ component: 'activator', err: error }, `reading the endpoints failed: ${(error as Error).message}`);
       return;
     }
     for (const [label, queue] of [...this.queues]) {
-      const backends = queue.names.flatMap((name) => this.views.get(name)?.backends ?? []);
+      const backends = queue.names.flatMap((name) => views.get(name)?.backends ?? []);
       if (backends.length === 0) continue;
       this.queues.delete(label);
       for (const held of queue.held) {
@@ -216,14 +219,17 @@ export class Activator {
     }
   }
 
-  /** One store read at a time; callers that arrive meanwhile share it. */
-  private read(): Promise<void> {
-    this.reading ??= readEndpointViews(this.options.store)
-      .then(({ views }) => {
-        this.views = new Map(views.map((view) => [view.record.name, view]));
-      })
-      .finally(() => (this.reading = undefined));
-    return this.reading;
+  /**
+   * The endpoints by name. Callers that ask while a read is under way share
+   * it, and one that asks after an instance change gets a read that began
+   * after it (EndpointViews forgets its answer before this activator's
+   * watcher runs), so each caller uses the answer it got itself.
+   */
+  private async read(): Promise<Map<string, EndpointView>> {
+    const answer = await this.options.views.read();
+    let views = this.byName.get(answer);
+    if (!views) this.byName.set(answer, (views = new Map(answer.views.map((view) => [view.record.name, view]))));
+    return views;
   }
 
   /** Proxies one request to one of `backends` (round robin), streaming both ways. */

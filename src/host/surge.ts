@@ -1,6 +1,7 @@
 // The surge detector: watches each endpoint's traffic over the last second and its held requests, and asks the controller for a scale-up round at once when the rules want more instances than it has (after Knative's panic mode).
 import type { EndpointConfig } from '../config/model.js';
-import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
+import type { EndpointView } from '../endpoints/backends.js';
+import type { EndpointViews } from '../endpoints/views.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Logger } from '../log/logger.js';
 import type { BalancerLogLine } from '../metrics/log-line.js';
@@ -8,7 +9,7 @@ import type { RoundStart } from '../model/decision.js';
 import { ControlEventKinds } from '../model/events.js';
 import { decide } from '../scaling/decision.js';
 import { countsAsCurrent, type InstanceView } from '../scaling/plan.js';
-import type { InstanceRecord, Store } from '../store/types.js';
+import type { InstanceRecord } from '../store/types.js';
 import { Rerun } from '../lanes/rerun.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 
@@ -19,7 +20,8 @@ const CHECK_MS = 250;
 const COOLDOWN_MS = 1000;
 
 export interface SurgeOptions {
-  store: Store;
+  /** The host's endpoints and instances (read from the store at most about once a second while nothing changes). */
+  views: Pick<EndpointViews, 'read'>;
   events: EventRecorder;
   /** Requests held now per endpoint (the activator's). */
   held: () => ReadonlyMap<string, number>;
@@ -138,7 +140,7 @@ export class SurgeDetector {
     for (const endpoint of candidates) if ((this.quietUntil.get(endpoint) ?? 0) > now.getTime()) candidates.delete(endpoint);
     if (candidates.size === 0) return;
     // Read only while there is traffic to judge: an idle host never reads the store here.
-    const { views, instances } = await readEndpointViews(this.options.store);
+    const { views, instances } = await this.options.views.read();
     for (const view of views) {
       const endpoint = view.record.name;
       if (!candidates.has(endpoint) || view.config.endpoint.loadbalancer !== 'nginx') continue;

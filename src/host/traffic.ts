@@ -12,6 +12,7 @@ import { MetricsSampler } from '../metrics/sampler.js';
 import { NginxDriver } from '../nginx/driver.js';
 import { readBalancerState } from '../nginx/state-file.js';
 import { BalancerSync } from '../nginx/sync.js';
+import { EndpointViews } from '../endpoints/views.js';
 import type { Store } from '../store/types.js';
 import { systemTime, wallClock, type Time, type Timer } from '../time/timers.js';
 import { ShareReporter, StoredShares } from '../metrics/shares.js';
@@ -38,6 +39,8 @@ export interface HostTrafficOptions {
   log: Logger;
   /** false when the control loop drives the sampler (calls its tick before each evaluation); default true. */
   sampleTimer?: boolean;
+  /** The endpoints and backends the balancer's parts share (the server's, which the store feed also invalidates); default one of its own. */
+  views?: EndpointViews;
 }
 
 /** The running balancer of this host: nginx, what keeps it in step with the store, and where its access log lines go. */
@@ -59,17 +62,17 @@ export interface LocalBalancer {
  * to the receiver's port, and records what it reports as endpoint events;
  * the sync applies the store's endpoints to the driver.
  */
-async function startLocalBalancer(options: HostTrafficOptions, binary: string, pollMs: number): Promise<LocalBalancer> {
+async function startLocalBalancer(options: HostTrafficOptions, views: EndpointViews, binary: string, pollMs: number): Promise<LocalBalancer> {
   const { log } = options;
   const prefix = join(options.dataDir, 'nginx');
   // What a running nginx (left by an earlier server) was given: taking the same ports again keeps its
   // configuration as it is, so adopting it needs no reload.
   const left = readBalancerState(prefix);
   let surge: SurgeDetector | undefined;
-  const activator = new Activator({ store: options.store, bus: options.bus, events: options.events, time: options.time, log, onHeld: (endpoint) => surge?.heldFor(endpoint) });
+  const activator = new Activator({ views, bus: options.bus, events: options.events, time: options.time, log, onHeld: (endpoint) => surge?.heldFor(endpoint) });
   const leftFallback = left?.model.find((endpoint) => endpoint.fallback)?.fallback;
   const fallback = await activator.start(leftFallback ? Number(leftFallback.slice(leftFallback.lastIndexOf(':') + 1)) : 0);
-  surge = new SurgeDetector({ store: options.store, events: options.events, held: () => activator.heldCounts(), time: options.time, log });
+  surge = new SurgeDetector({ views, events: options.events, held: () => activator.heldCounts(), time: options.time, log });
   const accumulator = new LogAccumulator(fallback);
   const onLine = (line: BalancerLogLine) => {
     accumulator.add(line);
@@ -98,7 +101,7 @@ async function startLocalBalancer(options: HostTrafficOptions, binary: string, p
     await activator.stop();
     throw error;
   }
-  const sync = new BalancerSync({ store: options.store, bus: options.bus, driver, pollMs, fallback, log });
+  const sync = new BalancerSync({ views, bus: options.bus, driver, pollMs, fallback, log });
   await sync.start();
   surge.start();
   return {
@@ -138,7 +141,12 @@ export class HostTraffic {
   private connections: ConnectionSampler | undefined;
   private started = false;
 
-  constructor(private readonly options: HostTrafficOptions) {}
+  /** Built here, before the activator and the balancer sync start, so its bus watchers run before theirs (see EndpointViews). */
+  readonly views: EndpointViews;
+
+  constructor(private readonly options: HostTrafficOptions) {
+    this.views = options.views ?? new EndpointViews({ store: options.store, bus: options.bus });
+  }
 
   /**
    * Starts nginx (with a host) and the sampler. On a shared (MongoDB) store
@@ -156,7 +164,7 @@ export class HostTraffic {
         options.log.warn({ component: 'nginx' }, 'no nginx binary on PATH; endpoints are not balanced here (install nginx-light)');
       } else {
         try {
-          this.balancer = await startLocalBalancer(options, binary, Math.min(2000, (options.intervalSeconds ?? 10) * 1000));
+          this.balancer = await startLocalBalancer(options, this.views, binary, Math.min(2000, (options.intervalSeconds ?? 10) * 1000));
         } catch (error) {
           options.log.error({ component: 'nginx', err: error }, `the balancer did not start: ${(error as Error).message}`);
         }

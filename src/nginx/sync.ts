@@ -1,10 +1,11 @@
 // Keeps nginx in step with the store: on instance and endpoint events and on a timer, builds the balanced endpoints and applies them.
 import { parseEndpointUrl } from '../config/endpoint.js';
-import { readEndpointViews, type EndpointView } from '../endpoints/backends.js';
+import type { EndpointView } from '../endpoints/backends.js';
+import type { EndpointViews } from '../endpoints/views.js';
 import type { EventBus } from '../events/bus.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { RECONFIGURING_KINDS } from '../model/events.js';
-import type { EventRecord, Store } from '../store/types.js';
+import type { EventRecord } from '../store/types.js';
 import { Rerun } from '../lanes/rerun.js';
 import type { BalancedEndpoint } from './render.js';
 import type { ApplyResult } from './transaction.js';
@@ -37,7 +38,12 @@ export interface BalancerTarget {
 }
 
 export interface BalancerSyncOptions {
-  store: Store;
+  /**
+   * The host's endpoints and backends. It must be built before `start()`: its
+   * bus watchers then forget its answer before this sync's subscriptions wake
+   * for the same change, so the sync they trigger reads the store anew.
+   */
+  views: Pick<EndpointViews, 'read'>;
   bus: EventBus;
   driver: BalancerTarget;
   /** Where requests go while an endpoint has no instance (the activator's `host:port`); absent = 502 or redirect. */
@@ -105,7 +111,7 @@ export class BalancerSync {
   }
 
   private async syncOnce(): Promise<void> {
-    const { views, problems } = await readEndpointViews(this.options.store);
+    const { views, problems } = await this.options.views.read();
     for (const problem of problems) this.log.warn({ endpoint: problem.slice(0, problem.indexOf(':')) }, `balancer: ${problem}`);
     this.lastResult = await this.options.driver.apply(toBalanced(views, this.options.fallback));
   }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { retentionSettings } from '../config/retention.js';
 import { Controller } from '../control/controller.js';
 import { EndpointService } from '../endpoints/service.js';
+import { EndpointViews } from '../endpoints/views.js';
 import { EventBus } from '../events/bus.js';
 import { StoreFeed } from '../events/feed.js';
 import { EventRecorder } from '../events/recorder.js';
@@ -41,13 +42,20 @@ export async function createServices(given: ServiceInputs): Promise<Services> {
   // Every writer of this process writes through `store`, so the API's cached reads are forgotten at once on each change;
   // other servers' changes arrive as events, and with a shared store an answer also expires, in case one never does.
   const reads = new ReadCache(given.store, cluster ? { maxAgeMs: SHARED_STORE_MAX_AGE_MS } : {});
-  const inputs = { ...given, store: reads.track(given.store) };
+  const bus = new EventBus({ fedByStore: cluster });
+  // The host's shared reading of every endpoint's backends, forgotten the same way; built first, so its bus watchers
+  // run before those of the parts that read it (see EndpointViews).
+  const views = new EndpointViews({ store: given.store, bus });
+  const inputs = { ...given, store: views.track(reads.track(given.store)) };
   const clock = inputs.clock ?? wallClock;
   // Every server with a host takes part in the controller election, and so does a --no-agent server on a shared store
   // (api and controller only); on SQLite, with no host, there is nothing a controller could place anything on.
   const controls = inputs.options.agent !== false || cluster;
-  const bus = new EventBus({ fedByStore: cluster });
-  const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log, onMissed: () => reads.invalidate() }) : undefined;
+  const forget = () => {
+    reads.invalidate();
+    views.invalidate();
+  };
+  const feed = cluster ? new StoreFeed({ store: inputs.store, bus, time: { now: clock, timers: realTimers }, log: inputs.log, onMissed: forget }) : undefined;
   const events = new EventRecorder(inputs.store, bus, clock);
   // Every change to an endpoint or an instance is an endpoint event; on a shared store they come from the feed, other servers' too.
   bus.watch('endpointEvents', () => reads.invalidate());
@@ -86,6 +94,7 @@ export async function createServices(given: ServiceInputs): Promise<Services> {
       log: inputs.log,
       // The controller takes each sample right before it decides; without one, the sampler keeps its own timer.
       sampleTimer: !controls,
+      views,
     }),
     feed,
     // A replay reaches no further back than the samples and decisions are kept.

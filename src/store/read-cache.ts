@@ -98,7 +98,13 @@ export class ReadCache {
     });
   }
 
-  private read<T>(key: string, fromStore: () => Promise<T>): Promise<T> {
+  /**
+   * Any other read, kept under `key` by the same rules as the ones above: a
+   * read under way is shared, a failure or null is not kept, and everything
+   * is forgotten on `invalidate()` (the host's endpoint views use this, in
+   * src/endpoints/views.ts).
+   */
+  read<T>(key: string, fromStore: () => Promise<T>): Promise<T> {
     const now = this.now();
     const kept = this.answers.get(key);
     if (kept && (this.options.maxAgeMs === undefined || now - kept.at < this.options.maxAgeMs)) {
