@@ -1,6 +1,6 @@
 // Benchmark: metric samples fanned out to 1,000 and 10,000 graphql-ws subscribers, and setEndpointOption latency while 1,000 listen.
 import { operation, paced, type LoadFigures } from './api-load.js';
-import { fanOut, startFanOutServer, writeFloor, type FanOutFigures } from './fan-out.js';
+import { fanOut, LOAD_CORE, startFanOutServer, writeFloor, type FanOutFigures } from './fan-out.js';
 import type { Benchmark, BenchResult } from './types.js';
 
 const ROUNDS = 10;
@@ -12,7 +12,7 @@ const MUTATION = operation('mutation Set($value: String!) { setEndpointOption(na
 
 const SETUP =
   'Reactor on SQLite, no agent (the API plane alone); samples stored in one write per round and published on the bus as the sampler does at --interval 1, ' +
-  `${ROUNDS} rounds 1 s apart; subscribers speak graphql-ws (a UUID per subscription, as its client makes them) over a lean WebSocket client (bench/lean-ws.mjs) in client processes of their own; the per-client WebSocket limit raised to 20,000 (all sockets come from 127.0.0.1), every other limit at its default`;
+  `${ROUNDS} rounds 1 s apart; subscribers speak graphql-ws (a UUID per subscription, as its client makes them) over a lean WebSocket client (bench/lean-ws.mjs) in client processes of their own, ${LOAD_CORE === null ? 'not pinned (no taskset)' : `pinned to CPU ${LOAD_CORE} (taskset: they stand in for clients on other machines; the server is not pinned)`}; the per-client WebSocket limit raised to 20,000 (all sockets come from 127.0.0.1), every other limit at its default`;
 
 function describe(f: FanOutFigures): string {
   return (
@@ -42,7 +42,7 @@ const benchmark: Benchmark = async () => {
     unit: 'ms',
     goal: '',
     note:
-      `median of 5 rounds 1 s apart; a ${frameBytes}-byte frame (a sample's, as sent) written by a bare loop to 10,000 TCP connections from a process of their own that only reads them; ` +
+      `median of 5 rounds 1 s apart; a ${frameBytes}-byte frame (a sample's, as sent) written by a bare loop to 10,000 TCP connections from a process of their own that only reads them (on the load generator's core, as below); ` +
       `CPU ${floor.cpuPerWriteUs.toFixed(1)} µs per write, ${floor.systemPerWriteUs.toFixed(1)} µs of it in the kernel; no WebSocket, no GraphQL: the floor under the row below`,
   });
   const target = await startFanOutServer(100);
