@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { silentLogger } from '../src/log/logger.js';
@@ -23,6 +24,11 @@ const SUBSCRIBERS = fileURLToPath(new URL('./subscribers.mjs', import.meta.url))
  * in the next. Pinned, they keep to one core; the server is not pinned.
  */
 export const LOAD_CORE: number | null = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0 ? cpus().length - 1 : null;
+
+/** Calls `onLine` with each line the load generator `child` prints, parsed (they print one JSON object per line). */
+function onJsonLines(child: ChildProcess, onLine: (line: Record<string, unknown>) => void): void {
+  createInterface({ input: child.stdout! }).on('line', (text) => onLine(JSON.parse(text) as Record<string, unknown>));
+}
 
 /** `argv` run on LOAD_CORE when there is one. */
 function onLoadCore(argv: string[]): string[] {
@@ -111,21 +117,14 @@ function startClients(wsUrl: string, count: number, offset: number, endpoints: n
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const client = { child, latest: { received: 0, errors: 0, closed: 0 } } as ClientProcess;
-  let buffer = '';
   let ready!: () => void;
   let final!: (value: Awaited<ClientProcess['final']>) => void;
   client.ready = new Promise((resolve) => (ready = resolve));
   client.final = new Promise((resolve) => (final = resolve));
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    let newline;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffer.slice(0, newline));
-      buffer = buffer.slice(newline + 1);
-      if (line.ready) ready();
-      else if (line.final) final(line);
-      else client.latest = line;
-    }
+  onJsonLines(child, (line) => {
+    if (line.ready) ready();
+    else if (line.final) final(line as Awaited<ClientProcess['final']>);
+    else client.latest = line as ClientProcess['latest'];
   });
   return client;
 }
@@ -240,15 +239,7 @@ export async function writeFloor(sockets: number, frameBytes: number, rounds = 5
   const [command, ...args] = onLoadCore([process.execPath, READERS, String((server.address() as net.AddressInfo).port), String(sockets)]);
   const child = spawn(command!, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: Record<string, unknown>[] = [];
-  let buffer = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffer += chunk;
-    let newline;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffer.slice(0, newline)));
-      buffer = buffer.slice(newline + 1);
-    }
-  });
+  onJsonLines(child, (line) => lines.push(line));
   try {
     await waitFor(() => lines.some((line) => line.ready) && accepted.length === sockets, { timeoutMs: 120_000, what: `${sockets} connections` });
     const frame = Buffer.alloc(frameBytes, 0x61);
