@@ -1,13 +1,9 @@
 // The endpoint page's live tables: the decision timeline (each decision in words with its rule ranges, clamp, ramp cut and actions), the instances and the event log.
-import { age, clock } from './format.js';
+import { age, clock, range } from './format.js';
 import type { Decision, EventRow, InstanceRow } from './queries.js';
 
 /** Decisions shown in the timeline, newest first. */
 const TIMELINE_SHOWN = 30;
-
-function range(min: number, max: number | null): string {
-  return `${min}..${max === null ? '∞' : max}`;
-}
 
 export function DecisionTimeline({ decisions, now }: { decisions: readonly Decision[]; now: number }) {
   if (decisions.length === 0) return <p className="empty">No decision yet: the controller decides once per interval while the endpoint is managed.</p>;
