@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Api, ApiError } from './api.js';
 import { Sparkline } from './charts.js';
-import { age, appendSample, applyInstanceChange, endpointPath, formatNumber, seconds, tally } from './format.js';
+import { age, appendSample, applyInstanceChange, clock, endpointPath, formatNumber, seconds, tally } from './format.js';
 import { useApiError, useDebounced, useNow, useSubscription } from './live.js';
 import {
   DECISIONS_LIVE_BRIEF,
@@ -172,7 +172,7 @@ function Managers({ managers, controller, now }: { managers: ManagerRow[]; contr
       <h2>Managers ({managers.length})</h2>
       <p className="controller" data-field="controller">
         {controller
-          ? `Controller: ${controller.holder}, term ${controller.term}, lease until ${new Date(controller.expiresAt).toLocaleTimeString('en-GB', { hour12: false })}`
+          ? `Controller: ${controller.holder}, term ${controller.term}, lease until ${clock(controller.expiresAt)}`
           : 'No controller yet: no server has taken the controller lease.'}
       </p>
       <table className="managers">
