@@ -1,7 +1,7 @@
 // The endpoint page's actions: start, stop, pause, and the rules and min/max editor, which previews through evaluateScaling what the autoscaler would do with the current metrics before saving.
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Api, ApiError } from './api.js';
-import { formatNumber } from './format.js';
+import { formatNumber, range } from './format.js';
 import { EVALUATE, SET_OPTION, SET_STATE, type EndpointDetail, type EndpointState, type Evaluation } from './queries.js';
 
 const STATES: { state: EndpointState; label: string; title: string }[] = [
@@ -27,10 +27,6 @@ function evaluationInput(endpoint: EndpointDetail, draft: Draft) {
     minInstances: Number(draft.min),
     maxInstances: Number(draft.max),
   };
-}
-
-function range(min: number, max: number | null): string {
-  return `${min}..${max === null ? '∞' : max}`;
 }
 
 export function Controls(props: { api: Api; endpoint: EndpointDetail; onChanged(): void }) {

@@ -110,13 +110,14 @@ export function EndpointPage(props: { api: Api; name: string; onError(error: Api
 
 function Charts({ detail }: { detail: EndpointDetail }) {
   const rules = detail.config.scaling.rules;
-  const metrics = ruleMetrics(rules);
+  // The page renders every second (ages move): the rules are read again only when they change.
+  const metrics = useMemo(() => ruleMetrics(rules), [rules]);
   const shown = metrics.length > 0 ? metrics : ['rate'];
   const samples = detail.metricHistory;
   const times = samples.map((s) => seconds(s.at));
   const lastSample = samples.at(-1)?.id;
   const instances = useMemo(() => instanceSeries(samples, detail.decisions), [samples, detail.decisions]);
-  const bands = bandsOf(rules);
+  const bands = useMemo(() => bandsOf(rules), [rules]);
   return (
     <section className="charts">
       {shown.map((metric) => (

@@ -15,6 +15,11 @@ export function age(at: string, now: number = Date.now()): string {
   return `${Math.round(seconds / 86400)} d`;
 }
 
+/** A rule's or the ideal's range of instance counts: `2..5`, `2..∞` when unbounded. */
+export function range(min: number, max: number | null): string {
+  return `${min}..${max === null ? '∞' : max}`;
+}
+
 export function clock(at: string): string {
   return new Date(at).toLocaleTimeString('en-GB', { hour12: false });
 }

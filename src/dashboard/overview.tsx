@@ -2,8 +2,9 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Api, ApiError } from './api.js';
 import { Sparkline } from './charts.js';
-import { age, appendSample, applyInstanceChange, endpointPath, formatNumber, seconds, tally } from './format.js';
+import { age, appendSample, applyInstanceChange, clock, endpointPath, formatNumber, seconds, tally } from './format.js';
 import { useApiError, useDebounced, useNow, useSubscription } from './live.js';
+import { TableHead } from './tables.js';
 import {
   DECISIONS_LIVE_BRIEF,
   EVENTS_LIVE,
@@ -172,19 +173,11 @@ function Managers({ managers, controller, now }: { managers: ManagerRow[]; contr
       <h2>Managers ({managers.length})</h2>
       <p className="controller" data-field="controller">
         {controller
-          ? `Controller: ${controller.holder}, term ${controller.term}, lease until ${new Date(controller.expiresAt).toLocaleTimeString('en-GB', { hour12: false })}`
+          ? `Controller: ${controller.holder}, term ${controller.term}, lease until ${clock(controller.expiresAt)}`
           : 'No controller yet: no server has taken the controller lease.'}
       </p>
       <table className="managers">
-        <thead>
-          <tr>
-            <th>manager</th>
-            <th>slots used / offered</th>
-            <th>status</th>
-            <th>heartbeat</th>
-            <th>role</th>
-          </tr>
-        </thead>
+        <TableHead columns={['manager', 'slots used / offered', 'status', 'heartbeat', 'role']} />
         <tbody>
           {managers.map((manager) => {
             const share = manager.slots > 0 ? Math.min(1, manager.usedSlots / manager.slots) : 1;

@@ -191,6 +191,13 @@ export const SET_OPTION = `mutation DashboardSetOption($name: String!, $section:
   setEndpointOption(name: $name, section: $section, key: $key, value: $value) { name warnings config { ${SCALING} } }
 }`;
 
+/**
+ * `ScalingEvaluation` of schema/reactor.graphql, the same shape as
+ * src/scaling/calculator.ts's ScalingEvaluation, restated on purpose: the
+ * dashboard may import only itself and src/web/ (rule
+ * dashboard-uses-only-the-public-api in .dependency-cruiser.cjs), so it reads
+ * the API's answer, not the server's types. Change both with the schema.
+ */
 export interface Evaluation {
   idealMin: number;
   idealMax: number | null;

@@ -1,12 +1,21 @@
 // The endpoint page's live tables: the decision timeline (each decision in words with its rule ranges, clamp, ramp cut and actions), the instances and the event log.
-import { age, clock } from './format.js';
+import { age, clock, range } from './format.js';
 import type { Decision, EventRow, InstanceRow } from './queries.js';
 
 /** Decisions shown in the timeline, newest first. */
 const TIMELINE_SHOWN = 30;
 
-function range(min: number, max: number | null): string {
-  return `${min}..${max === null ? '∞' : max}`;
+/** A table's header row, one plain column title each. */
+export function TableHead({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((column) => (
+          <th key={column}>{column}</th>
+        ))}
+      </tr>
+    </thead>
+  );
 }
 
 export function DecisionTimeline({ decisions, now }: { decisions: readonly Decision[]; now: number }) {
@@ -78,16 +87,7 @@ export function InstanceTable({ instances, now }: { instances: readonly Instance
   if (instances.length === 0) return <p className="empty">No instance.</p>;
   return (
     <table className="instances">
-      <thead>
-        <tr>
-          <th>instance</th>
-          <th>manager</th>
-          <th>status</th>
-          <th>address</th>
-          <th>reason</th>
-          <th>age</th>
-        </tr>
-      </thead>
+      <TableHead columns={['instance', 'manager', 'status', 'address', 'reason', 'age']} />
       <tbody>
         {instances.map((i) => (
           <tr key={i.id} data-instance={i.id} data-status={i.status}>
