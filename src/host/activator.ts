@@ -7,10 +7,11 @@ import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Logger } from '../log/logger.js';
 import { ControlEventKinds } from '../model/events.js';
+import { ENDPOINT_HEADER as NGINX_ENDPOINT_HEADER } from '../nginx/render.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 
-/** The header nginx names the endpoint (group) with; see ENDPOINT_HEADER in src/nginx/render.ts. */
-const ENDPOINT_HEADER = 'x-reactor-endpoint';
+/** The header nginx names the endpoint (group) with, as Node spells header names (lower case). */
+const ENDPOINT_HEADER = NGINX_ENDPOINT_HEADER.toLowerCase();
 /** Seconds a refused client is told to wait: the queue drains as soon as the first instance serves, about a container start away. */
 export const RETRY_AFTER_SECONDS = 1;
 /** Refusals and timeouts of one endpoint are recorded as one event per this long, with their count. */
