@@ -183,10 +183,7 @@ export class Activator {
     if (!queue || at < 0) return false;
     queue.held.splice(at, 1);
     if (queue.held.length === 0) this.queues.delete(label);
-    if (this.queues.size === 0) {
-      this.poll?.cancel();
-      this.poll = undefined;
-    }
+    this.stopPollingIfIdle();
     return true;
   }
 
@@ -214,10 +211,14 @@ export class Activator {
         this.forward(held.req, held.res, backends);
       }
     }
-    if (this.queues.size === 0) {
-      this.poll?.cancel();
-      this.poll = undefined;
-    }
+    this.stopPollingIfIdle();
+  }
+
+  /** The poll runs only while some request is held. */
+  private stopPollingIfIdle(): void {
+    if (this.queues.size > 0) return;
+    this.poll?.cancel();
+    this.poll = undefined;
   }
 
   /**
