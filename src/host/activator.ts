@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import { ControlEventKinds } from '../model/events.js';
 import { ENDPOINT_HEADER as NGINX_ENDPOINT_HEADER } from '../nginx/render.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
+import { splitAddress } from './probe.js';
 
 /** The header nginx names the endpoint (group) with, as Node spells header names (lower case). */
 const ENDPOINT_HEADER = NGINX_ENDPOINT_HEADER.toLowerCase();
@@ -238,11 +239,11 @@ export class Activator {
   private forward(req: IncomingMessage, res: ServerResponse, backends: readonly Backend[]): void {
     if (res.writableEnded || res.destroyed) return;
     const backend = backends[this.next++ % backends.length];
-    const colon = backend.address.lastIndexOf(':');
+    const [host, port] = splitAddress(backend.address);
     const headers = { ...req.headers };
     for (const name of HOP_BY_HOP) delete headers[name];
     const upstream = http.request(
-      { host: backend.address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(backend.address.slice(colon + 1)), method: req.method, path: req.url, headers, agent: false, insecureHTTPParser: true },
+      { host, port, method: req.method, path: req.url, headers, agent: false, insecureHTTPParser: true },
       (response) => {
         const out = { ...response.headers };
         for (const name of HOP_BY_HOP) delete out[name];
