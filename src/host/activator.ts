@@ -25,8 +25,8 @@ export interface ActivatorOptions {
   views: Pick<EndpointViews, 'read'>;
   bus: EventBus;
   events: EventRecorder;
-  /** Hears each endpoint whose held count rose (the surge detector asks for a launch at once). */
-  onHeld?: (endpoint: string) => void;
+  /** Hears that a request was held (the surge detector checks every endpoint's held count at once). */
+  onHeld?: () => void;
   /** Milliseconds between store reads while requests are held (the safety net beside instance changes); default 100. */
   pollMs?: number;
   time?: Time;
@@ -173,7 +173,7 @@ export class Activator {
     res.on('close', () => {
       if (this.drop(label, held)) held.timer.cancel();
     });
-    for (const name of names) this.options.onHeld?.(name);
+    this.options.onHeld?.();
     this.poll ??= this.time.timers.setInterval(() => void this.release(), this.options.pollMs ?? 100);
   }
 
