@@ -102,7 +102,7 @@ export class Activator {
     for (const queue of this.queues.values()) {
       for (const held of queue.held) {
         held.timer.cancel();
-        answer(held.res, 503, 'reactor is shutting down\n', { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+        retryLater(held.res, 'reactor is shutting down\n');
       }
     }
     this.queues.clear();
@@ -136,7 +136,7 @@ export class Activator {
     try {
       views = await this.read();
     } catch (error) {
-      answer(res, 503, `reading the endpoint failed: ${(error as Error).message}\n`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+      retryLater(res, `reading the endpoint failed: ${(error as Error).message}\n`);
       return;
     }
     const members = names.map((name) => views.get(name)).filter((view): view is EndpointView => view !== undefined);
@@ -153,9 +153,7 @@ export class Activator {
     let queue = this.queues.get(label);
     if (!queue) this.queues.set(label, (queue = { names, held: [] }));
     if (queue.held.length >= holdQueue) {
-      answer(res, 503, `no instance of ${label} serves yet and its hold queue (${holdQueue}) is full; retry shortly\n`, {
-        'Retry-After': String(RETRY_AFTER_SECONDS),
-      });
+      retryLater(res, `no instance of ${label} serves yet and its hold queue (${holdQueue}) is full; retry shortly\n`);
       this.fold(names[0], ControlEventKinds.HELD_REQUESTS_REFUSED, `hold queue of ${holdQueue} full, answered 503`);
       return;
     }
@@ -288,4 +286,9 @@ function answer(res: ServerResponse, status: number, text: string, headers: Reco
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** 503 with Retry-After: the request may succeed once an instance serves, about a container start away. */
+function retryLater(res: ServerResponse, text: string): void {
+  answer(res, 503, text, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
 }
