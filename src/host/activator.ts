@@ -7,10 +7,12 @@ import type { EventBus } from '../events/bus.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Logger } from '../log/logger.js';
 import { ControlEventKinds } from '../model/events.js';
+import { ENDPOINT_HEADER as NGINX_ENDPOINT_HEADER } from '../nginx/render.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
+import { splitAddress } from './probe.js';
 
-/** The header nginx names the endpoint (group) with; see ENDPOINT_HEADER in src/nginx/render.ts. */
-const ENDPOINT_HEADER = 'x-reactor-endpoint';
+/** The header nginx names the endpoint (group) with, as Node spells header names (lower case). */
+const ENDPOINT_HEADER = NGINX_ENDPOINT_HEADER.toLowerCase();
 /** Seconds a refused client is told to wait: the queue drains as soon as the first instance serves, about a container start away. */
 export const RETRY_AFTER_SECONDS = 1;
 /** Refusals and timeouts of one endpoint are recorded as one event per this long, with their count. */
@@ -23,8 +25,8 @@ export interface ActivatorOptions {
   views: Pick<EndpointViews, 'read'>;
   bus: EventBus;
   events: EventRecorder;
-  /** Hears each endpoint whose held count rose (the surge detector asks for a launch at once). */
-  onHeld?: (endpoint: string) => void;
+  /** Hears that a request was held (the surge detector checks every endpoint's held count at once). */
+  onHeld?: () => void;
   /** Milliseconds between store reads while requests are held (the safety net beside instance changes); default 100. */
   pollMs?: number;
   time?: Time;
@@ -100,7 +102,7 @@ export class Activator {
     for (const queue of this.queues.values()) {
       for (const held of queue.held) {
         held.timer.cancel();
-        answer(held.res, 503, 'reactor is shutting down\n', { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+        retryLater(held.res, 'reactor is shutting down\n');
       }
     }
     this.queues.clear();
@@ -134,7 +136,7 @@ export class Activator {
     try {
       views = await this.read();
     } catch (error) {
-      answer(res, 503, `reading the endpoint failed: ${(error as Error).message}\n`, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+      retryLater(res, `reading the endpoint failed: ${(error as Error).message}\n`);
       return;
     }
     const members = names.map((name) => views.get(name)).filter((view): view is EndpointView => view !== undefined);
@@ -151,9 +153,7 @@ export class Activator {
     let queue = this.queues.get(label);
     if (!queue) this.queues.set(label, (queue = { names, held: [] }));
     if (queue.held.length >= holdQueue) {
-      answer(res, 503, `no instance of ${label} serves yet and its hold queue (${holdQueue}) is full; retry shortly\n`, {
-        'Retry-After': String(RETRY_AFTER_SECONDS),
-      });
+      retryLater(res, `no instance of ${label} serves yet and its hold queue (${holdQueue}) is full; retry shortly\n`);
       this.fold(names[0], ControlEventKinds.HELD_REQUESTS_REFUSED, `hold queue of ${holdQueue} full, answered 503`);
       return;
     }
@@ -171,7 +171,7 @@ export class Activator {
     res.on('close', () => {
       if (this.drop(label, held)) held.timer.cancel();
     });
-    for (const name of names) this.options.onHeld?.(name);
+    this.options.onHeld?.();
     this.poll ??= this.time.timers.setInterval(() => void this.release(), this.options.pollMs ?? 100);
   }
 
@@ -182,10 +182,7 @@ export class Activator {
     if (!queue || at < 0) return false;
     queue.held.splice(at, 1);
     if (queue.held.length === 0) this.queues.delete(label);
-    if (this.queues.size === 0) {
-      this.poll?.cancel();
-      this.poll = undefined;
-    }
+    this.stopPollingIfIdle();
     return true;
   }
 
@@ -213,10 +210,14 @@ export class Activator {
         this.forward(held.req, held.res, backends);
       }
     }
-    if (this.queues.size === 0) {
-      this.poll?.cancel();
-      this.poll = undefined;
-    }
+    this.stopPollingIfIdle();
+  }
+
+  /** The poll runs only while some request is held. */
+  private stopPollingIfIdle(): void {
+    if (this.queues.size > 0) return;
+    this.poll?.cancel();
+    this.poll = undefined;
   }
 
   /**
@@ -236,11 +237,11 @@ export class Activator {
   private forward(req: IncomingMessage, res: ServerResponse, backends: readonly Backend[]): void {
     if (res.writableEnded || res.destroyed) return;
     const backend = backends[this.next++ % backends.length];
-    const colon = backend.address.lastIndexOf(':');
+    const [host, port] = splitAddress(backend.address);
     const headers = { ...req.headers };
     for (const name of HOP_BY_HOP) delete headers[name];
     const upstream = http.request(
-      { host: backend.address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(backend.address.slice(colon + 1)), method: req.method, path: req.url, headers, agent: false, insecureHTTPParser: true },
+      { host, port, method: req.method, path: req.url, headers, agent: false, insecureHTTPParser: true },
       (response) => {
         const out = { ...response.headers };
         for (const name of HOP_BY_HOP) delete out[name];
@@ -285,4 +286,9 @@ function answer(res: ServerResponse, status: number, text: string, headers: Reco
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** 503 with Retry-After: the request may succeed once an instance serves, about a container start away. */
+function retryLater(res: ServerResponse, text: string): void {
+  answer(res, 503, text, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
 }

@@ -29,7 +29,8 @@ export const httpReadiness: ReadinessProbe = (address, healthPath) =>
     req.end();
   });
 
-function splitAddress(address: string): [string, number] {
+/** `host:port` (IPv6 in brackets) → host without brackets and port. */
+export function splitAddress(address: string): [string, number] {
   const colon = address.lastIndexOf(':');
   return [address.slice(0, colon).replace(/^\[|\]$/g, ''), Number(address.slice(colon + 1))];
 }

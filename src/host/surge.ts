@@ -105,8 +105,8 @@ export class SurgeDetector {
     }
   }
 
-  /** A request was held for `endpoint`: check now rather than at the next tick. */
-  heldFor(_endpoint: string): void {
+  /** A request was held: check now rather than at the next tick (the check reads every endpoint's held count). */
+  heldFor(): void {
     void this.check();
   }
 

@@ -69,7 +69,7 @@ async function startLocalBalancer(options: HostTrafficOptions, views: EndpointVi
   // configuration as it is, so adopting it needs no reload.
   const left = readBalancerState(prefix);
   let surge: SurgeDetector | undefined;
-  const activator = new Activator({ views, bus: options.bus, events: options.events, time: options.time, log, onHeld: (endpoint) => surge?.heldFor(endpoint) });
+  const activator = new Activator({ views, bus: options.bus, events: options.events, time: options.time, log, onHeld: () => surge?.heldFor() });
   const leftFallback = left?.model.find((endpoint) => endpoint.fallback)?.fallback;
   const fallback = await activator.start(leftFallback ? Number(leftFallback.slice(leftFallback.lastIndexOf(':') + 1)) : 0);
   surge = new SurgeDetector({ views, events: options.events, held: () => activator.heldCounts(), time: options.time, log });
