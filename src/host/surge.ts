@@ -11,6 +11,7 @@ import { decide } from '../scaling/decision.js';
 import { countsAsCurrent, type InstanceView } from '../scaling/plan.js';
 import type { InstanceRecord } from '../store/types.js';
 import { Rerun } from '../lanes/rerun.js';
+import { groupBy } from '../util/group.js';
 import { systemTime, type Time, type Timer } from '../time/timers.js';
 
 /** The short window a burst is read over, and how often it is read. */
@@ -86,7 +87,7 @@ export class SurgeDetector {
   }
 
   start(): void {
-    this.timer ??= this.time.timers.setInterval(() => void this.check(), CHECK_MS);
+    this.timer ??= this.time.timers.setInterval(() => void this.checks.run(), CHECK_MS);
   }
 
   async stop(): Promise<void> {
@@ -107,7 +108,7 @@ export class SurgeDetector {
 
   /** A request was held: check now rather than at the next tick (the check reads every endpoint's held count). */
   heldFor(): void {
-    void this.check();
+    void this.checks.run();
   }
 
   /** Requests answered over the window, per endpoint; old slots are dropped. */
@@ -126,10 +127,6 @@ export class SurgeDetector {
     return out;
   }
 
-  private check(): Promise<void> {
-    return this.checks.run();
-  }
-
   private async checkOnce(): Promise<void> {
     const now = this.time.now();
     const rates = this.rates(now.getTime());
@@ -141,6 +138,8 @@ export class SurgeDetector {
     if (candidates.size === 0) return;
     // Read only while there is traffic to judge: an idle host never reads the store here.
     const { views, instances } = await this.options.views.read();
+    // Grouped once: filtering every instance for each endpoint with traffic is quadratic when many burst together.
+    const byEndpoint = groupBy(instances, (instance) => instance.endpoint);
     for (const view of views) {
       const endpoint = view.record.name;
       if (!candidates.has(endpoint) || view.config.endpoint.loadbalancer !== 'nginx') continue;
@@ -148,7 +147,7 @@ export class SurgeDetector {
       const holding = held.get(endpoint) ?? 0;
       const per = Math.max(1, serving);
       const sample: SurgeSample = { instances: serving, metrics: { rate: (rates.get(endpoint) ?? 0) / per, held: holding / per } };
-      const mine = instances.filter((i) => i.endpoint === endpoint);
+      const mine = byEndpoint.get(endpoint) ?? [];
       const target = surgeTarget(view, mine, sample, now);
       if (target === null) continue;
       const startedBy: RoundStart = holding > 0 && serving === 0 ? 'held' : 'burst';
