@@ -20,8 +20,6 @@ export const ENDPOINT_VIEWS_MAX_AGE_MS = 1_000;
 export interface EndpointViewsOptions {
   store: Store;
   bus: EventBus;
-  /** Default ENDPOINT_VIEWS_MAX_AGE_MS. */
-  maxAgeMs?: number;
   /** The clock, in ms (default Date.now). */
   now?: () => number;
 }
@@ -36,7 +34,7 @@ export interface EndpointViewsOptions {
  * - the answer is forgotten on every item on 'endpointEvents' or
  *   'instanceChanges' (of any endpoint), on `invalidate()` (the store feed
  *   calls it when it fails or skips a gap), on every write through
- *   `track(store)`, and after `maxAgeMs`;
+ *   `track(store)`, and after ENDPOINT_VIEWS_MAX_AGE_MS;
  * - a read under way when it is forgotten is not served to anyone who asks
  *   after that, and a failed read is not kept.
  *
@@ -52,7 +50,7 @@ export class EndpointViews {
   private readonly unwatch: (() => void)[];
 
   constructor(private readonly options: EndpointViewsOptions) {
-    this.cache = new ReadCache(options.store, { maxAgeMs: options.maxAgeMs ?? ENDPOINT_VIEWS_MAX_AGE_MS, now: options.now });
+    this.cache = new ReadCache(options.store, { maxAgeMs: ENDPOINT_VIEWS_MAX_AGE_MS, now: options.now });
     this.unwatch = [options.bus.watch('endpointEvents', () => this.invalidate()), options.bus.watch('instanceChanges', () => this.invalidate())];
   }
 
@@ -69,11 +67,6 @@ export class EndpointViews {
   /** The same store, whose endpoint and instance writes forget the answer (see ReadCache.track). */
   track(store: Store): Store {
     return this.cache.track(store);
-  }
-
-  /** Answers served from memory and reads that went to the store (for tests). */
-  get counts(): { readonly hits: number; readonly misses: number } {
-    return this.cache.counts;
   }
 
   /** Stops watching the bus. */

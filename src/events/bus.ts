@@ -38,6 +38,7 @@ interface Subscriber {
   endpoint: string | undefined;
   queue: Item[];
   capacity: number;
+  /** The last item `next()` gave, named by the slow-consumer error; a pushed subscriber's sink keeps its own. */
   lastDeliveredId: string | undefined;
   wake: (() => void) | undefined;
   /** Already in the queue of readers to wake. */
@@ -117,8 +118,7 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
     for (const subscriber of subscribers ?? []) {
       if (subscriber.closed) continue;
       if (subscriber.sink) {
-        // Pushed: the sink bounds what waits for its reader (src/server/live-delivery.ts).
-        subscriber.lastDeliveredId = item.id;
+        // Pushed: the sink bounds what waits for its reader and keeps where it stands (src/server/live-delivery.ts).
         subscriber.sink.item(item);
         continue;
       }
@@ -224,10 +224,7 @@ export class EventBus<T extends { [K in keyof T]: Item } = Topics> {
         // Ended or cut: the next read says so.
         if (subscriber.closed || subscriber.failure) return false;
         const pushed = sink as Sink<Item>;
-        for (const item of subscriber.queue.splice(0)) {
-          subscriber.lastDeliveredId = item.id;
-          pushed.item(item);
-        }
+        for (const item of subscriber.queue.splice(0)) pushed.item(item);
         subscriber.sink = pushed;
         return true;
       },

@@ -41,6 +41,9 @@ function cursor<T>(name: string, read: Cursor<T>['read'], deliver: Cursor<T>['de
   return { name, read, deliver, seq: 0, gapSince: null };
 }
 
+/** Milliseconds between polls when `pollMs` is not given. */
+const POLL_MS = 100;
+
 /** Items read per log per poll. */
 const PAGE = 500;
 
@@ -92,7 +95,7 @@ export class StoreFeed {
       store.decisions.list(undefined, { limit: 1 }),
     ]);
     [event, sample, decision].forEach((latest, n) => (this.cursors[n]!.seq = latest[0]?.seq ?? 0));
-    this.timer = this.options.time.timers.setInterval(() => void this.poll(), this.options.pollMs ?? 100);
+    this.timer = this.options.time.timers.setInterval(() => void this.poll(), this.options.pollMs ?? POLL_MS);
   }
 
   async stop(): Promise<void> {
@@ -112,7 +115,7 @@ export class StoreFeed {
       } catch (error) {
         const message = (error as Error).message;
         if (this.failing !== message) {
-          this.options.log.error({ component: 'feed', err: error }, `reading the store failed: ${message}; trying again every ${this.options.pollMs ?? 100} ms`);
+          this.options.log.error({ component: 'feed', err: error }, `reading the store failed: ${message}; trying again every ${this.options.pollMs ?? POLL_MS} ms`);
         }
         this.failing = message;
         this.options.onMissed?.();

@@ -1,4 +1,5 @@
 // Starts a live stream with the latest stored item(s), so a subscriber sees the current value at once instead of after an interval.
+import { KeptReads } from '../store/read-cache.js';
 import { PUSH, pushTo, type Pushable, type Sink } from './push.js';
 
 /**
@@ -101,37 +102,24 @@ export interface SharedLatestOptions {
  * sample of t = 10 s drops it, so a dashboard that comes at 10.1 s reads it.
  */
 export class SharedLatest<T> {
-  private readonly answers = new Map<string, { answer: Promise<T | null>; at: number }>();
-  /** Reads that went to the store and reads that shared one (for tests). */
-  readonly counts = { reads: 0, shared: 0 };
-  private readonly holdMs: number;
-  private readonly now: () => number;
+  private readonly answers: KeptReads;
 
   constructor(options: SharedLatestOptions = {}) {
-    this.holdMs = options.holdMs ?? 500;
-    this.now = options.now ?? Date.now;
+    this.answers = new KeptReads({ maxAgeMs: options.holdMs ?? 500, now: options.now });
+  }
+
+  /** Reads that went to the store and reads that shared one (for tests). */
+  get counts(): { reads: number; shared: number } {
+    return { reads: this.answers.counts.misses, shared: this.answers.counts.hits };
   }
 
   /** The latest item of `endpoint`: the answer of a read started less than `holdMs` ago, or `fromStore()`. */
   read(endpoint: string, fromStore: () => Promise<T | null>): Promise<T | null> {
-    const now = this.now();
-    const kept = this.answers.get(endpoint);
-    if (kept && now - kept.at < this.holdMs) {
-      this.counts.shared += 1;
-      return kept.answer;
-    }
-    this.counts.reads += 1;
-    const entry = { answer: fromStore(), at: now };
-    this.answers.set(endpoint, entry);
-    const forget = () => {
-      if (this.answers.get(endpoint) === entry) this.answers.delete(endpoint);
-    };
-    entry.answer.then((item) => item === null && forget(), forget);
-    return entry.answer;
+    return this.answers.read(endpoint, fromStore);
   }
 
   /** An item of `endpoint` was delivered: answers read before it are no longer the latest. */
   published(item: { endpoint: string }): void {
-    this.answers.delete(item.endpoint);
+    this.answers.forget(item.endpoint);
   }
 }

@@ -33,7 +33,7 @@ export interface Pushable<T> {
   [PUSH](sink: Sink<T>): boolean;
 }
 
-export function canPush<T>(stream: unknown): stream is Pushable<T> {
+function canPush<T>(stream: unknown): stream is Pushable<T> {
   return typeof (stream as Partial<Pushable<T>> | null)?.[PUSH] === 'function';
 }
 

@@ -54,6 +54,11 @@ export interface DecisionView
 
 const START_NAMES: Record<string, RoundStartName> = { interval: 'INTERVAL', burst: 'BURST', held: 'HELD', change: 'CHANGE' };
 
+/** A burst or held-request round: run between intervals on a host's last-second reading (not a stored sample), only adding instances. */
+export function isSurgeRound(view: Pick<DecisionView, 'startedBy'>): boolean {
+  return view.startedBy === 'BURST' || view.startedBy === 'HELD';
+}
+
 const KINDS: Record<ActionKind, ActionKindName> = {
   launch: 'LAUNCH',
   recommission: 'RECOMMISSION',

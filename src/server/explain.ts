@@ -1,7 +1,7 @@
 // One scaling decision in plain words: the inputs, each rule's range and why, how they combined, the clamp, the target, the ramp cut, what was done and what was not.
 import { INTEGER_TOLERANCE } from '../scaling/calculator.js';
 import { parseRulesCached, type Rule } from '../scaling/rules.js';
-import type { DecisionActionView, DecisionRuleView, DecisionView } from './decision-view.js';
+import { isSurgeRound, type DecisionActionView, type DecisionRuleView, type DecisionView } from './decision-view.js';
 
 /** Where the decision is kept (the stored row), beside what it says (the view). */
 export interface DecisionMeta {
@@ -221,7 +221,7 @@ function header(view: DecisionView, meta: DecisionMeta): string {
   const round =
     view.round === 'TRIGGER'
       ? `a trigger round${view.cause ? ` (${view.cause})` : ''} between evaluations: the rules are not consulted, the count the last evaluation set is held, fitted into min..max`
-      : view.startedBy === 'BURST' || view.startedBy === 'HELD'
+      : isSurgeRound(view)
         ? `a ${view.startedBy === 'BURST' ? 'burst' : 'held-request'} round, run at once between intervals: the rules are consulted with a host's reading of the last second (and its held requests), and it only adds instances`
         : 'an evaluation round (once per interval, the rules are consulted)';
   return `Decision ${meta.id} of ${meta.endpoint} at ${meta.at.toISOString()}: ${round}; the endpoint was ${view.state ?? 'in an unrecorded state'}.`;

@@ -8,7 +8,7 @@ import { UNDIVIDED_METRICS } from '../replay/redivide.js';
 import type { RecordedRound, ReplayReport } from '../replay/types.js';
 import { MAX_LIST_LIMIT } from '../store/list-window.js';
 import type { DecisionRecord, ListOptions, Store } from '../store/types.js';
-import { decisionView } from './decision-view.js';
+import { decisionView, isSurgeRound } from './decision-view.js';
 
 /** How long the store keeps what a replay reads. */
 export interface Retention {
@@ -81,7 +81,7 @@ function recordedRound(decision: DecisionRecord): RecordedRound {
   return {
     at: decision.at,
     // Burst and held rounds decide with a host's last-second reading, not a stored sample: nothing to pair a replayed round with.
-    round: view.round === 'TRIGGER' || view.startedBy === 'BURST' || view.startedBy === 'HELD' ? 'trigger' : 'evaluate',
+    round: view.round === 'TRIGGER' || isSurgeRound(view) ? 'trigger' : 'evaluate',
     state: view.state,
     current: view.current,
     target: view.target,

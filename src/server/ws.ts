@@ -86,9 +86,9 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
   const principals = new WeakMap<object, Principal>();
   // Parsed and validated once per text; executed once per event and key (src/server/fan-out.ts).
   const documents = new DocumentCache(schema, rules, limits.maxTokens);
-  const keys = new WeakMap<ExecutionArgs, string | null>();
-  // Where a shared subscription's live items are written directly (src/server/live-delivery.ts).
-  const targets = new WeakMap<ExecutionArgs, PushTarget>();
+  // Each subscription's execution key (null: executed for it alone) and, when shared, where its live items are written
+  // directly (src/server/live-delivery.ts): both decided at onSubscribe, read once at subscribe.
+  const shares = new WeakMap<ExecutionArgs, { key: string; target: PushTarget }>();
   const shapeNext = oncePerResult((result) =>
     jsonSizeWithin(result, limits.maxResponseBytes) === null
       ? ({ errors: [formatted(responseTooLarge(limits), formatError)] } as ExecutionResult)
@@ -141,15 +141,17 @@ export function startWebSocket(options: WebSocketOptions): { dispose(): Promise<
         };
         // An instance's token names one instance: its executions are its own, and go through graphql-ws.
         const shared = principal.kind === 'admin';
-        keys.set(args, shared ? executionKey(payload.query, payload.operationName, payload.variables, 'admin') : null);
-        if (shared) targets.set(args, { socket: ctx.extra.socket, tcp: ctx.extra.request.socket, id });
+        if (shared) {
+          const key = executionKey(payload.query, payload.operationName, payload.variables, 'admin');
+          shares.set(args, { key, target: { socket: ctx.extra.socket, tcp: ctx.extra.request.socket, id } });
+        }
         return args;
       },
       subscribe: async (args) => {
-        const subscribed = await subscribeOnce(args, keys.get(args) ?? null);
+        const share = shares.get(args);
+        const subscribed = await subscribeOnce(args, share?.key ?? null);
         if (!('source' in subscribed)) return subscribed;
-        const target = targets.get(args);
-        return target ? live.stream(subscribed, target) : pulled(subscribed);
+        return share ? live.stream(subscribed, share.target) : pulled(subscribed);
       },
       onNext: (_ctx, _id, _payload, _args, result) => shapeNext(result),
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatted(error, formatError)),

@@ -45,17 +45,18 @@ export const SHARED_STORE_MAX_AGE_MS = 1_000;
  * between callers: they must not be modified.
  */
 export class ReadCache {
-  /** Answers by read: `list`, `endpoint NAME`, `instances NAME`; an answer under way is shared by every caller. */
-  private readonly answers = new Map<string, { answer: Promise<unknown>; at: number }>();
-  /** Reads served from memory and reads that went to the store (for tests). */
-  readonly counts = { hits: 0, misses: 0 };
-  private readonly now: () => number;
+  private readonly answers: KeptReads;
 
   constructor(
     private readonly store: Store,
-    private readonly options: ReadCacheOptions = {},
+    options: ReadCacheOptions = {},
   ) {
-    this.now = options.now ?? Date.now;
+    this.answers = new KeptReads(options);
+  }
+
+  /** Reads served from memory and reads that went to the store (for tests). */
+  get counts(): { readonly hits: number; readonly misses: number } {
+    return this.answers.counts;
   }
 
   /** Answers kept now (for tests). */
@@ -78,7 +79,7 @@ export class ReadCache {
 
   /** Forgets every answer, including those still being read: something may have changed. */
   invalidate(): void {
-    this.answers.clear();
+    this.answers.forgetAll();
   }
 
   /**
@@ -105,22 +106,7 @@ export class ReadCache {
    * src/endpoints/views.ts).
    */
   read<T>(key: string, fromStore: () => Promise<T>): Promise<T> {
-    const now = this.now();
-    const kept = this.answers.get(key);
-    if (kept && (this.options.maxAgeMs === undefined || now - kept.at < this.options.maxAgeMs)) {
-      this.counts.hits += 1;
-      return kept.answer as Promise<T>;
-    }
-    this.counts.misses += 1;
-    const answer = fromStore();
-    const entry = { answer, at: now };
-    this.answers.set(key, entry);
-    const forget = () => {
-      if (this.answers.get(key) === entry) this.answers.delete(key);
-    };
-    // A failed read is not an answer, and "not found" is not kept: the next caller asks the store again.
-    answer.then((value) => value === null && forget(), forget);
-    return answer;
+    return this.answers.read(key, fromStore);
   }
 
   private writesInvalidate<R extends object>(repository: R, methods: readonly (keyof R & string)[]): R {
@@ -139,5 +125,55 @@ export class ReadCache {
     return new Proxy(repository, {
       get: (target, property, receiver) => (wrapped.has(property) ? wrapped.get(property) : Reflect.get(target, property, receiver)),
     });
+  }
+}
+
+/**
+ * Answers by key, each shared by every caller until it is `maxAgeMs` old
+ * (undefined: until forgotten), a read under way included; a failed read and
+ * a null answer are not kept (the next caller asks again). The mechanism of
+ * ReadCache and of the subscriptions' SharedLatest (src/events/latest.ts).
+ */
+export class KeptReads {
+  private readonly answers = new Map<string, { answer: Promise<unknown>; at: number }>();
+  /** Reads served from memory and reads that went to the store (for tests). */
+  readonly counts = { hits: 0, misses: 0 };
+  private readonly now: () => number;
+
+  constructor(private readonly options: ReadCacheOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.answers.size;
+  }
+
+  read<T>(key: string, fromStore: () => Promise<T>): Promise<T> {
+    const now = this.now();
+    const kept = this.answers.get(key);
+    if (kept && (this.options.maxAgeMs === undefined || now - kept.at < this.options.maxAgeMs)) {
+      this.counts.hits += 1;
+      return kept.answer as Promise<T>;
+    }
+    this.counts.misses += 1;
+    const answer = fromStore();
+    const entry = { answer, at: now };
+    this.answers.set(key, entry);
+    const forget = () => {
+      if (this.answers.get(key) === entry) this.answers.delete(key);
+    };
+    // A failed read is not an answer, and "not found" is not kept: the next caller asks the store again.
+    answer.then((value) => value === null && forget(), forget);
+    return answer;
+  }
+
+  /** Forgets the answer of `key`, or one still being read. */
+  forget(key: string): void {
+    this.answers.delete(key);
+  }
+
+  /** Forgets every answer, including those still being read. */
+  forgetAll(): void {
+    this.answers.clear();
   }
 }
